@@ -1,0 +1,45 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/notevault/notevault/policy"
+)
+
+var (
+	// ErrNotFound: the record asked for does not exist (or no longer does).
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the record or vault to create is already there.
+	ErrExists = errors.New("already exists")
+	// ErrBusy: another process holds the vault open.
+	ErrBusy = errors.New("vault is busy: another notevault command is using it; try again in a moment")
+	// ErrNotInitialized: the directory holds no vault.
+	ErrNotInitialized = errors.New("no vault here (run notevault init first)")
+	// ErrNotParticipant: the identity given matches no registered participant.
+	ErrNotParticipant = errors.New("this identity is not a participant of the vault")
+	// ErrNoKey: the identity cannot decrypt the record.
+	ErrNoKey = errors.New("no key to decrypt")
+	// ErrInvalid: the input is refused (bad agreement file, bad name, ...).
+	ErrInvalid = errors.New("invalid input")
+)
+
+// DeniedError carries the policy decision that refused an action.
+type DeniedError struct{ Decision policy.Decision }
+
+func (e *DeniedError) Error() string { return e.Decision.String() }
+
+func denied(d policy.Decision) error { return &DeniedError{Decision: d} }
+
+func notFound(what, id string) error { return fmt.Errorf("%s %s: %w", what, id, ErrNotFound) }
+
+// inputError is a refusal of bad input: its message is the whole sentence,
+// and it matches ErrInvalid.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string        { return e.msg }
+func (e *inputError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &inputError{msg: fmt.Sprintf(format, args...)}
+}

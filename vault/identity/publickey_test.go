@@ -1,0 +1,162 @@
+package identity
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const (
+	sshRec = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+	sigB64 = "7VbAYO805BnsAVjT__9WeiJAuzzugjf0gzlKVOpPS5U"
+)
+
+func TestParsePublicKey(t *testing.T) {
+	pq, err := Generate(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{katAgePublic, katSSHPublic, pq.Public().String(), "  \t" + katAgePublic + "\n"} {
+		p, err := ParsePublicKey(s)
+		if err != nil {
+			t.Fatalf("ParsePublicKey(%.60q): %v", s, err)
+		}
+		if p.String() != strings.TrimSpace(s) {
+			t.Errorf("String() = %.60q, want the input", p.String())
+		}
+		if _, err := p.AgeRecipient(); err != nil {
+			t.Errorf("AgeRecipient: %v", err)
+		}
+	}
+	p, _ := ParsePublicKey(pq.Public().String())
+	if !p.PostQuantum() || !p.Equal(pq.Public()) {
+		t.Error("post-quantum key lost its kind or value")
+	}
+	if q, _ := ParsePublicKey(katAgePublic); q.PostQuantum() || q.Equal(p) {
+		t.Error("classic key reported as post-quantum or equal to another key")
+	}
+}
+
+func TestParsePublicKeyBad(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"empty", ""},
+		{"spaces", "   "},
+		{"bare recipient", katAgeRecipient},
+		{"bare ssh", sshRec},
+		{"wrong prefix", "nvk2:" + sigB64 + ":" + katAgeRecipient},
+		{"upper prefix", "NVK1:" + sigB64 + ":" + katAgeRecipient},
+		{"no recipient", "nvk1:" + sigB64},
+		{"empty recipient", "nvk1:" + sigB64 + ":"},
+		{"empty signing key", "nvk1::" + katAgeRecipient},
+		{"short signing key", "nvk1:" + sigB64[:40] + ":" + katAgeRecipient},
+		{"long signing key", "nvk1:" + sigB64 + "AAAA:" + katAgeRecipient},
+		{"padded signing key", "nvk1:" + sigB64 + "=:" + katAgeRecipient},
+		{"std base64 signing key", "nvk1:7VbAYO805BnsAVjT//9WeiJAuzzugjf0gzlKVOpPS5U:" + katAgeRecipient},
+		{"non-canonical base64", "nvk1:7VbAYO805BnsAVjT__9WeiJAuzzugjf0gzlKVOpPS5V:" + katAgeRecipient},
+		{"bad checksum", "nvk1:" + sigB64 + ":" + katAgeRecipient[:len(katAgeRecipient)-1] + "q"},
+		{"upper recipient", "nvk1:" + sigB64 + ":" + strings.ToUpper(katAgeRecipient)},
+		{"secret key as recipient", "nvk1:" + sigB64 + ":" + katAgeSecret},
+		{"truncated pq", "nvk1:" + sigB64 + ":age1pq1zdqgeg5hheh7zvkjhw9wpy4yqfvputnunfrus4ddeqhdy"},
+		{"tag recipient", "nvk1:" + sigB64 + ":age1tag1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"},
+		{"plugin recipient", "nvk1:" + sigB64 + ":age1yubikey1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"},
+		{"ssh comment", "nvk1:" + sigB64 + ":" + sshRec + " alice@example"},
+		{"ssh double space", "nvk1:" + sigB64 + ":ssh-ed25519  " + sshRec[len("ssh-ed25519 "):]},
+		{"ssh rsa", "nvk1:" + sigB64 + ":ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"},
+		{"ssh type mismatch", "nvk1:" + sigB64 + ":ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ"},
+		{"ssh bad base64", "nvk1:" + sigB64 + ":ssh-ed25519 !!!!"},
+		{"inner newline", "nvk1:" + sigB64 + ":" + katAgeRecipient + "\n" + katAgeRecipient},
+		{"two keys", katAgePublic + " " + katAgePublic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePublicKey(tc.in)
+			if err == nil {
+				t.Fatalf("accepted, got %v", p)
+			}
+			if !errors.Is(err, ErrMalformedPublicKey) {
+				t.Errorf("error = %v, want ErrMalformedPublicKey", err)
+			}
+			if want := `public key must look like "nvk1:<signing key>:<age recipient>" (notevault identity public prints it)`; err.Error() != want {
+				t.Errorf("error = %q", err)
+			}
+		})
+	}
+}
+
+func TestAgeRecipientBad(t *testing.T) {
+	if _, err := (PublicKey{Recipient: "nonsense"}).AgeRecipient(); err == nil {
+		t.Error("AgeRecipient of a bad recipient succeeded")
+	}
+}
+
+func TestCheckMix(t *testing.T) {
+	pq1, _ := Generate(true)
+	pq2, _ := Generate(true)
+	cl, _ := Generate(false)
+	ssh, err := ParsePublicKey(katSSHPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckMix(nil, nil); err != nil {
+		t.Errorf("empty: %v", err)
+	}
+	if err := CheckMix([]string{"alice", "dan"}, []PublicKey{pq1.Public(), pq2.Public()}); err != nil {
+		t.Errorf("all post-quantum: %v", err)
+	}
+	if err := CheckMix([]string{"bob", "carol"}, []PublicKey{cl.Public(), ssh}); err != nil {
+		t.Errorf("all classic: %v", err)
+	}
+	err = CheckMix([]string{"alice", "bob", "carol"}, []PublicKey{pq1.Public(), cl.Public(), ssh})
+	me, ok := errors.AsType[*MixError](err)
+	if !ok {
+		t.Fatalf("mixed: error = %v, want *MixError", err)
+	}
+	if strings.Join(me.PostQuantum, ",") != "alice" || strings.Join(me.Classic, ",") != "bob,carol" {
+		t.Errorf("MixError = %+v", me)
+	}
+	want := "cannot encrypt to both post-quantum keys (alice) and classic keys (bob, carol): age refuses to mix them; " +
+		"give every reader of this agreement the same kind of identity " +
+		"(notevault identity new makes post-quantum ones, --classic makes X25519)"
+	if err.Error() != want {
+		t.Errorf("message:\n got %s\nwant %s", err, want)
+	}
+	if err := CheckMix([]string{"alice"}, nil); err == nil {
+		t.Error("length mismatch accepted")
+	}
+}
+
+func FuzzParsePublicKey(f *testing.F) {
+	for _, s := range []string{
+		katAgePublic, katSSHPublic, " " + katAgePublic + "\n", "nvk1:", "nvk1::", "nvk1:" + sigB64 + ":",
+		"nvk1:" + sigB64 + ":" + sshRec + " comment", "nvk1:" + sigB64 + ":age1pq1", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePublicKey(s)
+		if err != nil {
+			if p.Recipient != "" || p.Signing != nil {
+				t.Fatalf("error with a non-zero key")
+			}
+			if !errors.Is(err, ErrMalformedPublicKey) {
+				t.Fatalf("error %v is not ErrMalformedPublicKey", err)
+			}
+			return
+		}
+		// Accepted keys are canonical: they print back exactly as given.
+		out := p.String()
+		if out != strings.TrimSpace(s) {
+			t.Fatalf("String() = %q, input %q", out, s)
+		}
+		q, err := ParsePublicKey(out)
+		if err != nil || !q.Equal(p) {
+			t.Fatalf("reparse of %q: %v", out, err)
+		}
+		if _, err := p.AgeRecipient(); err != nil {
+			t.Fatalf("accepted key has no age recipient: %v", err)
+		}
+		if strings.ContainsAny(out, "\n\r\t") {
+			t.Fatalf("accepted key spans lines: %q", out)
+		}
+		p.Verify([]byte("m"), make([]byte, 64)) // must not panic
+	})
+}

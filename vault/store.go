@@ -1,0 +1,160 @@
+package vault
+
+import (
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Key prefixes. Every record is one schema byte followed by JSON. Records
+// that listing and the sweep scan (note metadata, the expiry index, bucket
+// members) are small and live apart from ciphertexts, so scans never read
+// ciphertext value blocks.
+const (
+	pParticipant = "p/" // p/<name>
+	pAgreement   = "a/" // a/<id>: every version with its acceptances
+	pNote        = "n/" // n/<id>: metadata the policy and retention need
+	pBlob        = "c/" // c/<blob id>: sealed age files (note copies)
+	pExpiry      = "x/" // x/<unix seconds BE>/<note id>: retention index
+	pMember      = "m/" // m/<bucket>/<blob id>: which blobs a shred key seals
+	pConsent     = "s/" // s/<id>
+	pGrant       = "g/" // g/<id>
+	pDisclosure  = "d/" // d/<id>
+	pHold        = "h/" // h/<id>
+	pLog         = "l/" // l/<seq BE>: audit records
+	kLogHead     = "z/loghead"
+)
+
+const schemaV1 = 1
+
+func encodeRecord(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{schemaV1}, b...), nil
+}
+
+func decodeRecord(b []byte, v any) error {
+	if len(b) == 0 || b[0] != schemaV1 {
+		return errors.New("stored record has an unknown schema version")
+	}
+	return json.Unmarshal(b[1:], v)
+}
+
+func get(txn *badger.Txn, key string, v any) error {
+	it, err := txn.Get([]byte(key))
+	if err != nil {
+		return err
+	}
+	return it.Value(func(b []byte) error { return decodeRecord(b, v) })
+}
+
+func put(txn *badger.Txn, key string, v any) error {
+	b, err := encodeRecord(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set([]byte(key), b)
+}
+
+// scan calls fn for every record under prefix, decoded into a fresh T.
+func scan[T any](txn *badger.Txn, prefix string, fn func(key string, v *T) error) error {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(prefix)
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var v T
+		item := it.Item()
+		if err := item.Value(func(b []byte) error { return decodeRecord(b, &v) }); err != nil {
+			return fmt.Errorf("record %s: %w", item.Key(), err)
+		}
+		if err := fn(string(item.Key()), &v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanKeys calls fn with every key under prefix without reading values.
+func scanKeys(txn *badger.Txn, prefix string, fn func(key string) error) error {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(prefix)
+	o.PrefetchValues = false
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(string(it.Item().Key())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
+
+// newID returns prefix-xxxxxxxxxxxxxxxx: 80 random bits, readable and
+// unambiguous.
+func (v *Vault) newID(prefix string) (string, error) {
+	b := make([]byte, 10)
+	if _, err := io.ReadFull(v.rand, b); err != nil {
+		return "", fmt.Errorf("reading randomness: %w", err)
+	}
+	return prefix + "-" + idEncoding.EncodeToString(b), nil
+}
+
+func expiryKey(unix int64, noteID string) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(unix))
+	return pExpiry + string(b[:]) + "/" + noteID
+}
+
+func parseExpiryKey(k string) (unix int64, noteID string, ok bool) {
+	rest, found := strings.CutPrefix(k, pExpiry)
+	if !found || len(rest) < 10 {
+		return 0, "", false
+	}
+	return int64(binary.BigEndian.Uint64([]byte(rest[:8]))), rest[9:], true
+}
+
+func logKey(seq uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	return pLog + string(b[:])
+}
+
+// update runs fn in one read-write transaction and commits it (synced).
+// Writers are serialised within the process; other processes are kept out by
+// the vault lock.
+func (v *Vault) update(fn func(txn *badger.Txn) error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	txn := v.db.NewTransaction(true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return errors.New("the action is too large for one transaction")
+		}
+		return fmt.Errorf("committing to the store: %w", err)
+	}
+	v.wrote = true
+	// The checkpoint follows the log's head; a crash before this line leaves
+	// a checkpoint that covers fewer records, which verify accepts.
+	return v.writeCheckpoint()
+}
+
+func (v *Vault) view(fn func(txn *badger.Txn) error) error {
+	return v.db.View(fn)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }

@@ -1,0 +1,276 @@
+// Package vault is notevault's store: badger for records, age for the
+// participants' copies of every note, a shred-key layer for assured deletion,
+// and a hash-chained audit log. Every read and share asks package policy
+// first; the vault never prints and never holds a participant's key beyond the
+// call that was handed it.
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/vault/audit"
+	"github.com/notevault/notevault/vault/seal"
+)
+
+// Layout of a vault directory.
+const (
+	dbDir          = "db"        // badger
+	keysDir        = "shred"     // shred keys, one file per bucket
+	lockFile       = "lock"      // flock held while a process has the vault open
+	markerFile     = "notevault" // marks an initialised vault, holds the format version
+	checkpointKey  = "checkpoint.key"
+	checkpointPub  = "checkpoint.pub"
+	checkpointFile = "audit.checkpoint"
+	formatMarker   = "notevault vault format 1\n"
+)
+
+// Options tune Open. The zero value is what the CLI uses.
+type Options struct {
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// Rand is the source of ids. Defaults to crypto/rand.
+	Rand io.Reader
+	// BusyTimeout is how long Open waits for another process to close the
+	// vault before returning ErrBusy. Defaults to 3s.
+	BusyTimeout time.Duration
+	// CompactAt is the number of level-0 tables past which a closing writer
+	// compacts (see Close). Defaults to 8.
+	CompactAt int
+}
+
+// Vault is an open vault. Methods are safe for concurrent use within one
+// process; one process at a time holds a vault open.
+type Vault struct {
+	dir   string
+	db    *badger.DB
+	keys  *seal.Keyring
+	lock  *os.File
+	now   func() time.Time
+	rand  io.Reader
+	opts  Options
+	ckKey string // checkpoint signer key
+
+	mu      sync.Mutex // serialises writers
+	wrote   bool
+	closeMu sync.Once
+}
+
+// Init creates a new vault in dir. It fails with ErrExists if one is there.
+func Init(dir string) error {
+	if dir == "" {
+		return errors.New("no vault directory given")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating vault directory: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, markerFile)); err == nil {
+		return fmt.Errorf("%s: %w", dir, ErrExists)
+	}
+	if _, err := os.Stat(filepath.Join(dir, checkpointKey)); errors.Is(err, fs.ErrNotExist) {
+		skey, vkey, err := audit.NewCheckpointKey("notevault-vault")
+		if err != nil {
+			return err
+		}
+		if err := writeSecretFile(filepath.Join(dir, checkpointKey), []byte(skey+"\n")); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, checkpointPub), []byte(vkey+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	v, err := open(context.Background(), dir, Options{}, true)
+	if err != nil {
+		return err
+	}
+	if err := v.Close(); err != nil {
+		return err
+	}
+	// The marker is written last: a vault without it is not initialised.
+	return os.WriteFile(filepath.Join(dir, markerFile), []byte(formatMarker), 0o600)
+}
+
+// Open opens the vault in dir. It returns ErrNotInitialized when dir holds no
+// vault and ErrBusy when another process keeps it open past BusyTimeout.
+func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
+	b, err := os.ReadFile(filepath.Join(dir, markerFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotInitialized)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if string(b) != formatMarker {
+		return nil, fmt.Errorf("%s: unsupported vault format %q", dir, string(b))
+	}
+	return open(ctx, dir, opts, false)
+}
+
+func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 3 * time.Second
+	}
+	if opts.CompactAt == 0 {
+		opts.CompactAt = 8
+	}
+	lock, err := acquireLock(ctx, filepath.Join(dir, lockFile), opts.BusyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := os.ReadFile(filepath.Join(dir, checkpointKey))
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("reading the checkpoint key: %w", err)
+	}
+	keys, err := seal.OpenKeyring(filepath.Join(dir, keysDir))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	db, err := badger.Open(badgerOptions(filepath.Join(dir, dbDir)))
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return &Vault{
+		dir: dir, db: db, keys: keys, lock: lock,
+		now: opts.Now, rand: opts.Rand, opts: opts,
+		ckKey: string(trimNewline(ck)),
+	}, nil
+}
+
+// badgerOptions are tuned for short CLI processes: small memtables and value
+// log files keep open and close cheap, writes are synced so that a command
+// that succeeded is on disk, and badger's own logging is off (it may print
+// keys).
+func badgerOptions(dir string) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(true).
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(0).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false).
+		WithValueThreshold(1 << 10)
+}
+
+// Close closes the vault. A process that wrote and finds level 0 past
+// CompactAt tables waits for badger's compactors to merge them first: short
+// CLI processes never live long enough to compact otherwise, and reads slow
+// down with every table left behind.
+func (v *Vault) Close() error {
+	var err error
+	v.closeMu.Do(func() {
+		if v.wrote {
+			v.compactL0(5 * time.Second)
+		}
+		err = v.db.Close()
+		v.lock.Close() // releases the flock
+	})
+	return err
+}
+
+// level0Tables counts the tables badger holds at level 0.
+func (v *Vault) level0Tables() int {
+	for _, l := range v.db.Levels() {
+		if l.Level == 0 {
+			return l.NumTables
+		}
+	}
+	return 0
+}
+
+func (v *Vault) compactL0(limit time.Duration) {
+	if v.level0Tables() <= v.opts.CompactAt {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for v.level0Tables() > 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (v *Vault) checkpointVerifierKey() string {
+	b, _ := os.ReadFile(filepath.Join(v.dir, checkpointPub))
+	return string(trimNewline(b))
+}
+
+// Dir is the vault's directory.
+func (v *Vault) Dir() string { return v.dir }
+
+// Now is the vault's clock.
+func (v *Vault) Now() time.Time { return v.now().UTC() }
+
+func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the vault lock: %w", err)
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 2 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking the vault: %w", err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < 50*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+func writeSecretFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
