@@ -142,6 +142,9 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 		if err := v.putBlob(txn, n.ID, expiryBase(n.Expires), ageFile); err != nil {
 			return err
 		}
+		if n.Holds, err = v.activeAgreementHolds(txn, a.ID); err != nil {
+			return err
+		}
 		if err := v.copyForGrants(txn, n, plain, now); err != nil {
 			return err
 		}
@@ -306,6 +309,7 @@ func (v *Vault) logAccess(id *identity.Identity, me *Participant, n *Note, d pol
 // NoteFilter narrows ListNotes.
 type NoteFilter struct {
 	Agreement string
+	Kind      policy.Kind
 	// Reader, when set, keeps only the notes this participant may read now.
 	Reader string
 }
@@ -317,7 +321,7 @@ func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 	err := v.view(func(txn *badger.Txn) error {
 		facts := map[string]policy.Facts{}
 		return scan(txn, pNote, func(_ string, n *Note) error {
-			if f.Agreement != "" && n.Agreement != f.Agreement {
+			if (f.Agreement != "" && n.Agreement != f.Agreement) || (f.Kind != "" && n.Kind != f.Kind) {
 				return nil
 			}
 			if f.Reader != "" {

@@ -152,6 +152,9 @@ func fields(n *yaml.Node, path string) ([]field, error) {
 		if k.Kind != yaml.ScalarNode {
 			return nil, &Error{Line: k.Line, Field: path, Msg: fmt.Sprintf("field names must be plain words, not %s", describe(k))}
 		}
+		if len(k.Value) > maxQuoted {
+			return nil, &Error{Line: k.Line, Field: path, Msg: fmt.Sprintf("field name %q is too long to be a field", clip(k.Value))}
+		}
 		fp := join(path, k.Value)
 		if line, dup := first[k.Value]; dup {
 			return nil, &Error{Line: k.Line, Field: fp, Msg: fmt.Sprintf("field %q is given twice (first on line %d)", fp, line)}
@@ -360,9 +363,9 @@ func (p *parser) readers(f field) error {
 			case null || r == "":
 				return &Error{Line: n.Line, Field: g.path, Msg: "empty reader (use mentor, mentee or author)"}
 			case r == "supervisor" || r == "supervisors" || slices.Contains(p.supervisorNames, r):
-				return &Error{Line: n.Line, Field: g.path, Msg: fmt.Sprintf("%q cannot be a reader: supervisors read only through consent and grants (use mentor, mentee or author)", r)}
+				return &Error{Line: n.Line, Field: g.path, Msg: fmt.Sprintf("%q cannot be a reader: supervisors read only through consent and grants (use mentor, mentee or author)", clip(r))}
 			default:
-				return &Error{Line: n.Line, Field: g.path, Msg: fmt.Sprintf("unknown reader %q (use mentor, mentee or author)", r)}
+				return &Error{Line: n.Line, Field: g.path, Msg: fmt.Sprintf("unknown reader %q (use mentor, mentee or author)", clip(r))}
 			}
 			if line, dup := first[r]; dup {
 				return &Error{Line: n.Line, Field: g.path, Msg: fmt.Sprintf("reader %q is named twice (first on line %d)", r, line)}
@@ -385,7 +388,7 @@ func (p *parser) exceptions(f field) error {
 	for i, e := range items {
 		line := f.value.Content[i].Line
 		if !slugPattern.MatchString(e) {
-			return &Error{Line: line, Field: f.path, Msg: fmt.Sprintf("exception %q is not a slug (use lowercase letters, digits and dashes, e.g. risk-of-harm)", e)}
+			return &Error{Line: line, Field: f.path, Msg: fmt.Sprintf("exception %q is not a slug (use lowercase letters, digits and dashes, e.g. risk-of-harm)", clip(e))}
 		}
 		if l, dup := first[e]; dup {
 			return &Error{Line: line, Field: f.path, Msg: fmt.Sprintf("exception %q is named twice (first on line %d)", e, l)}
@@ -428,7 +431,7 @@ func kindFields(f field) ([]field, error) {
 	}
 	for _, g := range fs {
 		if !slices.Contains(policy.Kinds, policy.Kind(g.name)) {
-			return nil, &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("unknown kind of note %q (use %s)", g.name, kindList())}
+			return nil, &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("unknown kind of note %q (use %s)", clip(g.name), kindList())}
 		}
 	}
 	return fs, nil
@@ -459,7 +462,7 @@ func participantNode(n *yaml.Node, path string) (string, error) {
 		return "", &Error{Line: n.Line, Field: path, Msg: "needs a participant name (matching " + namePattern.String() + ")"}
 	}
 	if !namePattern.MatchString(s) {
-		return "", &Error{Line: n.Line, Field: path, Msg: fmt.Sprintf("%q is not a valid participant name (it must match %s)", s, namePattern.String())}
+		return "", &Error{Line: n.Line, Field: path, Msg: fmt.Sprintf("%q is not a valid participant name (it must match %s)", clip(s), namePattern.String())}
 	}
 	return s, nil
 }

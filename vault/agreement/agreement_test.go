@@ -191,6 +191,8 @@ func TestParseRefusals(t *testing.T) {
 		{"merge key", minimal + "<<: {x: 1}\n", 5, "<<", `unknown field "<<"`},
 
 		// Fields that do not belong.
+		{"very long field name", minimal + strings.Repeat("x", 100) + ": 1\n", 5, "", `field name "` + strings.Repeat("x", 64) + `..." is too long to be a field`},
+		{"very long reader", minimal + "confidentiality:\n  readers: {session: [" + strings.Repeat("y", 5000) + "]}\n", 6, "confidentiality.readers.session", `unknown reader "` + strings.Repeat("y", 64) + `..."`},
 		{"unknown field", minimal + "colour: blue\n", 5, "colour", `agreement line 5: unknown field "colour"`},
 		{"typo", "name: n\nmentors: alice\n", 2, "mentors", `agreement line 2: unknown field "mentors" (did you mean "mentor"?)`},
 		{"unknown nested field", minimal + "confidentiality:\n  private: x\n  colour: blue\n", 7, "confidentiality.colour", `unknown field "confidentiality.colour"`},

@@ -49,7 +49,7 @@ var formatUnits = []struct {
 // Surrounding spaces are ignored. Zero, negative and out-of-range durations
 // are refused.
 func ParseDuration(s string) (time.Duration, error) {
-	notDuration := fmt.Errorf("%q is not a duration (use e.g. 90d, 2w, 36h, 5s)", s)
+	notDuration := fmt.Errorf("%q is not a duration (use e.g. 90d, 2w, 36h, 5s)", clip(s))
 	rest := strings.TrimSpace(s)
 	neg := false
 	if rest != "" && (rest[0] == '-' || rest[0] == '+') {
@@ -81,13 +81,13 @@ func ParseDuration(s string) (time.Duration, error) {
 			}
 			v, ok := componentValue(intPart, fracPart, scale)
 			if !ok || v > math.MaxInt64-total {
-				return 0, fmt.Errorf("%q is too long for a duration (at most about 292 years)", s)
+				return 0, fmt.Errorf("%q is too long for a duration (at most about 292 years)", clip(s))
 			}
 			total += v
 		}
 	}
 	if neg || total == 0 {
-		return 0, fmt.Errorf("duration %q must be longer than zero", s)
+		return 0, fmt.Errorf("duration %q must be longer than zero", clip(s))
 	}
 	return time.Duration(total), nil
 }

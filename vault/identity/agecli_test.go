@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"filippo.io/age"
@@ -27,11 +28,7 @@ func TestAgeCLIOpensEncryptedIdentity(t *testing.T) {
 		t.Skipf("no go tool at %s: %v", goTool, err)
 	}
 	dir := t.TempDir()
-	ageBin := filepath.Join(dir, "age")
-	build := exec.Command(goTool, "build", "-o", ageBin, "filippo.io/age/cmd/age")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build filippo.io/age/cmd/age: %v\n%s", err, out)
-	}
+	ageBin := buildAgeCLI(t, goTool, dir)
 
 	_, sshKey, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -81,4 +78,34 @@ func TestAgeCLIOpensEncryptedIdentity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildAgeCLI builds the age CLI of the version in the module graph. The main
+// module may not list every module age's CLI imports (cmd/age needs
+// filippo.io/nistec through age/tag), in which case the same version is
+// built on its own with `go install`, which needs the module proxy.
+func buildAgeCLI(t *testing.T, goTool, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "age")
+	inModule, err := exec.Command(goTool, "build", "-o", bin, "filippo.io/age/cmd/age").CombinedOutput()
+	if err == nil {
+		return bin
+	}
+	version := "v1.3.2"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "filippo.io/age" {
+				version = m.Version
+			}
+		}
+	}
+	t.Logf("go build filippo.io/age/cmd/age in the module failed (%v); trying go install filippo.io/age/cmd/age@%s", err, version)
+	install := exec.Command(goTool, "install", "filippo.io/age/cmd/age@"+version)
+	install.Dir = dir
+	install.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=", "GOWORK=off")
+	if standalone, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("cannot build the age CLI: %v\nin the module:\n%s\nstandalone:\n%s\n"+
+			"hint: run `go get filippo.io/age/cmd/age@%s` at the module root", err, inModule, standalone, version)
+	}
+	return bin
 }

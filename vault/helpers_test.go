@@ -1,0 +1,282 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/identity"
+)
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// agreementFiles are tried in order: the shared testdata file the CLI tests
+// use, then the parser's own fixture (same parties: alice mentors bob, carol
+// supervises).
+var agreementFiles = []string{
+	filepath.Join("..", "testdata", "agreement.yaml"),
+	filepath.Join("agreement", "testdata", "alice-bob.yaml"),
+}
+
+func agreementText(t testing.TB) []byte {
+	t.Helper()
+	for _, p := range agreementFiles {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			return b
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("no agreement file found (tried %v)", agreementFiles)
+	return nil
+}
+
+// fixture is an initialised, open vault with alice (mentor), bob (mentee)
+// and carol (supervisor) registered and, unless built with accept=false, an
+// agreement in force between alice and bob.
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	dir   string
+	clock *fakeClock
+	v     *Vault
+
+	alice, bob, carol *identity.Identity
+	text              []byte // the agreement file
+	agreement         string // its id
+}
+
+func newFixture(t *testing.T, accept bool) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock()}
+	if err := Init(f.dir); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	f.open()
+	t.Cleanup(func() {
+		if f.v != nil {
+			f.v.Close()
+		}
+	})
+	f.alice, f.bob, f.carol = newIdentity(t), newIdentity(t), newIdentity(t)
+	for _, p := range []struct {
+		name string
+		role policy.Role
+		id   *identity.Identity
+	}{{"alice", policy.Mentor, f.alice}, {"bob", policy.Mentee, f.bob}, {"carol", policy.Supervisor, f.carol}} {
+		if _, err := f.v.AddParticipant(f.ctx, p.name, p.role, p.id.Public().String()); err != nil {
+			t.Fatalf("AddParticipant %s: %v", p.name, err)
+		}
+	}
+	f.text = agreementText(t)
+	a, err := f.v.CreateAgreement(f.ctx, f.text)
+	if err != nil {
+		t.Fatalf("CreateAgreement: %v", err)
+	}
+	f.agreement = a.ID
+	if accept {
+		f.accept(f.alice)
+		f.accept(f.bob)
+	}
+	return f
+}
+
+func newIdentity(t testing.TB) *identity.Identity {
+	t.Helper()
+	id, err := identity.Generate(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fixture) open() {
+	f.t.Helper()
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now})
+	if err != nil {
+		f.t.Fatalf("Open: %v", err)
+	}
+	f.v = v
+}
+
+func (f *fixture) close() {
+	f.t.Helper()
+	if f.v == nil {
+		return
+	}
+	if err := f.v.Close(); err != nil {
+		f.t.Fatalf("Close: %v", err)
+	}
+	f.v = nil
+}
+
+func (f *fixture) accept(id *identity.Identity) {
+	f.t.Helper()
+	f.clock.Advance(time.Second)
+	if _, err := f.v.AcceptAgreement(f.ctx, f.agreement, id); err != nil {
+		f.t.Fatalf("AcceptAgreement: %v", err)
+	}
+}
+
+// add writes a note and fails the test if it cannot.
+func (f *fixture) add(kind policy.Kind, author *identity.Identity, c Content) *Note {
+	f.t.Helper()
+	f.clock.Advance(time.Second)
+	n, err := f.v.AddNote(f.ctx, NewNote{Agreement: f.agreement, Kind: kind, Content: c}, author)
+	if err != nil {
+		f.t.Fatalf("AddNote %s: %v", kind, err)
+	}
+	return n
+}
+
+func content(title, body string, tags ...string) Content {
+	return Content{Title: title, Tags: tags, Body: []byte(body)}
+}
+
+// amendedText is the fixture's agreement with one harmless change.
+func (f *fixture) amendedText() []byte {
+	f.t.Helper()
+	s := string(f.text)
+	if !strings.Contains(s, "review: quarterly") {
+		f.t.Fatalf("agreement file has no %q line to amend", "review: quarterly")
+	}
+	return []byte(strings.Replace(s, "review: quarterly", "review: monthly", 1))
+}
+
+// withBadger opens the (closed) vault's store directly.
+func withBadger(t *testing.T, dir string, fn func(db *badger.DB)) {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, dbDir)).WithLogger(nil))
+	if err != nil {
+		t.Fatalf("badger.Open: %v", err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Fatalf("badger close: %v", err)
+		}
+	}()
+	fn(db)
+}
+
+// rawGet returns a stored value (nil if absent).
+func rawGet(t *testing.T, db *badger.DB, key string) []byte {
+	t.Helper()
+	var out []byte
+	err := db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(key))
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("get %q: %v", key, err)
+	}
+	return out
+}
+
+func rawSet(t *testing.T, db *badger.DB, key string, val []byte) {
+	t.Helper()
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), val) }); err != nil {
+		t.Fatalf("set %q: %v", key, err)
+	}
+}
+
+func rawDelete(t *testing.T, db *badger.DB, key string) {
+	t.Helper()
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(key)) }); err != nil {
+		t.Fatalf("delete %q: %v", key, err)
+	}
+}
+
+// rawLogKey is the audit key for seq, built independently of logKey.
+func rawLogKey(seq uint64) string {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, seq)
+	return "l/" + string(b)
+}
+
+// scanAllVersions calls fn with every key and every version's value.
+func scanAllVersions(t *testing.T, db *badger.DB, fn func(key, val []byte)) int {
+	t.Helper()
+	n := 0
+	err := db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.AllVersions = true
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if item.IsDeletedOrExpired() {
+				continue
+			}
+			val, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			n++
+			fn(item.KeyCopy(nil), val)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scanning the store: %v", err)
+	}
+	return n
+}
+
+func containsAny(b []byte, markers [][]byte) []byte {
+	for _, m := range markers {
+		if bytes.Contains(b, m) {
+			return m
+		}
+	}
+	return nil
+}
+
+type badgerDB = badger.DB
+
+func hexString(b []byte) string { return hex.EncodeToString(b) }
