@@ -75,20 +75,21 @@ func (v *Vault) liveBucket(txn *badger.Txn, base string) (string, []byte, error)
 	return name, key, nil
 }
 
-// putBlob seals an age file under base's live key and stores it as blob id.
-func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) error {
+// putBlob seals an age file under base's live key, stores it as blob id and
+// returns the bucket it went to.
+func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) (string, error) {
 	bucket, key, err := v.liveBucket(txn, base)
 	if err != nil {
-		return err
+		return "", err
 	}
 	sealed, err := seal.Seal(key, seal.AD(blobID, bucket), ageFile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := put(txn, pBlob+blobID, blobRec{Bucket: bucket, Sealed: sealed}); err != nil {
-		return err
+		return "", err
 	}
-	return txn.Set([]byte(pMember+bucket+"/"+blobID), nil)
+	return bucket, txn.Set([]byte(pMember+bucket+"/"+blobID), nil)
 }
 
 // getBlob returns the age file stored as blob id. A blob whose key was
@@ -214,6 +215,16 @@ func (v *Vault) rewrapRest(txn *badger.Txn, bucket string, gone map[string]bool)
 			return err
 		}
 		if err := txn.Set([]byte(pMember+name+"/"+id), nil); err != nil {
+			return err
+		}
+		// A note's own copy: its metadata names its bucket.
+		var n Note
+		if err := get(txn, pNote+id, &n); err == nil {
+			n.Bucket = name
+			if err := put(txn, pNote+id, &n); err != nil {
+				return err
+			}
+		} else if !isNotFound(err) {
 			return err
 		}
 	}

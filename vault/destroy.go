@@ -78,9 +78,18 @@ func retentionRule(n *Note) string {
 // copies are already unreadable; the next sweep finds them and finishes.
 func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor string, signer audit.Signer) ([]Receipt, error) {
 	byBucket := map[string][]string{}
+	bucketOf := map[string]string{} // blob -> bucket
 	err := v.view(func(txn *badger.Txn) error {
 		for _, n := range notes {
-			for _, blob := range append([]string{n.ID}, n.Copies...) {
+			if n.Bucket != "" {
+				bucketOf[n.ID] = n.Bucket
+				byBucket[n.Bucket] = append(byBucket[n.Bucket], n.ID)
+			}
+			blobs := n.Copies
+			if n.Bucket == "" {
+				blobs = append([]string{n.ID}, blobs...)
+			}
+			for _, blob := range blobs {
 				var rec blobRec
 				err := get(txn, pBlob+blob, &rec)
 				if isNotFound(err) {
@@ -89,6 +98,7 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 				if err != nil {
 					return err
 				}
+				bucketOf[blob] = rec.Bucket
 				byBucket[rec.Bucket] = append(byBucket[rec.Bucket], blob)
 			}
 		}
@@ -128,7 +138,7 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 		}
 	}
 	// Records of the whole buckets' blobs, the notes, and the receipts.
-	const batch = 512
+	const batch = 1024
 	var out []Receipt
 	for start := 0; start < len(notes); start += batch {
 		chunk := notes[start:min(start+batch, len(notes))]
@@ -138,16 +148,15 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 			now := v.Now()
 			for _, n := range chunk {
 				for _, blob := range append([]string{n.ID}, n.Copies...) {
-					var rec blobRec
-					if err := get(txn, pBlob+blob, &rec); err == nil {
-						if err := txn.Delete([]byte(pBlob + blob)); err != nil {
-							return err
-						}
-						if err := txn.Delete([]byte(pMember + rec.Bucket + "/" + blob)); err != nil {
-							return err
-						}
-					} else if !isNotFound(err) {
+					// Deleting what a partial bucket's re-wrap already deleted
+					// is harmless: badger writes another tombstone.
+					if err := txn.Delete([]byte(pBlob + blob)); err != nil {
 						return err
+					}
+					if b, ok := bucketOf[blob]; ok {
+						if err := txn.Delete([]byte(pMember + b + "/" + blob)); err != nil {
+							return err
+						}
 					}
 				}
 				if err := txn.Delete([]byte(pNote + n.ID)); err != nil {

@@ -29,7 +29,7 @@ func (v *Vault) copyForGrants(txn *badger.Txn, n *Note, plain []byte, now time.T
 			return err
 		}
 		blob := grantCopyID(g.ID, n.ID)
-		if err := v.putBlob(txn, blob, g.ID, ageFile); err != nil {
+		if _, err := v.putBlob(txn, blob, g.ID, ageFile); err != nil {
 			return err
 		}
 		n.Copies = append(n.Copies, blob)

@@ -28,6 +28,7 @@ type Note struct {
 	Created   time.Time   `json:"created"`
 	Expires   time.Time   `json:"expires"`
 	Readers   []string    `json:"readers"`
+	Bucket    string      `json:"bucket"` // shred bucket of the note's own copy
 	Holds     []string    `json:"holds,omitempty"`  // ids of legal holds on this note
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 }
@@ -139,7 +140,7 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 		if err != nil {
 			return err
 		}
-		if err := v.putBlob(txn, n.ID, expiryBase(n.Expires), ageFile); err != nil {
+		if n.Bucket, err = v.putBlob(txn, n.ID, expiryBase(n.Expires), ageFile); err != nil {
 			return err
 		}
 		if n.Holds, err = v.activeAgreementHolds(txn, a.ID); err != nil {

@@ -241,7 +241,7 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 				return err
 			}
 			blob := grantCopyID(gid, n.ID)
-			if err := v.putBlob(txn, blob, gid, cp); err != nil {
+			if _, err := v.putBlob(txn, blob, gid, cp); err != nil {
 				return err
 			}
 			n.Copies = append(n.Copies, blob)
@@ -440,7 +440,7 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if err != nil {
 			return err
 		}
-		if err := v.putBlob(txn, did, expiryBase(n.Expires), cp); err != nil {
+		if _, err := v.putBlob(txn, did, expiryBase(n.Expires), cp); err != nil {
 			return err
 		}
 		d = policy.Disclosure{ID: did, Note: n.ID, By: me.Name, To: to, Reason: reason, At: now}

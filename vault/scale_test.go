@@ -1,0 +1,160 @@
+//go:build scale
+
+package vault
+
+// Scale runs, behind the "scale" build tag because they take minutes:
+//
+//	go test -tags scale -run TestSweepScale -v -timeout 60m ./vault
+//
+// NOTEVAULT_SCALE_NOTES sets the vault size (default 1,000,000), 10% due.
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/seal"
+)
+
+func dirSize(t *testing.T, dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// bulkNotes writes n notes straight into the store, each with a sealed
+// 1.5 KiB blob in its expiry bucket, the first 10% due at now. Only the age
+// layer is skipped (the sweep never touches it); everything the sweep reads
+// and destroys is real.
+func bulkNotes(t *testing.T, f *fixture, n int) {
+	now := f.clock.Now()
+	body := make([]byte, 1536)
+	rand.Read(body)
+	wb := f.v.db.NewWriteBatch()
+	keys := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("n-bulk%08d", i)
+		var created time.Time
+		kind := policy.Session
+		if i < n/10 {
+			created = now.Add(-400 * 24 * time.Hour).Add(time.Duration(i) * time.Second)
+		} else {
+			created = now.Add(-time.Duration(i%300) * 24 * time.Hour)
+		}
+		nt := &Note{ID: id, Agreement: f.agreement, Version: 1, Kind: kind, Author: "alice", Created: created,
+			Expires: created.Add(365 * 24 * time.Hour), Readers: []string{"alice", "bob"}}
+		base := expiryBase(nt.Expires)
+		bucket := base + ".bulk"
+		key, ok := keys[bucket]
+		if !ok {
+			var err error
+			if key, err = f.v.keys.Key(bucket, true); err != nil {
+				t.Fatal(err)
+			}
+			keys[bucket] = key
+			b, _ := encodeRecord(bucketHead{Name: bucket})
+			wb.Set([]byte(pBucketHead+base), b)
+		}
+		nt.Bucket = bucket
+		sealed, err := seal.Seal(key, seal.AD(id, bucket), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br, _ := encodeRecord(blobRec{Bucket: bucket, Sealed: sealed})
+		nr, _ := encodeRecord(nt)
+		for _, kv := range [][2][]byte{
+			{[]byte(pBlob + id), br}, {[]byte(pMember + bucket + "/" + id), nil},
+			{[]byte(pNote + id), nr}, {[]byte(expiryKey(nt.Expires.Unix(), id)), nil},
+		} {
+			if err := wb.Set(kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSweepScale(t *testing.T) {
+	n := 1_000_000
+	if s := os.Getenv("NOTEVAULT_SCALE_NOTES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	f := newFixture(t, true)
+	start := time.Now()
+	bulkNotes(t, f, n)
+	t.Logf("filled %d notes in %v", n, time.Since(start).Round(time.Millisecond))
+	f.close()
+	f.open()
+	before := dirSize(t, f.dir)
+
+	// Nothing due: the sweep must not pay for the vault's size.
+	f.clock.Set(f.clock.Now().Add(-400 * 24 * time.Hour))
+	start = time.Now()
+	d, _, err := f.v.SweepNotes(f.ctx)
+	if err != nil || len(d) != 0 {
+		t.Fatalf("empty sweep: %d, %v", len(d), err)
+	}
+	t.Logf("sweep with nothing due: %v", time.Since(start).Round(time.Microsecond))
+	f.clock.Set(f.clock.Now().Add(400 * 24 * time.Hour))
+
+	start = time.Now()
+	d, _, err = f.v.SweepNotes(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("sweep destroyed %d of %d notes (receipts included) in %v", len(d), n, took.Round(time.Millisecond))
+	if len(d) != n/10 {
+		t.Fatalf("destroyed %d, want %d", len(d), n/10)
+	}
+	afterSweep := dirSize(t, f.dir)
+
+	// Reclaiming space: badger drops deleted values only when compaction
+	// and value-log GC rewrite their files.
+	start = time.Now()
+	reclaimed, err := f.v.Compact(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compaction + value-log GC: %v (%d value-log files rewritten)", time.Since(start).Round(time.Millisecond), reclaimed)
+	f.close()
+	afterGC := dirSize(t, f.dir)
+	t.Logf("vault size: before %d MiB, after sweep %d MiB, after compaction %d MiB", before>>20, afterSweep>>20, afterGC>>20)
+
+	// For comparison: deleting the same number of notes one by one, each in
+	// its own badger transaction, found by scanning every note record.
+	g := newFixture(t, true)
+	bulkNotes(t, g, n)
+	cutoff := g.clock.Now()
+	start = time.Now()
+	var ids [][]byte
+	g.v.db.View(func(txn *badger.Txn) error {
+		return scan(txn, pNote, func(k string, nt *Note) error {
+			if !nt.Expires.After(cutoff) {
+				ids = append(ids, []byte(k))
+			}
+			return nil
+		})
+	})
+	for _, k := range ids {
+		g.v.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) })
+	}
+	t.Logf("baseline: scan all notes + delete %d one by one through badger: %v", len(ids), time.Since(start).Round(time.Millisecond))
+}
