@@ -28,7 +28,7 @@ type Note struct {
 	Created   time.Time   `json:"created"`
 	Expires   time.Time   `json:"expires"`
 	Readers   []string    `json:"readers"`
-	Bucket    string      `json:"bucket"` // shred bucket of the note's own copy
+	Bucket    string      `json:"bucket"`           // shred bucket of the note's own copy
 	Holds     []string    `json:"holds,omitempty"`  // ids of legal holds on this note
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 }
