@@ -15,6 +15,9 @@ type Summary struct {
 	Held        []string        `json:"held"`
 	GrantsEnded []string        `json:"grants_ended"`
 	KeysCleaned int             `json:"keys_cleaned"`
+	// VlogRewritten counts value-log files the maintenance after a sweep
+	// rewrote to give back the space of destroyed records.
+	VlogRewritten int `json:"vlog_rewritten"`
 	NextDue     time.Time       `json:"next_due,omitzero"`
 	DryRun      bool            `json:"dry_run"`
 }
@@ -28,6 +31,7 @@ type Store interface {
 	SweepGrants(ctx context.Context) ([]string, error)
 	Housekeep(ctx context.Context) (int, error)
 	NextDue(ctx context.Context, now time.Time) (time.Time, error)
+	Compact(ctx context.Context) (int, error)
 }
 
 // Sweep destroys every note whose retention has ended and no hold keeps, the
@@ -68,6 +72,13 @@ func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
 		sum.Destroyed, sum.Held = destroyed, ids(held)
 		if sum.KeysCleaned, err = s.Housekeep(ctx); err != nil {
 			return nil, err
+		}
+		// Destroyed records are unreadable already; compaction gives their
+		// space back. It is paid only when something was destroyed.
+		if len(sum.Destroyed) > 0 || len(sum.GrantsEnded) > 0 {
+			if sum.VlogRewritten, err = s.Compact(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	next, err := s.NextDue(ctx, now)

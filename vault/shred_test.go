@@ -309,3 +309,76 @@ func TestDeleteNoteRewrapsItsBucket(t *testing.T) {
 		t.Fatalf("recoverable after delete: %v, want only MARK-b-body", got)
 	}
 }
+
+// A sweep killed after destroying a bucket's key but before deleting the
+// records leaves notes that can no longer be read; the next sweep finishes
+// the job and leaves the receipts.
+func TestSweepCompletesAfterInterruption(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Reflection, f.bob, content("MARK-x", "MARK-x-body"))
+	f.clock.Advance(91 * 24 * time.Hour)
+	if err := f.v.keys.Destroy(n.Bucket); err != nil { // what the killed sweep got done
+		t.Fatal(err)
+	}
+	orphan := "t-2099010100.orphan"
+	if _, err := f.v.keys.Key(orphan, true); err != nil { // a key whose transaction never committed
+		t.Fatal(err)
+	}
+	f.close()
+	f.open()
+	destroyed, _, err := f.v.SweepNotes(f.ctx)
+	if err != nil || len(destroyed) != 1 || destroyed[0].Note != n.ID {
+		t.Fatalf("second sweep: %v, %v", destroyed, err)
+	}
+	cleaned, err := f.v.Housekeep(f.ctx)
+	if err != nil || cleaned != 1 || f.v.keys.Has(orphan) {
+		t.Fatalf("Housekeep cleaned %d (%v); orphan left: %v", cleaned, err, f.v.keys.Has(orphan))
+	}
+	if _, err := f.v.GetNote(f.ctx, n.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("note record survived: %v", err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Deletions racing writes into the same bucket: every surviving note still
+// opens, every deleted one is gone.
+func TestDeleteRacesWrites(t *testing.T) {
+	f := newFixture(t, true)
+	var first []*Note
+	for i := 0; i < 6; i++ {
+		first = append(first, f.add(policy.Reflection, f.bob, content("r", "first")))
+	}
+	done := make(chan []*Note)
+	go func() {
+		var added []*Note
+		for i := 0; i < 6; i++ {
+			n, err := f.v.AddNote(f.ctx, NewNote{Agreement: f.agreement, Kind: policy.Reflection, Content: content("r", "second")}, f.bob)
+			if err != nil {
+				t.Errorf("AddNote during deletes: %v", err)
+			}
+			added = append(added, n)
+		}
+		done <- added
+	}()
+	for _, n := range first[:4] {
+		if _, err := f.v.DeleteNote(f.ctx, n.ID, f.bob); err != nil {
+			t.Fatalf("DeleteNote: %v", err)
+		}
+	}
+	added := <-done
+	for _, n := range append(first[4:], added...) {
+		if n == nil {
+			continue
+		}
+		if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil {
+			t.Fatalf("surviving note %s: %v", n.ID, err)
+		}
+	}
+	for _, n := range first[:4] {
+		if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted note %s: %v", n.ID, err)
+		}
+	}
+}
