@@ -17,9 +17,9 @@ type Summary struct {
 	KeysCleaned int             `json:"keys_cleaned"`
 	// VlogRewritten counts value-log files the maintenance after a sweep
 	// rewrote to give back the space of destroyed records.
-	VlogRewritten int `json:"vlog_rewritten"`
-	NextDue     time.Time       `json:"next_due,omitzero"`
-	DryRun      bool            `json:"dry_run"`
+	VlogRewritten int       `json:"vlog_rewritten"`
+	NextDue       time.Time `json:"next_due,omitzero"`
+	DryRun        bool      `json:"dry_run"`
 }
 
 // Store is what a sweep needs of the vault.
