@@ -218,6 +218,13 @@ func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *ide
 	if err != nil {
 		return nil, err
 	}
+	if ver.AcceptedByBoth() {
+		// An amendment in force may have narrowed access: grants that no
+		// longer fit end now, and their copies go with them.
+		if _, err := v.SweepGrants(ctx); err != nil {
+			return ver, err
+		}
+	}
 	return ver, nil
 }
 

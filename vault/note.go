@@ -228,7 +228,7 @@ type Plain struct {
 // the audit log before the plaintext is returned; if the log cannot be
 // written, nothing is returned.
 func (v *Vault) ReadNote(ctx context.Context, noteID string, id *identity.Identity) (*Plain, error) {
-	ageFile, n, d, me, err := v.openFor(noteID, id, "read")
+	ageFile, n, d, me, err := v.openFor(noteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (v *Vault) ReadNote(ctx context.Context, noteID string, id *identity.Identi
 // ExportNote returns the note as a standard age file that id's own key opens
 // (`age -d -i FILE`). Exporting is a read: it is decided and logged as one.
 func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Identity) ([]byte, error) {
-	ageFile, n, d, me, err := v.openFor(noteID, id, "export")
+	ageFile, n, d, me, err := v.openFor(noteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Iden
 // openFor decides a read and returns the age file of the copy the decision
 // rests on: the note itself for its readers, the grant's or disclosure's copy
 // otherwise.
-func (v *Vault) openFor(noteID string, id *identity.Identity, _ string) ([]byte, *Note, policy.Decision, *Participant, error) {
+func (v *Vault) openFor(noteID string, id *identity.Identity) ([]byte, *Note, policy.Decision, *Participant, error) {
 	var (
 		ageFile []byte
 		n       *Note

@@ -382,3 +382,29 @@ func TestDeleteRacesWrites(t *testing.T) {
 		}
 	}
 }
+
+// An amendment that drops carol from the supervisors ends her grant once both
+// parties accept it, and destroys her copies at once; while only proposed,
+// it changes nothing.
+func TestNarrowingAmendmentEndsGrants(t *testing.T) {
+	f, g, _, markers := grantFixture(t, false)
+	narrowed := strings.Replace(string(f.text), "supervisors: [carol]", "supervisors: []", 1)
+	if narrowed == string(f.text) {
+		t.Fatal("agreement file has no supervisors: [carol] line")
+	}
+	if _, err := f.v.AmendAgreement(f.ctx, f.agreement, []byte(narrowed), f.alice); err != nil {
+		t.Fatalf("AmendAgreement: %v", err)
+	}
+	notes, _ := f.v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement, Kind: policy.Summary})
+	if _, err := f.v.ReadNote(f.ctx, notes[0].ID, f.carol); err != nil {
+		t.Fatalf("a proposed amendment already ended the grant: %v", err)
+	}
+	f.accept(f.bob)
+	if _, err := f.v.ReadNote(f.ctx, notes[0].ID, f.carol); err == nil {
+		t.Fatalf("carol still reads under grant %s after the narrowing amendment", g.ID)
+	}
+	f.close()
+	if got := recoverable(t, f.dir, []*identity.Identity{f.carol}, markers); len(got) != 0 {
+		t.Fatalf("carol's key still opens %v", got)
+	}
+}
