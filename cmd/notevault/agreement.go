@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/notevault/notevault/vault"
+)
+
+func newAgreementCmd(g *globals, e *env) *cobra.Command {
+	return group("agreement", "Create, accept, amend and inspect mentoring agreements",
+		newAgreementCreateCmd(g, e),
+		newAgreementAcceptCmd(g, e),
+		newAgreementAmendCmd(g, e),
+		newAgreementShowCmd(g, e),
+		newAgreementHistoryCmd(g, e),
+		newAgreementListCmd(g, e),
+	)
+}
+
+type agreementFileOptions struct {
+	id   string
+	file string
+}
+
+func newAgreementCreateCmd(g *globals, e *env) *cobra.Command {
+	var opts agreementFileOptions
+	cmd := &cobra.Command{
+		Use:   "create --file AGREEMENT.yaml",
+		Short: "Create an agreement and print its id",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "file"); err != nil {
+				return err
+			}
+			return runAgreementCreate(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().StringVar(&opts.file, "file", "", "the agreement `FILE` (YAML)")
+	return cmd
+}
+
+func readAgreementFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the agreement file: %w", err)
+	}
+	return b, nil
+}
+
+func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
+	text, err := readAgreementFile(opts.file)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	a, err := v.CreateAgreement(ctx, text)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.file, err)
+	}
+	fmt.Fprintf(e.stderr, "notevault: created agreement %s; the mentor and the mentee accept it with notevault agreement accept %s\n", a.ID, a.ID)
+	fmt.Fprintln(e.stdout, a.ID)
+	return nil
+}
+
+func newAgreementAcceptCmd(g *globals, e *env) *cobra.Command {
+	var opts agreementFileOptions
+	return &cobra.Command{
+		Use:   "accept ID -i FILE",
+		Short: "Accept the newest version of an agreement",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runAgreementAccept(cmd.Context(), opts, g, e)
+		},
+	}
+}
+
+func runAgreementAccept(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	ver, err := v.AcceptAgreement(ctx, opts.id, id)
+	if err != nil {
+		return err
+	}
+	if ver.AcceptedByBoth() {
+		fmt.Fprintf(e.stderr, "notevault: version %d of agreement %s is accepted by both and in force\n", ver.Version, opts.id)
+	} else {
+		fmt.Fprintf(e.stderr, "notevault: accepted version %d of agreement %s; it comes into force when the other party accepts\n", ver.Version, opts.id)
+	}
+	return nil
+}
+
+func newAgreementAmendCmd(g *globals, e *env) *cobra.Command {
+	var opts agreementFileOptions
+	cmd := &cobra.Command{
+		Use:   "amend ID --file AGREEMENT.yaml -i FILE",
+		Short: "Propose a new version of an agreement and print its version number",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "file"); err != nil {
+				return err
+			}
+			opts.id = args[0]
+			return runAgreementAmend(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().StringVar(&opts.file, "file", "", "the amended agreement `FILE` (YAML)")
+	return cmd
+}
+
+func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
+	text, err := readAgreementFile(opts.file)
+	if err != nil {
+		return err
+	}
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	ver, err := v.AmendAgreement(ctx, opts.id, text, id)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.file, err)
+	}
+	fmt.Fprintf(e.stderr, "notevault: proposed version %d of agreement %s; the previous version stays in force until the other party accepts\n", ver.Version, opts.id)
+	fmt.Fprintln(e.stdout, ver.Version)
+	return nil
+}
+
+func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show an agreement: its state and the text of its newest version",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAgreementShow(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func acceptedBy(ver *vault.AgreementVersion) string {
+	var names []string
+	for _, a := range ver.Acceptances {
+		if a.Verified {
+			names = append(names, a.Who)
+		}
+	}
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, ",")
+}
+
+func versionStatus(a *vault.Agreement, ver *vault.AgreementVersion) string {
+	cur := a.Current()
+	switch {
+	case cur != nil && cur.Version == ver.Version:
+		return "in force"
+	case ver.AcceptedByBoth():
+		return "superseded"
+	case cur != nil && ver.Version < cur.Version:
+		return "never in force"
+	default:
+		return "awaiting acceptance"
+	}
+}
+
+func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	a, err := v.GetAgreement(ctx, agreementID)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(e.stdout, a)
+	}
+	latest := a.Latest()
+	inForce := "none (not accepted by both yet)"
+	if cur := a.Current(); cur != nil {
+		inForce = fmt.Sprintf("version %d", cur.Version)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintf(tw, "agreement:\t%s\n", a.ID)
+	if latest.Parsed != nil {
+		fmt.Fprintf(tw, "name:\t%s\n", latest.Parsed.Name)
+	}
+	fmt.Fprintf(tw, "created:\t%s\n", fmtTime(a.Created))
+	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
+	fmt.Fprintf(tw, "latest:\tversion %d (%s; accepted by %s)\n", latest.Version, versionStatus(a, latest), acceptedBy(latest))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%s", latest.Text)
+	if !strings.HasSuffix(latest.Text, "\n") {
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+func newAgreementHistoryCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history ID",
+		Short: "List every version of an agreement with who accepted it and when",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAgreementHistory(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func runAgreementHistory(ctx context.Context, agreementID string, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	a, err := v.GetAgreement(ctx, agreementID)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(e.stdout, a.Versions)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "VERSION\tSTATUS\tPROPOSED\tPROPOSED BY\tACCEPTED BY")
+	for _, ver := range a.Versions {
+		var acc []string
+		for _, x := range ver.Acceptances {
+			if x.Verified {
+				acc = append(acc, x.Who+"@"+fmtTime(x.At))
+			}
+		}
+		if len(acc) == 0 {
+			acc = []string{"-"}
+		}
+		by := ver.ProposedBy
+		if by == "" {
+			by = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", ver.Version, versionStatus(a, ver), fmtTime(ver.ProposedAt), by, strings.Join(acc, ","))
+	}
+	return tw.Flush()
+}
+
+func newAgreementListCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the agreements",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgreementList(cmd.Context(), g, e)
+		},
+	}
+}
+
+func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	as, err := v.Agreements(ctx)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(e.stdout, as)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "ID\tMENTOR\tMENTEE\tIN FORCE\tLATEST\tNAME")
+	for _, a := range as {
+		latest := a.Latest()
+		inForce := "-"
+		if cur := a.Current(); cur != nil {
+			inForce = fmt.Sprint(cur.Version)
+		}
+		var mentor, mentee, name string
+		if p := latest.Parsed; p != nil {
+			mentor, mentee, name = p.Mentor, p.Mentee, p.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, mentor, mentee, inForce, latest.Version, name)
+	}
+	return tw.Flush()
+}

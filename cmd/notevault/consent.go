@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/agreement"
+)
+
+func newConsentCmd(g *globals, e *env) *cobra.Command {
+	return group("consent", "Give, withdraw and list a mentee's consents",
+		newConsentGiveCmd(g, e),
+		newConsentWithdrawCmd(g, e),
+		newConsentListCmd(g, e),
+	)
+}
+
+type consentGiveOptions struct {
+	agreement string
+	to        string
+	kinds     string
+	until     string
+}
+
+func newConsentGiveCmd(g *globals, e *env) *cobra.Command {
+	var opts consentGiveOptions
+	cmd := &cobra.Command{
+		Use:   "give --agreement ID --to NAME [--kinds summary] [--until TIME] -i FILE",
+		Short: "Consent, as the mentee, that a supervisor may be granted access; print the consent id",
+		Long: `Consent, as the mentee, that a supervisor may be granted access to kinds of
+note, and print the consent id.
+
+--until is an RFC 3339 time or a duration from now (90d, 2w, 36h); without it
+the consent lasts until it is withdrawn. A consent never widens access beyond
+what the agreement allows: reflections are never shared through a grant.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "agreement", "to"); err != nil {
+				return err
+			}
+			return runConsentGive(cmd.Context(), opts, g, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.agreement, "agreement", "", "the agreement `ID`")
+	f.StringVar(&opts.to, "to", "", "the supervisor's participant `NAME`")
+	f.StringVar(&opts.kinds, "kinds", "summary", "the kinds of note, comma separated")
+	f.StringVar(&opts.until, "until", "", "until `TIME` (RFC 3339) or for a duration from now (90d, 2w, 36h)")
+	return cmd
+}
+
+// parseUntil reads --until: an RFC 3339 time or a duration from now.
+func parseUntil(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, usagef("--until %s is not in the future", s)
+		}
+		return t, nil
+	}
+	d, err := agreement.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, usagef("--until %q: give an RFC 3339 time or a duration such as 30d", s)
+	}
+	return now.Add(d), nil
+}
+
+// parseKindsFlag reads a --kinds comma list.
+func parseKindsFlag(s string) ([]policy.Kind, error) {
+	kinds, err := policy.ParseKinds(s)
+	if err != nil {
+		return nil, usagef("--kinds %q: %s", s, message(err))
+	}
+	return kinds, nil
+}
+
+func runConsentGive(ctx context.Context, opts consentGiveOptions, g *globals, e *env) (err error) {
+	kinds, err := parseKindsFlag(opts.kinds)
+	if err != nil {
+		return err
+	}
+	until, err := parseUntil(opts.until, e.now())
+	if err != nil {
+		return err
+	}
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	c, err := v.GiveConsent(ctx, opts.agreement, opts.to, kinds, until, id)
+	if err != nil {
+		return err
+	}
+	lasts := "until withdrawn"
+	if !c.Until.IsZero() {
+		lasts = "until " + policy.FormatTime(c.Until)
+	}
+	fmt.Fprintf(e.stderr, "notevault: %s consented that %s may be granted %s notes of %s, %s\n",
+		c.Grantor, c.Grantee, joinKinds(c.Kinds), c.Agreement, lasts)
+	fmt.Fprintln(e.stdout, c.ID)
+	return nil
+}
+
+// joinKinds renders kinds as a comma list.
+func joinKinds(ks []policy.Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
+}
+
+func newConsentWithdrawCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "withdraw CONSENT -i FILE",
+		Short: "Withdraw a consent now; every grant resting on it ends at once",
+		Args:  exactArgs("CONSENT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConsentWithdraw(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func runConsentWithdraw(ctx context.Context, consentID string, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	// The grants the withdrawal ends are the live ones resting on it.
+	ended, err := liveGrantsOn(ctx, v, consentID)
+	if err != nil {
+		return err
+	}
+	if err := v.WithdrawConsent(ctx, consentID, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: consent %s withdrawn; %d grant(s) ended\n", consentID, ended)
+	return nil
+}
+
+// liveGrantsOn counts the live grants that rest on a consent; an unknown
+// consent has none (WithdrawConsent then says it is not found).
+func liveGrantsOn(ctx context.Context, v *vault.Vault, consentID string) (int, error) {
+	as, err := v.Agreements(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range as {
+		gs, ds, err := v.Grants(ctx, a.ID)
+		if err != nil {
+			return 0, err
+		}
+		for i, gr := range gs {
+			if gr.Consent == consentID && ds[i].Allowed() {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+type consentListOptions struct {
+	agreement string
+}
+
+func newConsentListCmd(g *globals, e *env) *cobra.Command {
+	var opts consentListOptions
+	cmd := &cobra.Command{
+		Use:   "list --agreement ID",
+		Short: "List an agreement's consents and whether each is live",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "agreement"); err != nil {
+				return err
+			}
+			return runConsentList(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().StringVar(&opts.agreement, "agreement", "", "the agreement `ID`")
+	return cmd
+}
+
+// consentStatus is live, withdrawn, lapsed or unverified.
+func consentStatus(c policy.Consent, now time.Time) string {
+	switch {
+	case !c.Verified:
+		return "unverified"
+	case c.Withdrawn(now):
+		return "withdrawn"
+	case c.Lapsed(now):
+		return "lapsed"
+	default:
+		return "live"
+	}
+}
+
+// consentJSON is a consent as --json prints it.
+type consentJSON struct {
+	ID          string        `json:"id"`
+	Agreement   string        `json:"agreement"`
+	Version     int           `json:"version"`
+	Grantor     string        `json:"grantor"`
+	Grantee     string        `json:"grantee"`
+	Kinds       []policy.Kind `json:"kinds"`
+	GivenAt     time.Time     `json:"given_at"`
+	Until       time.Time     `json:"until,omitzero"`
+	WithdrawnAt time.Time     `json:"withdrawn_at,omitzero"`
+	Verified    bool          `json:"verified"`
+	Status      string        `json:"status"`
+}
+
+func runConsentList(ctx context.Context, opts consentListOptions, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if _, err := v.GetAgreement(ctx, opts.agreement); err != nil {
+		return err
+	}
+	cs, err := v.Consents(ctx, opts.agreement)
+	if err != nil {
+		return err
+	}
+	now := v.Now()
+	if g.json {
+		out := make([]consentJSON, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, consentJSON{c.ID, c.Agreement, c.Version, c.Grantor, c.Grantee, c.Kinds,
+				c.GivenAt, c.Until, c.WithdrawnAt, c.Verified, consentStatus(c, now)})
+		}
+		return printJSON(e.stdout, out)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "ID\tGRANTOR\tGRANTEE\tKINDS\tGIVEN\tUNTIL\tSTATUS")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Grantor, c.Grantee, joinKinds(c.Kinds),
+			fmtTime(c.GivenAt), fmtTime(c.Until), consentStatus(c, now))
+	}
+	return tw.Flush()
+}

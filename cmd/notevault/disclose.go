@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+type discloseOptions struct {
+	note      string
+	to        string
+	reason    string
+	statement string
+}
+
+func newDiscloseCmd(g *globals, e *env) *cobra.Command {
+	var opts discloseOptions
+	cmd := &cobra.Command{
+		Use:   "disclose NOTE --to NAME --reason EXCEPTION --statement TEXT -i FILE",
+		Short: "Share a note under a confidentiality exception the agreement lists; print the disclosure id",
+		Long: `Share a note with another participant under a confidentiality exception the
+agreement lists (risk-of-harm, legal-obligation, ...), and print the
+disclosure id.
+
+Who disclosed what, to whom, why and when is recorded in the audit log, where
+the mentee can see it. The recipient gets a copy sealed to them alone, which
+expires with the note.`,
+		Args: exactArgs("NOTE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "to", "reason", "statement"); err != nil {
+				return err
+			}
+			opts.note = args[0]
+			return runDisclose(cmd.Context(), opts, g, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.to, "to", "", "the participant `NAME` to share the note with")
+	f.StringVar(&opts.reason, "reason", "", "the `EXCEPTION` of the agreement that allows it")
+	f.StringVar(&opts.statement, "statement", "", "why, in a sentence (recorded in the audit log)")
+	return cmd
+}
+
+func runDisclose(ctx context.Context, opts discloseOptions, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	d, err := v.Disclose(ctx, opts.note, opts.to, opts.reason, opts.statement, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: %s disclosed note %s to %s under %s; this is recorded and visible to the mentee\n",
+		d.By, d.Note, d.To, d.Reason)
+	fmt.Fprintln(e.stdout, d.ID)
+	return nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/identity"
+)
+
+// Exit codes, as documented by `notevault help exit-codes`.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitDenied   = 3
+	exitNotFound = 4
+)
+
+const exitCodesHelp = `Exit codes of notevault:
+
+  0  ok
+  1  failure: anything not listed below (bad input, a vault that is missing
+     or busy, an identity file that cannot be read, a failed audit verify)
+  2  usage: an unknown command or flag, a missing or extra argument, a flag
+     value that is not one of the allowed ones
+  3  denied: the policy refused the action (or could not decide), the identity
+     is not a participant of the vault, or it holds no key for the record
+  4  not found: the note, agreement or participant asked for does not exist
+
+Errors are printed on stderr as "notevault: error: ..." and sometimes
+followed by "notevault: hint: ...".`
+
+// usageError is a command-line usage mistake: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitError ends the command with code without printing anything more:
+// the command already said what it had to (policy explain).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// hintError adds a hint line to an error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// exitCode maps an error to notevault's documented exit codes.
+func exitCode(err error) int {
+	var (
+		ue *usageError
+		xe *exitError
+		de *vault.DeniedError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &xe):
+		return xe.code
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &de), errors.Is(err, vault.ErrNotParticipant), errors.Is(err, vault.ErrNoKey):
+		return exitDenied
+	case errors.Is(err, vault.ErrNotFound):
+		return exitNotFound
+	default:
+		return exitFailure
+	}
+}
+
+// reportError prints err in the house style and returns its exit code.
+func reportError(w io.Writer, err error) int {
+	code := exitCode(err)
+	var xe *exitError
+	if err == nil || errors.As(err, &xe) {
+		return code
+	}
+	fmt.Fprintf(w, "notevault: error: %s\n", message(err))
+	var he *hintError
+	switch {
+	case errors.As(err, &he):
+		fmt.Fprintf(w, "notevault: hint: %s\n", he.hint)
+	case errors.Is(err, vault.ErrNotInitialized):
+		fmt.Fprintf(w, "notevault: hint: run notevault init (or give --vault DIR)\n")
+	case errors.Is(err, vault.ErrNotParticipant):
+		fmt.Fprintf(w, "notevault: hint: register the public key with notevault participant add, or give the right -i FILE\n")
+	case errors.Is(err, identity.ErrWrongPassphrase):
+		fmt.Fprintf(w, "notevault: hint: check the passphrase file\n")
+	case code == exitUsage:
+		fmt.Fprintf(w, "notevault: hint: see notevault help\n")
+	}
+	return code
+}
+
+// message is err's text in the house style: lowercase start, no trailing period.
+func message(err error) string {
+	s := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrExist) {
+		s = fmt.Sprintf("%s already exists; refusing to overwrite it", pe.Path)
+	}
+	s = strings.TrimSpace(s)
+	s = strings.TrimRight(s, ".")
+	return s
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/agreement"
+)
+
+func newGrantCmd(g *globals, e *env) *cobra.Command {
+	return group("grant", "Give, revoke and list a supervisor's time-limited access",
+		newGrantAddCmd(g, e),
+		newGrantRevokeCmd(g, e),
+		newGrantListCmd(g, e),
+	)
+}
+
+type grantAddOptions struct {
+	agreement string
+	to        string
+	kinds     string
+	dur       string
+}
+
+func newGrantAddCmd(g *globals, e *env) *cobra.Command {
+	var opts grantAddOptions
+	cmd := &cobra.Command{
+		Use:   "add --agreement ID --to NAME [--kinds summary] --for DURATION -i FILE",
+		Short: "Give a supervisor access for a while, as the mentor; print the grant id",
+		Long: `Give a supervisor access to kinds of note for a while, and print the grant id.
+
+The mentee must have consented first. The supervisor gets a copy of every
+covered note, sealed to them alone; when the grant ends (--for runs out, it is
+revoked, or the consent is withdrawn) the copies are destroyed.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "agreement", "to", "for"); err != nil {
+				return err
+			}
+			return runGrantAdd(cmd.Context(), opts, g, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.agreement, "agreement", "", "the agreement `ID`")
+	f.StringVar(&opts.to, "to", "", "the supervisor's participant `NAME`")
+	f.StringVar(&opts.kinds, "kinds", "summary", "the kinds of note, comma separated")
+	f.StringVar(&opts.dur, "for", "", "how long the grant lasts: a `DURATION` such as 72h, 2w, 30d")
+	return cmd
+}
+
+func runGrantAdd(ctx context.Context, opts grantAddOptions, g *globals, e *env) (err error) {
+	kinds, err := parseKindsFlag(opts.kinds)
+	if err != nil {
+		return err
+	}
+	dur, derr := agreement.ParseDuration(opts.dur)
+	if derr != nil {
+		return usagef("--for: %s", message(derr))
+	}
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	gr, copied, err := v.AddGrant(ctx, opts.agreement, opts.to, kinds, dur, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: granted %s %s notes of %s; copied %d note(s); ends %s\n",
+		gr.Grantee, joinKinds(gr.Kinds), gr.Agreement, copied, policy.FormatTime(gr.Expires))
+	fmt.Fprintln(e.stdout, gr.ID)
+	return nil
+}
+
+func newGrantRevokeCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke GRANT -i FILE",
+		Short: "End a grant now and destroy the supervisor's copies",
+		Args:  exactArgs("GRANT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGrantRevoke(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func runGrantRevoke(ctx context.Context, grantID string, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if err := v.RevokeGrant(ctx, grantID, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: grant %s revoked; the supervisor's copies are destroyed\n", grantID)
+	return nil
+}
+
+type grantListOptions struct {
+	agreement string
+}
+
+func newGrantListCmd(g *globals, e *env) *cobra.Command {
+	var opts grantListOptions
+	cmd := &cobra.Command{
+		Use:   "list --agreement ID",
+		Short: "List an agreement's grants and whether each is live",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "agreement"); err != nil {
+				return err
+			}
+			return runGrantList(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().StringVar(&opts.agreement, "agreement", "", "the agreement `ID`")
+	return cmd
+}
+
+// grantStatus is "live" or the reason the policy gives for the grant being over.
+func grantStatus(d policy.Decision) string {
+	if d.Allowed() {
+		return "live"
+	}
+	return d.Reason
+}
+
+// grantJSON is a grant as --json prints it.
+type grantJSON struct {
+	ID        string        `json:"id"`
+	Agreement string        `json:"agreement"`
+	Consent   string        `json:"consent"`
+	GrantedBy string        `json:"granted_by"`
+	Grantee   string        `json:"grantee"`
+	Kinds     []policy.Kind `json:"kinds"`
+	Issued    time.Time     `json:"issued"`
+	Expires   time.Time     `json:"expires"`
+	RevokedAt time.Time     `json:"revoked_at,omitzero"`
+	Verified  bool          `json:"verified"`
+	Live      bool          `json:"live"`
+	Rule      string        `json:"rule"`
+	Status    string        `json:"status"`
+}
+
+func runGrantList(ctx context.Context, opts grantListOptions, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if _, err := v.GetAgreement(ctx, opts.agreement); err != nil {
+		return err
+	}
+	gs, ds, err := v.Grants(ctx, opts.agreement)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		out := make([]grantJSON, 0, len(gs))
+		for i, gr := range gs {
+			out = append(out, grantJSON{gr.ID, gr.Agreement, gr.Consent, gr.GrantedBy, gr.Grantee, gr.Kinds,
+				gr.Issued, gr.Expires, gr.RevokedAt, gr.Verified, ds[i].Allowed(), ds[i].Rule, grantStatus(ds[i])})
+		}
+		return printJSON(e.stdout, out)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "ID\tGRANTEE\tKINDS\tCONSENT\tBY\tISSUED\tEXPIRES\tSTATUS")
+	for i, gr := range gs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", gr.ID, gr.Grantee, joinKinds(gr.Kinds), gr.Consent,
+			gr.GrantedBy, fmtTime(gr.Issued), fmtTime(gr.Expires), grantStatus(ds[i]))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/notevault/notevault/vault"
+)
+
+func newHoldCmd(g *globals, e *env) *cobra.Command {
+	return group("hold", "Place, release and list legal holds",
+		newHoldAddCmd(g, e),
+		newHoldReleaseCmd(g, e),
+		newHoldListCmd(g, e),
+	)
+}
+
+type holdAddOptions struct {
+	agreement string
+	note      string
+	reason    string
+}
+
+func newHoldAddCmd(g *globals, e *env) *cobra.Command {
+	var opts holdAddOptions
+	cmd := &cobra.Command{
+		Use:   "add (--agreement ID | --note NOTE) --reason TEXT -i FILE",
+		Short: "Place a legal hold on a note or a whole agreement; print the hold id",
+		Long: `Place a legal hold on one note (--note) or on every note of an agreement
+(--agreement, including notes written while the hold lasts), and print the
+hold id. While the hold is active the notes it covers are not destroyed,
+whatever their retention says.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("agreement") == cmd.Flags().Changed("note") {
+				return usagef("%s: give exactly one of --agreement and --note", cmd.CommandPath())
+			}
+			if err := requireFlags(cmd, "reason"); err != nil {
+				return err
+			}
+			return runHoldAdd(cmd.Context(), opts, g, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.agreement, "agreement", "", "hold every note of agreement `ID`")
+	f.StringVar(&opts.note, "note", "", "hold the note `NOTE`")
+	f.StringVar(&opts.reason, "reason", "", "why the hold is placed (recorded)")
+	return cmd
+}
+
+func runHoldAdd(ctx context.Context, opts holdAddOptions, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	h, err := v.AddHold(ctx, opts.agreement, opts.note, opts.reason, id)
+	if err != nil {
+		return err
+	}
+	what := "every note of agreement " + h.Agreement
+	if h.Note != "" {
+		what = "note " + h.Note
+	}
+	fmt.Fprintf(e.stderr, "notevault: %s placed a hold on %s; it is kept until the hold is released\n", h.PlacedBy, what)
+	fmt.Fprintln(e.stdout, h.ID)
+	return nil
+}
+
+func newHoldReleaseCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "release HOLD -i FILE",
+		Short: "Release a legal hold; the next sweep destroys what is overdue",
+		Args:  exactArgs("HOLD"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runHoldRelease(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func runHoldRelease(ctx context.Context, holdID string, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if err := v.ReleaseHold(ctx, holdID, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: hold %s released; the next sweep destroys what is overdue\n", holdID)
+	return nil
+}
+
+type holdListOptions struct {
+	agreement string
+}
+
+func newHoldListCmd(g *globals, e *env) *cobra.Command {
+	var opts holdListOptions
+	cmd := &cobra.Command{
+		Use:   "list [--agreement ID]",
+		Short: "List legal holds, active and released",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runHoldList(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().StringVar(&opts.agreement, "agreement", "", "only the holds of agreement `ID`")
+	return cmd
+}
+
+func holdStatus(h *vault.Hold) string {
+	if h.Active() {
+		return "active"
+	}
+	return "released"
+}
+
+func runHoldList(ctx context.Context, opts holdListOptions, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if opts.agreement != "" {
+		if _, err := v.GetAgreement(ctx, opts.agreement); err != nil {
+			return err
+		}
+	}
+	hs, err := v.Holds(ctx, opts.agreement)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		type holdJSON struct {
+			*vault.Hold
+			Status string `json:"status"`
+		}
+		out := make([]holdJSON, 0, len(hs))
+		for _, h := range hs {
+			out = append(out, holdJSON{h, holdStatus(h)})
+		}
+		return printJSON(e.stdout, out)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tPLACED BY\tAT\tRELEASED\tSTATUS\tREASON")
+	for _, h := range hs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Agreement, orDash(h.Note), h.PlacedBy,
+			fmtTime(h.At), fmtTime(h.ReleasedAt), holdStatus(h), h.Reason)
+	}
+	return tw.Flush()
+}

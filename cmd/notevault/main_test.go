@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/notevault/notevault/vault/identity"
+)
+
+func TestMain(m *testing.M) {
+	// Passphrase-protected identities in the scripts use a cheap scrypt.
+	identity.SetScryptWorkFactor(10)
+	testscript.Main(m, map[string]func(){
+		"notevault": func() {
+			identity.SetScryptWorkFactor(10)
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("NOTEVAULT_DIR", filepath.Join(e.WorkDir, "vault"))
+			e.Setenv("HOME", e.WorkDir)
+			e.Setenv("XDG_DATA_HOME", "")
+			e.Setenv("NOTEVAULT_IDENTITY", "")
+			e.Setenv("NOTEVAULT_PASSPHRASE_FILE", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":    cmdExitcode,
+			"capture":     cmdCapture,
+			"agedecrypt":  cmdAgeDecrypt,
+			"noplaintext": cmdNoPlaintext,
+			"fixture":     cmdFixture,
+			"filemode":    cmdFilemode,
+		},
+	})
+}
+
+// exitcode N PROG ARGS... runs PROG and asserts that it exits with code N;
+// its stdout and stderr are then what the stdout and stderr commands see.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// capture VAR sets VAR to the last command's stdout, trimmed.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: capture VAR")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// agedecrypt IDENTITY FILE decrypts an age file with the age library and
+// prints the plaintext on stdout.
+func cmdAgeDecrypt(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: agedecrypt IDENTITY FILE")
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(ts.ReadFile(args[0])))
+	ts.Check(err)
+	f, err := os.Open(ts.MkAbs(args[1]))
+	ts.Check(err)
+	defer f.Close()
+	r, err := age.Decrypt(f, ids...)
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(r)
+		ts.Stdout().Write(b)
+	}
+	if neg {
+		if err == nil {
+			ts.Fatalf("agedecrypt succeeded unexpectedly")
+		}
+		return
+	}
+	ts.Check(err)
+}
+
+// noplaintext DIR STRING fails if any file under DIR contains STRING.
+func cmdNoPlaintext(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: noplaintext DIR STRING")
+	}
+	needle := []byte(args[1])
+	n := 0
+	err := filepath.WalkDir(ts.MkAbs(args[0]), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		if bytes.Contains(b, needle) {
+			ts.Fatalf("%s contains %q", path, args[1])
+		}
+		return nil
+	})
+	ts.Check(err)
+	if n == 0 {
+		ts.Fatalf("no files under %s", args[0])
+	}
+}
+
+// filemode PERM FILE asserts FILE's permission bits.
+func cmdFilemode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: filemode PERM FILE")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := fi.Mode().Perm(); got != fs.FileMode(want) {
+		ts.Fatalf("%s has mode %o, want %o", args[1], got, want)
+	}
+}
+
+// fixture [accepted] makes a vault with alice (mentor), bob (mentee),
+// carol (supervisor) and dave (a stranger with a key, not registered),
+// identity files alice.key..dave.key, the agreement in agreement.yaml
+// (which the script provides), and sets $AGR; with "accepted", alice and bob
+// accept it.
+func cmdFixture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: fixture [accepted]")
+	}
+	nv := func(args ...string) string {
+		if err := ts.Exec("notevault", args...); err != nil {
+			ts.Fatalf("notevault %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(ts.ReadFile("stdout"))
+	}
+	nv("init")
+	for _, p := range [][2]string{{"alice", "mentor"}, {"bob", "mentee"}, {"carol", "supervisor"}, {"dave", ""}} {
+		key := nv("identity", "new", "--out", p[0]+".key")
+		if p[1] != "" {
+			nv("participant", "add", p[0], "--role", p[1], "--key", key)
+		}
+	}
+	agr := nv("agreement", "create", "--file", "agreement.yaml")
+	ts.Setenv("AGR", agr)
+	if len(args) == 1 && args[0] == "accepted" {
+		nv("agreement", "accept", agr, "-i", "alice.key")
+		nv("agreement", "accept", agr, "-i", "bob.key")
+	}
+}

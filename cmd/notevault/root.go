@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"encoding/json"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/identity"
+)
+
+// env is what a command may touch outside itself. Commands never reach for
+// os.Stdin, os.Getenv or time.Now directly, which keeps them testable.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	// openTTY opens the terminal for passphrase prompts (/dev/tty).
+	openTTY func() (*os.File, error)
+}
+
+func openDevTTY() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
+
+// globals are the flags every command shares.
+type globals struct {
+	vaultDir       string
+	identityFile   string
+	passphraseFile string
+	json           bool
+	cmd            *cobra.Command // root, to ask which flags were set
+}
+
+// run executes the command line args and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	// Never a stack trace: a bug still ends in one error line.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "notevault: error: internal error: %v\n", r)
+			fmt.Fprintf(stderr, "notevault: hint: this is a bug in notevault; please report it\n")
+			code = exitFailure
+		}
+	}()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY}
+	// NOTEVAULT_TEST_NOW is a test hook, not a feature: when set (RFC 3339)
+	// the vault runs on that fixed clock, so that scripts can assert times.
+	if s := os.Getenv("NOTEVAULT_TEST_NOW"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return reportError(stderr, fmt.Errorf("NOTEVAULT_TEST_NOW %q is not an RFC 3339 time", s))
+		}
+		e.now = func() time.Time { return t }
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return reportError(stderr, execute(ctx, args, e))
+}
+
+// execute builds the command tree and runs args through it.
+func execute(ctx context.Context, args []string, e *env) error {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	return root.ExecuteContext(ctx)
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "notevault",
+		Short: "An encrypted vault for the notes of mentoring relationships",
+		Long: `notevault keeps the notes of a mentoring relationship encrypted to exactly
+the people its agreement names, and enforces that agreement.
+
+Environment: NOTEVAULT_DIR (the vault), NOTEVAULT_IDENTITY (your identity
+file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity).
+Flags beat the environment, which beats the defaults.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Args:              noSubcommand,
+		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	g.cmd = root
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.vaultDir, "vault", "", "the vault in `DIR` (env NOTEVAULT_DIR, default $XDG_DATA_HOME/notevault)")
+	pf.StringVarP(&g.identityFile, "identity", "i", "", "your identity `FILE` (env NOTEVAULT_IDENTITY)")
+	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "read the identity passphrase from `FILE` (env NOTEVAULT_PASSPHRASE_FILE)")
+	pf.BoolVar(&g.json, "json", false, "print records as JSON")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{msg: err.Error()}
+	})
+	root.AddCommand(
+		newInitCmd(g, e),
+		newIdentityCmd(g, e),
+		newParticipantCmd(g, e),
+		newAgreementCmd(g, e),
+		newNoteCmd(g, e),
+		newPolicyCmd(g, e),
+		newAuditCmd(g, e),
+		newConsentCmd(g, e),
+		newGrantCmd(g, e),
+		newDiscloseCmd(g, e),
+		newHoldCmd(g, e),
+		newRetentionCmd(g, e),
+		newDemoCmd(g, e),
+		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
+	)
+	return root
+}
+
+// group makes a noun command that only holds subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  noSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(cmd.ErrOrStderr())
+			_ = cmd.Help()
+			return usagef("%s needs a subcommand", cmd.CommandPath())
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+func noSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+// exactArgs is cobra.ExactArgs with a usage-typed error naming the arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usagef("%s: missing %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
+		case len(args) > len(names):
+			return usagef("%s: unexpected argument %q", cmd.CommandPath(), args[len(names)])
+		}
+		return nil
+	}
+}
+
+// requireFlags marks flags as required; cobra's error is a flag error, but
+// it reaches us as a plain error, so check ourselves.
+func requireFlags(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if !cmd.Flags().Changed(n) {
+			return usagef("%s: missing --%s", cmd.CommandPath(), n)
+		}
+	}
+	return nil
+}
+
+// vaultDir resolves the vault directory: flag, NOTEVAULT_DIR, XDG default.
+func (g *globals) dir(e *env) (string, error) {
+	if g.vaultDir != "" {
+		return g.vaultDir, nil
+	}
+	if d := e.getenv("NOTEVAULT_DIR"); d != "" {
+		return d, nil
+	}
+	if d := e.getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "notevault"), nil
+	}
+	if h := e.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "notevault"), nil
+	}
+	return "", usagef("cannot tell where the vault is: give --vault DIR or set NOTEVAULT_DIR")
+}
+
+// openVault opens the vault; the caller defers closeVault.
+func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
+	dir, err := g.dir(e)
+	if err != nil {
+		return nil, err
+	}
+	return vault.Open(ctx, dir, vault.Options{Now: e.now})
+}
+
+// closeVault closes v and keeps the first error.
+func closeVault(v *vault.Vault, err *error) {
+	if cerr := v.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("closing the vault: %w", cerr)
+	}
+}
+
+// identityPath resolves the identity file: -i, then NOTEVAULT_IDENTITY.
+func (g *globals) identityPath(e *env) string {
+	if g.identityFile != "" {
+		return g.identityFile
+	}
+	return e.getenv("NOTEVAULT_IDENTITY")
+}
+
+// loadIdentity reads the identity file, asking for its passphrase if needed.
+func loadIdentity(g *globals, e *env) (*identity.Identity, error) {
+	path := g.identityPath(e)
+	if path == "" {
+		return nil, usagef("this command needs your identity: give -i FILE or set NOTEVAULT_IDENTITY")
+	}
+	if bad, err := identity.Insecure(path); err == nil && bad {
+		fmt.Fprintf(e.stderr, "notevault: warning: identity file %s is readable by others (chmod 600 %s)\n", path, path)
+	}
+	return identity.Load(path, func() ([]byte, error) { return passphrase(g, e, "passphrase for "+path, false) })
+}
+
+// passphrase reads a passphrase from --passphrase-file or NOTEVAULT_PASSPHRASE_FILE,
+// else asks on /dev/tty without echo. It never comes from a flag value.
+func passphrase(g *globals, e *env, prompt string, confirm bool) ([]byte, error) {
+	file := g.passphraseFile
+	if file == "" {
+		file = e.getenv("NOTEVAULT_PASSPHRASE_FILE")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading the passphrase file: %w", err)
+		}
+		b = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(b) == 0 {
+			return nil, fmt.Errorf("passphrase file %s is empty", file)
+		}
+		return b, nil
+	}
+	tty, err := e.openTTY()
+	if err != nil {
+		return nil, errors.New("identity file is passphrase-protected; give --passphrase-file or run in a terminal")
+	}
+	defer tty.Close()
+	read := func(p string) ([]byte, error) {
+		fmt.Fprintf(tty, "%s: ", p)
+		b, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
+		if err != nil {
+			return nil, fmt.Errorf("reading the passphrase: %w", err)
+		}
+		return b, nil
+	}
+	p, err := read(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	if confirm {
+		q, err := read("confirm " + prompt)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("the passphrases do not match")
+		}
+	}
+	return p, nil
+}
+
+// table returns a tabwriter for aligned output; call Flush.
+func table(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// fmtTime prints a time for a table; the zero time is "-".
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
