@@ -323,10 +323,9 @@ func indeterminate(rule, basis, format string, args ...any) Decision {
 // FormatTime renders t in UTC as "2006-01-02T15:04Z", adding seconds (and a
 // fraction) only when they are non-zero.
 func FormatTime(t time.Time) string {
-	t = t.UTC()
+	// Whole seconds: a reason is read by people, and fractions are noise.
+	t = t.UTC().Truncate(time.Second)
 	switch {
-	case t.Nanosecond() != 0:
-		return t.Format("2006-01-02T15:04:05.999999999Z")
 	case t.Second() != 0:
 		return t.Format("2006-01-02T15:04:05Z")
 	}
