@@ -35,10 +35,16 @@ var ErrClock = errors.New("the clock is earlier than the newest audit record; re
 // it to txn. The record commits with the action it records, or neither does:
 // the log fails closed.
 func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signer) error {
-	var head logHead
-	if err := get(txn, kLogHead, &head); err != nil && !isNotFound(err) {
-		return err
+	// The head is read once per transaction and written once, at commit
+	// (see update): a sweep appends thousands of receipts in one.
+	if v.head == nil {
+		v.head = &logHead{}
+		if err := get(txn, kLogHead, v.head); err != nil && !isNotFound(err) {
+			v.head = nil
+			return err
+		}
 	}
+	head := v.head
 	if rec.Time.IsZero() {
 		rec.Time = v.Now()
 	}
@@ -59,7 +65,9 @@ func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signe
 		return err
 	}
 	h := rec.Hash()
-	return put(txn, kLogHead, logHead{Seq: rec.Seq, Hash: hex.EncodeToString(h[:]), Time: rec.Time})
+	*head = logHead{Seq: rec.Seq, Hash: hex.EncodeToString(h[:]), Time: rec.Time}
+	v.headDirty = true
+	return nil
 }
 
 // writeCheckpoint signs the current size and head of the log and stores it

@@ -136,10 +136,17 @@ func logKey(seq uint64) string {
 func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.head, v.headDirty = nil, false
+	defer func() { v.head, v.headDirty = nil, false }()
 	txn := v.db.NewTransaction(true)
 	defer txn.Discard()
 	if err := fn(txn); err != nil {
 		return err
+	}
+	if v.headDirty {
+		if err := put(txn, kLogHead, v.head); err != nil {
+			return err
+		}
 	}
 	if err := txn.Commit(); err != nil {
 		if errors.Is(err, badger.ErrTxnTooBig) {

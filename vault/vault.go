@@ -62,9 +62,12 @@ type Vault struct {
 	opts  Options
 	ckKey string // checkpoint signer key
 
-	mu      sync.Mutex // serialises writers
-	wrote   bool
-	closeMu sync.Once
+	mu sync.Mutex // serialises writers
+	// The audit log's head within the transaction under way (guarded by mu).
+	head      *logHead
+	headDirty bool
+	wrote     bool
+	closeMu   sync.Once
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
