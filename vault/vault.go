@@ -159,10 +159,14 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 	}, nil
 }
 
-// badgerOptions are tuned for short CLI processes: small memtables and value
-// log files keep open and close cheap, writes are synced so that a command
-// that succeeded is on disk, and badger's own logging is off (it may print
-// keys).
+// badgerOptions are tuned for short CLI processes: small memtables keep open
+// and close cheap, writes are synced so that a command that succeeded is on
+// disk, and badger's own logging is off (it may print keys). Values are kept
+// inline in the tables (threshold 1 MiB): badger starts a new value-log file
+// in every process that opens it, and with values in the log those files
+// piled up and slowed every later open (175 ms per add after 1,000 CLI runs,
+// against 26 ms at the start). Listing stays fast because metadata lives
+// under its own prefix, apart from ciphertexts.
 func badgerOptions(dir string) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(nil).
@@ -174,7 +178,7 @@ func badgerOptions(dir string) badger.Options {
 		WithIndexCacheSize(0).
 		WithNumCompactors(2).
 		WithMetricsEnabled(false).
-		WithValueThreshold(1 << 10)
+		WithValueThreshold(1 << 20)
 }
 
 // Close closes the vault. A process that wrote and finds level 0 past
