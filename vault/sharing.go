@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -443,6 +444,26 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if _, err := v.putBlob(txn, did, expiryBase(n.Expires), cp); err != nil {
 			return err
 		}
+		// The statement is as secret as the note: it is sealed to the
+		// discloser, the recipient and the mentee, and shredded with the note.
+		whyTo := []string{me.Name}
+		for _, p := range []string{to, f.Terms.Mentee} {
+			if !slices.Contains(whyTo, p) {
+				whyTo = append(whyTo, p)
+			}
+		}
+		wrs, err := v.recipients(txn, whyTo)
+		if err != nil {
+			return err
+		}
+		why, err := encryptTo([]byte(statement), wrs)
+		if err != nil {
+			return err
+		}
+		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.Expires), why); err != nil {
+			return err
+		}
+		n.Copies = append(n.Copies, statementBlob(did))
 		d = policy.Disclosure{ID: did, Note: n.ID, By: me.Name, To: to, Reason: reason, At: now}
 		if err := put(txn, pDisclosure+did, disclosureRec{Disclosure: d, Sig: id.Sign(sigBytes("disclosure", d))}); err != nil {
 			return err
@@ -453,8 +474,72 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		}
 		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclose", Agreement: n.Agreement, Subject: n.ID,
 			Kind: string(n.Kind), Rule: "exception:" + reason, Detail: map[string]string{"to": to, "reason": reason,
-				"statement": statement, "disclosure": did}}, id)
+				"disclosure": did}}, id)
 	})
 	d.Verified = err == nil
 	return &d, err
+}
+
+func statementBlob(disclosureID string) string { return disclosureID + ".why" }
+
+// DisclosureStatement returns a disclosure and the statement of why it was
+// made, for the discloser, the recipient or the mentee. Reading it is logged.
+func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id *identity.Identity) (*policy.Disclosure, string, error) {
+	var (
+		d    disclosureRec
+		me   *Participant
+		file []byte
+	)
+	err := v.view(func(txn *badger.Txn) error {
+		var err error
+		if me, err = v.whoami(txn, id); err != nil {
+			return err
+		}
+		if err := get(txn, pDisclosure+disclosureID, &d); err != nil {
+			if isNotFound(err) {
+				return notFound("disclosure", disclosureID)
+			}
+			return err
+		}
+		a, err := v.agreementOfNote(txn, d.Note)
+		if err != nil {
+			return err
+		}
+		mentee := a.Latest().Parsed.Mentee
+		if me.Name != d.By && me.Name != d.To && me.Name != mentee {
+			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
+				Reason: fmt.Sprintf("the statement of disclosure %s is for %s, %s and the mentee %s", d.ID, d.By, d.To, mentee)})
+		}
+		file, err = v.getBlob(txn, statementBlob(disclosureID))
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	plain, err := decryptWith(file, id)
+	if err != nil {
+		return nil, "", err
+	}
+	err = v.update(func(txn *badger.Txn) error {
+		n, _ := v.note(txn, d.Note)
+		agr := ""
+		if n != nil {
+			agr = n.Agreement
+		}
+		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclosure.read", Agreement: agr, Subject: d.ID,
+			Rule: "party"}, id)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return &d.Disclosure, string(plain), nil
+}
+
+// agreementOfNote loads the agreement a note was written under.
+func (v *Vault) agreementOfNote(txn *badger.Txn, noteID string) (*Agreement, error) {
+	n, err := v.note(txn, noteID)
+	if err != nil {
+		return nil, err
+	}
+	return v.agreement(txn, n.Agreement)
 }

@@ -23,8 +23,9 @@ func newDiscloseCmd(g *globals, e *env) *cobra.Command {
 agreement lists (risk-of-harm, legal-obligation, ...), and print the
 disclosure id.
 
-Who disclosed what, to whom, why and when is recorded in the audit log, where
-the mentee can see it. The recipient gets a copy sealed to them alone, which
+Who disclosed what, to whom, under which exception and when is recorded in
+the audit log, where the mentee can see it; the statement of why is encrypted
+to the discloser, the recipient and the mentee (notevault disclosure show). The recipient gets a copy sealed to them alone, which
 expires with the note.`,
 		Args: exactArgs("NOTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,7 +39,7 @@ expires with the note.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.to, "to", "", "the participant `NAME` to share the note with")
 	f.StringVar(&opts.reason, "reason", "", "the `EXCEPTION` of the agreement that allows it")
-	f.StringVar(&opts.statement, "statement", "", "why, in a sentence (recorded in the audit log)")
+	f.StringVar(&opts.statement, "statement", "", "why, in a sentence (encrypted to you, the recipient and the mentee)")
 	return cmd
 }
 
@@ -60,4 +61,42 @@ func runDisclose(ctx context.Context, opts discloseOptions, g *globals, e *env) 
 		d.By, d.Note, d.To, d.Reason)
 	fmt.Fprintln(e.stdout, d.ID)
 	return nil
+}
+
+func newDisclosureCmd(g *globals, e *env) *cobra.Command {
+	show := &cobra.Command{
+		Use:   "show DISCLOSURE -i FILE",
+		Short: "Print who disclosed which note to whom, under which exception, and the statement of why",
+		Long: `Print a disclosure and its statement. The statement is encrypted to the
+discloser, the recipient and the mentee; only they can read it, and reading it
+is recorded in the audit log.`,
+		Args: exactArgs("DISCLOSURE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDisclosureShow(cmd.Context(), args[0], g, e)
+		},
+	}
+	return group("disclosure", "Read the statements of disclosures", show)
+}
+
+func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *env) (err error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	d, statement, err := v.DisclosureStatement(ctx, disclosureID, id)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(e.stdout, map[string]any{"disclosure": d, "statement": statement})
+	}
+	w := table(e.stdout)
+	fmt.Fprintf(w, "id:\t%s\nnote:\t%s\nby:\t%s\nto:\t%s\nexception:\t%s\nat:\t%s\nstatement:\t%s\n",
+		d.ID, d.Note, d.By, d.To, d.Reason, fmtTime(d.At), statement)
+	return w.Flush()
 }
