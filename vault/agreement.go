@@ -108,10 +108,7 @@ func (a *Agreement) load(txn *badger.Txn, v *Vault) error {
 
 func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
 	var a Agreement
-	if err := get(txn, pAgreement+id, &a); err != nil {
-		if isNotFound(err) {
-			return nil, notFound("agreement", id)
-		}
+	if err := getRecord(txn, pAgreement, "agreement", id, &a); err != nil {
 		return nil, err
 	}
 	return &a, a.load(txn, v)

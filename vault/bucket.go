@@ -96,10 +96,7 @@ func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) (s
 // destroyed is not found: it is gone.
 func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
 	var rec blobRec
-	if err := get(txn, pBlob+blobID, &rec); err != nil {
-		if isNotFound(err) {
-			return nil, notFound("copy", blobID)
-		}
+	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
 		return nil, err
 	}
 	key, err := v.keys.Key(rec.Bucket, false)

@@ -94,10 +94,7 @@ func (v *Vault) ReleaseHold(ctx context.Context, holdID string, id *identity.Ide
 			return err
 		}
 		var h Hold
-		if err := get(txn, pHold+holdID, &h); err != nil {
-			if isNotFound(err) {
-				return notFound("hold", holdID)
-			}
+		if err := getRecord(txn, pHold, "hold", holdID, &h); err != nil {
 			return err
 		}
 		if !h.Active() {

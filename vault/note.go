@@ -171,10 +171,7 @@ func (v *Vault) putNote(txn *badger.Txn, n *Note) error {
 
 func (v *Vault) note(txn *badger.Txn, id string) (*Note, error) {
 	var n Note
-	if err := get(txn, pNote+id, &n); err != nil {
-		if isNotFound(err) {
-			return nil, notFound("note", id)
-		}
+	if err := getRecord(txn, pNote, "note", id, &n); err != nil {
 		return nil, err
 	}
 	return &n, nil

@@ -107,10 +107,7 @@ func (p *Participant) load() error {
 
 func (v *Vault) participant(txn *badger.Txn, name string) (*Participant, error) {
 	var p Participant
-	if err := get(txn, pParticipant+name, &p); err != nil {
-		if isNotFound(err) {
-			return nil, notFound("participant", name)
-		}
+	if err := getRecord(txn, pParticipant, "participant", name, &p); err != nil {
 		return nil, err
 	}
 	return &p, p.load()

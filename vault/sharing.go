@@ -91,10 +91,7 @@ func (v *Vault) WithdrawConsent(ctx context.Context, consentID string, id *ident
 			return err
 		}
 		var c consentRec
-		if err := get(txn, pConsent+consentID, &c); err != nil {
-			if isNotFound(err) {
-				return notFound("consent", consentID)
-			}
+		if err := getRecord(txn, pConsent, "consent", consentID, &c); err != nil {
 			return err
 		}
 		a, err := v.agreement(txn, c.Agreement)
@@ -270,10 +267,7 @@ func (v *Vault) RevokeGrant(ctx context.Context, grantID string, id *identity.Id
 			return err
 		}
 		var g grantRec
-		if err := get(txn, pGrant+grantID, &g); err != nil {
-			if isNotFound(err) {
-				return notFound("grant", grantID)
-			}
+		if err := getRecord(txn, pGrant, "grant", grantID, &g); err != nil {
 			return err
 		}
 		a, err := v.agreement(txn, g.Agreement)
@@ -495,10 +489,7 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 		if me, err = v.whoami(txn, id); err != nil {
 			return err
 		}
-		if err := get(txn, pDisclosure+disclosureID, &d); err != nil {
-			if isNotFound(err) {
-				return notFound("disclosure", disclosureID)
-			}
+		if err := getRecord(txn, pDisclosure, "disclosure", disclosureID, &d); err != nil {
 			return err
 		}
 		a, err := v.agreementOfNote(txn, d.Note)

@@ -56,6 +56,16 @@ func get(txn *badger.Txn, key string, v any) error {
 	return it.Value(func(b []byte) error { return decodeRecord(b, v) })
 }
 
+// getRecord reads the record prefix+id into v; a missing record is a
+// not-found error naming what was asked for ("grant g-1: not found").
+func getRecord(txn *badger.Txn, prefix, what, id string, v any) error {
+	err := get(txn, prefix+id, v)
+	if isNotFound(err) {
+		return notFound(what, id)
+	}
+	return err
+}
+
 func put(txn *badger.Txn, key string, v any) error {
 	b, err := encodeRecord(v)
 	if err != nil {
