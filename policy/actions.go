@@ -191,6 +191,9 @@ func Disclose(who string, n Note, to, reason string, f Facts, now time.Time) Dec
 	case to == who:
 		return deny("self-disclosure", "", "%s cannot disclose note %s to themself", who, n.ID)
 	}
+	if _, ok := t.RoleOf(to); !ok {
+		return deny("not-party", "", "%s is not a party of agreement %s: a disclosure goes only to its mentor, mentee or supervisors", to, t.Agreement)
+	}
 	return allow("disclose", "", "%s reads note %s and may disclose it to %s under exception %s of agreement %s", who, n.ID, to, reason, t.Agreement)
 }
 
@@ -214,4 +217,53 @@ func ReleaseHold(who, placedBy string, t Terms) Decision {
 		by = fmt.Sprintf(" placed by %s", placedBy)
 	}
 	return allow("release", "", "%s and may release the hold%s", t.describe(who), by)
+}
+
+// InForce decides whether anything may be done under an agreement: only
+// under a version both mentor and mentee accepted. t is the newest version's
+// terms.
+func InForce(t Terms, inForce bool) Decision {
+	if !inForce {
+		return deny("not-accepted", "", "agreement %s is not in force: both %s and %s must accept it first", t.Agreement, t.Mentor, t.Mentee)
+	}
+	return allow("in-force", "", "version %d of agreement %s is in force", t.Version, t.Agreement)
+}
+
+// Accept decides whether who may accept a version of an agreement: only its
+// mentor and its mentee do.
+func Accept(who string, t Terms) Decision {
+	if who == "" || (who != t.Mentor && who != t.Mentee) {
+		return deny("not-party", "", "only the mentor (%s) and the mentee (%s) accept agreement %s; %s is neither", t.Mentor, t.Mentee, t.Agreement, who)
+	}
+	return allow("accept", "", "%s and accepts its versions", t.describe(who))
+}
+
+// Amend decides whether who may propose a new version of an agreement: only
+// its mentor and its mentee do.
+func Amend(who string, t Terms) Decision {
+	if who == "" || (who != t.Mentor && who != t.Mentee) {
+		return deny("not-party", "", "only the mentor (%s) and the mentee (%s) amend agreement %s; %s is neither", t.Mentor, t.Mentee, t.Agreement, who)
+	}
+	return allow("amend", "", "%s and may propose amendments", t.describe(who))
+}
+
+// DeleteNote decides whether who may destroy note n now: its author or the
+// agreement's mentee, and not while a legal hold keeps it.
+func DeleteNote(who string, n Note, t Terms) Decision {
+	if who == "" || (who != n.Author && who != t.Mentee) {
+		return deny("not-owner", "", "only the author (%s) or the mentee (%s) can delete note %s", n.Author, t.Mentee, n.ID)
+	}
+	if n.Held {
+		return deny("held", "", "note %s is under legal hold and cannot be destroyed until it is released", n.ID)
+	}
+	return allow("delete", "", "%s may delete note %s", who, n.ID)
+}
+
+// ReadStatement decides whether who may read the statement of why
+// disclosure d was made: the discloser, the recipient and the mentee.
+func ReadStatement(who string, d Disclosure, t Terms) Decision {
+	if who == "" || (who != d.By && who != d.To && who != t.Mentee) {
+		return deny("not-party", d.ID, "the statement of disclosure %s is for %s, %s and the mentee %s", d.ID, d.By, d.To, t.Mentee)
+	}
+	return allow("statement", d.ID, "%s made, received or is the subject of disclosure %s", who, d.ID)
 }

@@ -607,9 +607,9 @@ func TestDisclose(t *testing.T) {
 		rule   string
 		why    string
 	}{
-		{name: "mentee discloses own reflection", who: "bob", note: reflectionNote, to: "dave", reason: "risk-of-harm",
-			out: Allow, rule: "disclose", why: "bob reads note n-2 and may disclose it to dave under exception risk-of-harm of agreement a-1"},
-		{name: "mentor discloses session note", who: "alice", note: sessionNote, to: "dave", reason: "legal-obligation",
+		{name: "mentee discloses own reflection", who: "bob", note: reflectionNote, to: "carol", reason: "risk-of-harm",
+			out: Allow, rule: "disclose", why: "bob reads note n-2 and may disclose it to carol under exception risk-of-harm of agreement a-1"},
+		{name: "mentor discloses session note", who: "alice", note: sessionNote, to: "carol", reason: "legal-obligation",
 			out: Allow, rule: "disclose"},
 		{name: "unlisted reason", who: "alice", note: sessionNote, to: "dave", reason: "gossip",
 			out: Deny, rule: "not-exception", why: `reason "gossip" is not an exception of agreement a-1 (risk-of-harm, legal-obligation)`},
@@ -631,8 +631,10 @@ func TestDisclose(t *testing.T) {
 			out: Deny, rule: "no-recipient"},
 		{name: "expired note", who: "bob", note: expired, to: "dave", reason: "risk-of-harm",
 			out: Deny, rule: "note-expired", why: "note n-2 expired at 2026-06-01T10:00Z and awaits destruction"},
-		{name: "held note", who: "bob", note: held, to: "dave", reason: "legal-obligation",
+		{name: "held note", who: "bob", note: held, to: "carol", reason: "legal-obligation",
 			out: Allow, rule: "disclose"},
+		{name: "to someone outside the agreement", who: "bob", note: reflectionNote, to: "dave", reason: "risk-of-harm",
+			out: Deny, rule: "not-party", why: "dave is not a party of agreement a-1: a disclosure goes only to its mentor, mentee or supervisors"},
 		{name: "terms of another agreement", who: "bob", note: reflectionNote, to: "dave", reason: "risk-of-harm",
 			facts: func(f *Facts) { f.Terms.Agreement = "a-2" },
 			out:   Indeterminate, rule: "terms-mismatch"},
@@ -857,4 +859,24 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestLifecycleDecisions(t *testing.T) {
+	tm := terms()
+	check(t, InForce(tm, false), Deny, "not-accepted", "agreement a-1 is not in force: both alice and bob must accept it first", "")
+	check(t, InForce(tm, true), Allow, "in-force", "", "")
+	check(t, Accept("carol", tm), Deny, "not-party", "only the mentor (alice) and the mentee (bob) accept agreement a-1; carol is neither", "")
+	check(t, Accept("bob", tm), Allow, "accept", "", "")
+	check(t, Amend("carol", tm), Deny, "not-party", "only the mentor (alice) and the mentee (bob) amend agreement a-1; carol is neither", "")
+	check(t, Amend("alice", tm), Allow, "amend", "", "")
+	check(t, DeleteNote("carol", sessionNote, tm), Deny, "not-owner", "only the author (alice) or the mentee (bob) can delete note n-1", "")
+	check(t, DeleteNote("bob", sessionNote, tm), Allow, "delete", "", "")
+	held := sessionNote
+	held.Held = true
+	check(t, DeleteNote("alice", held, tm), Deny, "held", "note n-1 is under legal hold and cannot be destroyed until it is released", "")
+	d := Disclosure{ID: "d-1", Note: "n-1", By: "alice", To: "carol"}
+	check(t, ReadStatement("dave", d, tm), Deny, "not-party", "the statement of disclosure d-1 is for alice, carol and the mentee bob", "d-1")
+	for _, who := range []string{"alice", "carol", "bob"} {
+		check(t, ReadStatement(who, d, tm), Allow, "statement", "", "d-1")
+	}
 }

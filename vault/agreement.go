@@ -3,9 +3,14 @@ package vault
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -16,48 +21,77 @@ import (
 	"github.com/notevault/notevault/vault/identity"
 )
 
-// Agreement is a mentoring agreement with every version on record.
+// An agreement is a chain of signed facts (records.go): its versions, the
+// parties' acceptances, consents, grants, disclosures and holds, and their
+// endings. Everything that decides access is folded from that chain on every
+// load, verifying each link: its place, its hash link to the one before, its
+// signature under the key the parties pinned, and that policy allowed it at
+// the time it was made. Nothing unsigned in the store grants or revives
+// anything, and an older chain cannot be passed off as the current one by
+// anyone whose pinned head it cuts (see pins.go).
+//
+// Records:
+//
+//	a/<id>              agreementHead: id and creation time (a listing aid)
+//	f/<id>/<seq>        fact, seq as 8 bytes big endian
+//	c/<id>.v<version>   the version's full text, age-encrypted to its parties
+//	                    and sealed in the agreement's own bucket (bucket.go)
+const pFact = "f/"
+
+// Agreement is a mentoring agreement with every version on record, folded
+// from its verified chain.
 type Agreement struct {
 	ID       string              `json:"id"`
 	Created  time.Time           `json:"created"`
 	Versions []*AgreementVersion `json:"versions"`
+
+	inForce     *AgreementVersion
+	consents    []policy.Consent
+	grants      []policy.Grant
+	disclosures []policy.Disclosure
+	holds       []*Hold
+	head        factHead
+	hashes      []string // hash of each fact, by seq-1
 }
 
-// AgreementVersion is one version: the file as written, who proposed it, and
-// the signed acceptances it has.
+type agreementHead struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+}
+
+type factHead struct {
+	Seq  uint64
+	Hash string
+}
+
+// AgreementVersion is one version: its terms, who proposed it, and the
+// acceptances it has. Text is the full agreement file, filled only by
+// AgreementText for a party who can decrypt it.
 type AgreementVersion struct {
 	Version     int                  `json:"version"`
-	Text        string               `json:"text"`
+	Text        string               `json:"text,omitempty"`
 	ProposedBy  string               `json:"proposed_by,omitempty"`
 	ProposedAt  time.Time            `json:"proposed_at"`
 	Acceptances []*Acceptance        `json:"acceptances,omitempty"`
-	Parsed      *agreement.Agreement `json:"-"`
+	Parsed      *agreement.Agreement `json:"-"` // the machine-read terms only
+	// Pins are the key fingerprints both parties pinned when the version came
+	// into force; nil until it does.
+	Pins map[string]string `json:"pins,omitempty"`
+
+	textHash string
 }
 
 // Acceptance is a participant's signed acceptance of a version.
 type Acceptance struct {
-	Who      string    `json:"who"`
-	At       time.Time `json:"at"`
-	Sig      []byte    `json:"sig"`
-	Verified bool      `json:"-"`
+	Who      string            `json:"who"`
+	At       time.Time         `json:"at"`
+	Pins     map[string]string `json:"pins"`
+	Verified bool              `json:"-"`
 }
 
-func acceptanceBytes(id string, ver *AgreementVersion, who string, at time.Time) []byte {
-	sum := sha256.Sum256([]byte(ver.Text))
-	return []byte("notevault agreement acceptance v1\n" + id + "\n" + strconv.Itoa(ver.Version) + "\n" +
-		hex.EncodeToString(sum[:]) + "\n" + who + "\n" + at.UTC().Format(time.RFC3339Nano) + "\n")
-}
-
-// Current returns the newest version that both mentor and mentee accepted
-// with valid signatures, or nil.
-func (a *Agreement) Current() *AgreementVersion {
-	for i := len(a.Versions) - 1; i >= 0; i-- {
-		if ver := a.Versions[i]; ver.AcceptedByBoth() {
-			return ver
-		}
-	}
-	return nil
-}
+// Current returns the version in force: the newest that mentor and mentee
+// both accepted pinning the same keys, or nil.
+func (a *Agreement) Current() *AgreementVersion { return a.inForce }
 
 // Latest returns the newest version, accepted or not.
 func (a *Agreement) Latest() *AgreementVersion { return a.Versions[len(a.Versions)-1] }
@@ -70,14 +104,18 @@ func (a *Agreement) Version(n int) *AgreementVersion {
 	return a.Versions[n-1]
 }
 
-// AcceptedBy reports whether name accepted this version (valid signature).
+// AcceptedBy reports whether name accepted this version.
 func (ver *AgreementVersion) AcceptedBy(name string) bool {
+	return ver.acceptance(name) != nil
+}
+
+func (ver *AgreementVersion) acceptance(name string) *Acceptance {
 	for _, ac := range ver.Acceptances {
-		if ac.Who == name && ac.Verified {
-			return true
+		if ac.Who == name {
+			return ac
 		}
 	}
-	return false
+	return nil
 }
 
 // AcceptedByBoth reports whether mentor and mentee both accepted.
@@ -90,28 +128,469 @@ func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
 	return ver.Parsed.Terms(a.ID, ver.Version)
 }
 
-// load parses every version and verifies every acceptance signature.
-func (a *Agreement) load(txn *badger.Txn, v *Vault) error {
-	for _, ver := range a.Versions {
-		parsed, err := agreement.Parse([]byte(ver.Text))
-		if err != nil {
-			return fmt.Errorf("agreement %s version %d: stored text no longer parses: %w", a.ID, ver.Version, err)
+// termsInForce is the policy terms of the version in force; with none in
+// force, the latest version's terms with no supervisors (nobody reads under
+// a version that is not in force).
+func (a *Agreement) termsInForce() policy.Terms {
+	if a.inForce != nil {
+		return a.Terms(a.inForce)
+	}
+	t := a.Terms(a.Latest())
+	t.Supervisors = nil
+	return t
+}
+
+// facts is what policy needs about the agreement (disclosures of noteID
+// only, when given).
+func (a *Agreement) facts(noteID string) policy.Facts {
+	f := policy.Facts{Terms: a.termsInForce(), Consents: slices.Clone(a.consents), Grants: slices.Clone(a.grants)}
+	if noteID != "" {
+		for _, d := range a.disclosures {
+			if d.Note == noteID {
+				f.Disclosures = append(f.Disclosures, d)
+			}
 		}
-		ver.Parsed = parsed
-		for _, ac := range ver.Acceptances {
-			p, err := v.participant(txn, ac.Who)
-			ac.Verified = err == nil && p.Public.Verify(acceptanceBytes(a.ID, ver, ac.Who, ac.At), ac.Sig)
+	}
+	return f
+}
+
+func (a *Agreement) parties(ver *AgreementVersion) []string {
+	p := ver.Parsed
+	return append([]string{p.Mentor, p.Mentee}, p.Supervisors...)
+}
+
+// termsDoc is the machine-read part of an agreement file, as it is stored
+// in the clear inside a propose fact: who the parties are, who reads which
+// kind, the exceptions and the retention periods. Everything else of the
+// file (purpose, boundaries, success criteria, ...) is age-encrypted.
+type termsDoc struct {
+	Name        string              `json:"name"`
+	Mentor      string              `json:"mentor"`
+	Mentee      string              `json:"mentee"`
+	Supervisors []string            `json:"supervisors,omitempty"`
+	Readers     map[string][]string `json:"readers"`
+	Exceptions  []string            `json:"exceptions,omitempty"`
+	Retention   map[string]string   `json:"retention"`
+}
+
+func termsOf(a *agreement.Agreement) termsDoc {
+	d := termsDoc{Name: a.Name, Mentor: a.Mentor, Mentee: a.Mentee, Supervisors: slices.Clone(a.Supervisors),
+		Readers: map[string][]string{}, Exceptions: slices.Clone(a.Confidentiality.Exceptions), Retention: map[string]string{}}
+	for k, r := range a.Confidentiality.Readers {
+		d.Readers[string(k)] = slices.Clone(r)
+	}
+	for k, p := range a.Retention {
+		d.Retention[string(k)] = agreement.FormatDuration(p)
+	}
+	return d
+}
+
+func (d termsDoc) agreement() (*agreement.Agreement, error) {
+	a := &agreement.Agreement{Name: d.Name, Mentor: d.Mentor, Mentee: d.Mentee, Supervisors: slices.Clone(d.Supervisors),
+		Retention: map[policy.Kind]time.Duration{}}
+	a.Confidentiality.Readers = map[policy.Kind][]string{}
+	a.Confidentiality.Exceptions = slices.Clone(d.Exceptions)
+	for k, r := range d.Readers {
+		a.Confidentiality.Readers[policy.Kind(k)] = slices.Clone(r)
+	}
+	for k, s := range d.Retention {
+		p, err := agreement.ParseDuration(s)
+		if err != nil {
+			return nil, fmt.Errorf("retention of %s: %w", k, err)
+		}
+		a.Retention[policy.Kind(k)] = p
+	}
+	return a, nil
+}
+
+func (d termsDoc) equal(e termsDoc) bool {
+	x, _ := json.Marshal(d)
+	y, _ := json.Marshal(e)
+	return string(x) == string(y)
+}
+
+func factKey(agreementID string, seq uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	return pFact + agreementID + "/" + string(b[:])
+}
+
+// agreement loads and folds an agreement's chain, verifying every fact. A
+// chain that fails is an *IntegrityError naming the fact.
+func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
+	var h agreementHead
+	if err := getRecord(txn, pAgreement, "agreement", id, &h); err != nil {
+		return nil, err
+	}
+	a := &Agreement{ID: id, Created: h.Created}
+	var facts []*fact
+	if err := scan(txn, pFact+id+"/", func(_ string, f *fact) error {
+		facts = append(facts, f)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(facts) == 0 {
+		return nil, integrity("agreement "+id, "it has no facts")
+	}
+	keys := map[string]identity.PublicKey{}
+	keyOf := func(name string) (identity.PublicKey, error) {
+		if k, ok := keys[name]; ok {
+			return k, nil
+		}
+		p, err := v.participant(txn, name)
+		if err != nil {
+			return identity.PublicKey{}, err
+		}
+		keys[name] = p.Public
+		return p.Public, nil
+	}
+	for i, f := range facts {
+		if err := a.apply(f, uint64(i+1), keyOf); err != nil {
+			return nil, err
+		}
+	}
+	if err := v.checkPinnedHead(txn, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// apply verifies fact f as link seq of the chain and folds it in.
+func (a *Agreement) apply(f *fact, seq uint64, keyOf func(string) (identity.PublicKey, error)) error {
+	what := fmt.Sprintf("agreement %s fact %d", a.ID, seq)
+	bad := func(format string, args ...any) error { return integrity(what, format, args...) }
+	if f.Agreement != a.ID || f.Seq != seq {
+		return bad("it is stored out of place")
+	}
+	if f.Prev != a.head.Hash {
+		return bad("it does not link to the fact before it")
+	}
+	if seq > 1 && f.At.Before(a.Versions[0].ProposedAt) {
+		return bad("it is dated before the agreement")
+	}
+	// The signature: only the first proposal is the vault's (an
+	// administrator creates an agreement; it binds nobody until both parties
+	// accept it). Every other fact is signed by a person, under the key the
+	// parties pinned when the version in force came into force, or, before
+	// any version is in force, the registered key with its proof.
+	if f.Actor == ActorVault {
+		if seq != 1 || f.Type != factPropose || len(f.Sig) != 0 {
+			return bad("only the first proposal may be unsigned")
+		}
+	} else {
+		key, err := keyOf(f.Actor)
+		if err != nil {
+			return bad("its signer %s: %v", f.Actor, err)
+		}
+		if a.inForce != nil {
+			pin, ok := a.inForce.Pins[f.Actor]
+			if !ok {
+				return bad("%s is not a party of version %d, in force", f.Actor, a.inForce.Version)
+			}
+			if key.Fingerprint() != pin {
+				return bad("%s's stored key (%s) is not the key pinned by version %d (%s)", f.Actor, key.Fingerprint(), a.inForce.Version, pin)
+			}
+		} else if !key.Bound() {
+			return bad("%s's stored key carries no valid proof of possession", f.Actor)
+		}
+		if !key.Verify(f.signedBytes(), f.Sig) {
+			return bad("its signature by %s does not verify", f.Actor)
+		}
+	}
+	if err := a.fold(f); err != nil {
+		return bad("%v", err)
+	}
+	a.head = factHead{Seq: seq, Hash: f.hash()}
+	a.hashes = append(a.hashes, a.head.Hash)
+	return nil
+}
+
+// fold applies a verified fact, checking that policy allowed it when it was
+// made: a signature proves who acted, policy whether they could.
+func (a *Agreement) fold(f *fact) error {
+	refused := func(d policy.Decision) error { return fmt.Errorf("policy did not allow it (%s)", d) }
+	needInForce := func() (policy.Terms, error) {
+		if a.inForce == nil {
+			return policy.Terms{}, fmt.Errorf("no version was in force")
+		}
+		return a.Terms(a.inForce), nil
+	}
+	switch f.Type {
+	case factPropose:
+		var b proposeBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		if b.Version != len(a.Versions)+1 {
+			return fmt.Errorf("it proposes version %d after version %d", b.Version, len(a.Versions))
+		}
+		parsed, err := b.Terms.agreement()
+		if err != nil {
+			return err
+		}
+		if len(a.Versions) > 0 {
+			prev := a.Latest().Parsed
+			if f.Actor != prev.Mentor && f.Actor != prev.Mentee {
+				return fmt.Errorf("%s, who proposed it, is neither mentor nor mentee", f.Actor)
+			}
+			if parsed.Mentor != prev.Mentor || parsed.Mentee != prev.Mentee {
+				return fmt.Errorf("it changes the mentor or the mentee")
+			}
+		}
+		by := f.Actor
+		if by == ActorVault {
+			by = ""
+		}
+		a.Versions = append(a.Versions, &AgreementVersion{Version: b.Version, ProposedBy: by, ProposedAt: f.At,
+			Parsed: parsed, textHash: b.Text})
+	case factAccept:
+		var b acceptBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		ver := a.Latest()
+		if b.Version != ver.Version {
+			return fmt.Errorf("it accepts version %d while version %d is the newest", b.Version, ver.Version)
+		}
+		if f.Actor != ver.Parsed.Mentor && f.Actor != ver.Parsed.Mentee {
+			return fmt.Errorf("%s, who accepted, is neither mentor nor mentee", f.Actor)
+		}
+		if ver.AcceptedBy(f.Actor) {
+			return fmt.Errorf("%s accepted version %d twice", f.Actor, ver.Version)
+		}
+		for _, p := range a.parties(ver) {
+			if b.Pins[p] == "" {
+				return fmt.Errorf("it pins no key for %s", p)
+			}
+		}
+		if len(b.Pins) != len(a.parties(ver)) {
+			return fmt.Errorf("it pins keys of people who are not parties")
+		}
+		ver.Acceptances = append(ver.Acceptances, &Acceptance{Who: f.Actor, At: f.At, Pins: b.Pins, Verified: true})
+		m, e := ver.acceptance(ver.Parsed.Mentor), ver.acceptance(ver.Parsed.Mentee)
+		if m != nil && e != nil && maps.Equal(m.Pins, e.Pins) {
+			ver.Pins = maps.Clone(m.Pins)
+			a.inForce = ver
+			// A version in force that narrows access ends the grants it no
+			// longer allows: policy.GrantLive judges them under these terms.
+		}
+	case factConsent:
+		t, err := needInForce()
+		if err != nil {
+			return err
+		}
+		var b consentBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		if d := policy.GiveConsent(f.Actor, b.Grantee, b.Kinds, t); !d.Allowed() {
+			return refused(d)
+		}
+		if _, dup := a.consent(b.ID); dup {
+			return fmt.Errorf("consent %s is given twice", b.ID)
+		}
+		a.consents = append(a.consents, policy.Consent{ID: b.ID, Agreement: a.ID, Version: b.Version, Grantor: f.Actor,
+			Grantee: b.Grantee, Kinds: b.Kinds, GivenAt: f.At, Until: b.Until, Verified: true})
+	case factWithdraw:
+		var b withdrawBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		i, ok := a.consent(b.Consent)
+		if !ok {
+			return fmt.Errorf("it withdraws consent %s, which was never given", b.Consent)
+		}
+		if d := policy.WithdrawConsent(f.Actor, a.consents[i], a.termsInForce()); !d.Allowed() {
+			return refused(d)
+		}
+		a.consents[i].WithdrawnAt = f.At
+	case factGrant:
+		if _, err := needInForce(); err != nil {
+			return err
+		}
+		var b grantBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		if d, _ := policy.GrantAccess(f.Actor, b.Grantee, b.Kinds, a.facts(""), f.At); !d.Allowed() {
+			return refused(d)
+		}
+		if ci, ok := a.consent(b.Consent); !ok || a.consents[ci].Grantee != b.Grantee {
+			return fmt.Errorf("it rests on consent %s, which does not cover it", b.Consent)
+		} else if until := a.consents[ci].Until; !until.IsZero() && b.Expires.After(until) {
+			return fmt.Errorf("it outlives its consent")
+		}
+		if !b.Expires.After(f.At) {
+			return fmt.Errorf("it ends before it begins")
+		}
+		a.grants = append(a.grants, policy.Grant{ID: b.ID, Agreement: a.ID, Consent: b.Consent, GrantedBy: f.Actor,
+			Grantee: b.Grantee, Kinds: b.Kinds, Issued: f.At, Expires: b.Expires, Verified: true})
+	case factRevoke:
+		var b revokeBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		i, ok := a.grant(b.Grant)
+		if !ok {
+			return fmt.Errorf("it revokes grant %s, which was never made", b.Grant)
+		}
+		if d := policy.RevokeGrant(f.Actor, a.grants[i], a.termsInForce()); !d.Allowed() {
+			return refused(d)
+		}
+		a.grants[i].RevokedAt = f.At
+	case factDisclose:
+		t, err := needInForce()
+		if err != nil {
+			return err
+		}
+		var b discloseBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		if _, ok := t.RoleOf(f.Actor); !ok {
+			return fmt.Errorf("%s, who disclosed, is not a party", f.Actor)
+		}
+		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
+			Reason: b.Reason, At: f.At, Verified: true})
+	case factHold:
+		t, err := needInForce()
+		if err != nil {
+			return err
+		}
+		var b holdBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		if d := policy.PlaceHold(f.Actor, t); !d.Allowed() {
+			return refused(d)
+		}
+		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, reasonHash: b.Reason})
+	case factRelease:
+		var b releaseBody
+		if err := f.decode(&b); err != nil {
+			return err
+		}
+		h := a.hold(b.Hold)
+		if h == nil || !h.Active() {
+			return fmt.Errorf("it releases hold %s, which is not active", b.Hold)
+		}
+		if d := policy.ReleaseHold(f.Actor, h.PlacedBy, a.termsInForce()); !d.Allowed() {
+			return refused(d)
+		}
+		h.ReleasedBy, h.ReleasedAt = f.Actor, f.At
+	default:
+		return fmt.Errorf("unknown type %q", f.Type)
+	}
+	return nil
+}
+
+func (a *Agreement) consent(id string) (int, bool) {
+	i := slices.IndexFunc(a.consents, func(c policy.Consent) bool { return c.ID == id })
+	return i, i >= 0
+}
+
+func (a *Agreement) grant(id string) (int, bool) {
+	i := slices.IndexFunc(a.grants, func(g policy.Grant) bool { return g.ID == id })
+	return i, i >= 0
+}
+
+func (a *Agreement) hold(id string) *Hold {
+	for _, h := range a.holds {
+		if h.ID == id {
+			return h
 		}
 	}
 	return nil
 }
 
-func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
-	var a Agreement
-	if err := getRecord(txn, pAgreement, "agreement", id, &a); err != nil {
+// appendFact signs (unless actor is the vault) and stores the next fact of
+// the agreement, folds it in, and logs it. The audit record carries the
+// fact's place and hash, so the log and the chain vouch for each other.
+func (v *Vault) appendFact(txn *badger.Txn, a *Agreement, typ string, body any, signer *identity.Identity, actor string, rec *audit.Record) (*fact, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
 		return nil, err
 	}
-	return &a, a.load(txn, v)
+	f := &fact{Agreement: a.ID, Seq: a.head.Seq + 1, Prev: a.head.Hash, Type: typ, Actor: actor, At: v.Now(), Body: b}
+	if signer != nil {
+		f.Sig = signer.Sign(f.signedBytes())
+	}
+	if err := a.fold(f); err != nil {
+		return nil, fmt.Errorf("agreement %s: %w", a.ID, err)
+	}
+	a.head = factHead{Seq: f.Seq, Hash: f.hash()}
+	a.hashes = append(a.hashes, a.head.Hash)
+	if err := put(txn, factKey(a.ID, f.Seq), f); err != nil {
+		return nil, err
+	}
+	if rid := recordID(body); rid != "" {
+		if err := txn.Set([]byte(pIndex+rid), []byte(a.ID)); err != nil {
+			return nil, err
+		}
+	}
+	if rec.Detail == nil {
+		rec.Detail = map[string]string{}
+	}
+	rec.Detail["fact"] = strconv.FormatUint(f.Seq, 10) + ":" + a.head.Hash
+	rec.Agreement, rec.Time = a.ID, f.At
+	var s audit.Signer
+	if signer != nil {
+		s = signer
+	}
+	if err := v.appendLog(txn, rec, s); err != nil {
+		return nil, err
+	}
+	v.notePinnedHead(txn, a)
+	return f, nil
+}
+
+// pIndex maps the id of a consent, grant, disclosure or hold to its
+// agreement: i/<id> -> agreement id. It is a lookup aid only: a wrong entry
+// leads to an agreement whose chain does not hold the record (not found).
+const pIndex = "i/"
+
+func recordID(body any) string {
+	switch b := body.(type) {
+	case consentBody:
+		return b.ID
+	case grantBody:
+		return b.ID
+	case discloseBody:
+		return b.ID
+	case holdBody:
+		return b.ID
+	}
+	return ""
+}
+
+// findFact returns the agreement whose chain holds the consent, grant,
+// disclosure or hold with this id.
+func (v *Vault) findFact(txn *badger.Txn, id string) (string, error) {
+	it, err := txn.Get([]byte(pIndex + id))
+	if isNotFound(err) {
+		return "", notFound(recordKind(id), id)
+	}
+	if err != nil {
+		return "", err
+	}
+	b, err := it.ValueCopy(nil)
+	return string(b), err
+}
+
+// recordKind names a record by its id's prefix, for messages.
+func recordKind(id string) string {
+	switch {
+	case strings.HasPrefix(id, "c-"):
+		return "consent"
+	case strings.HasPrefix(id, "g-"):
+		return "grant"
+	case strings.HasPrefix(id, "d-"):
+		return "disclosure"
+	case strings.HasPrefix(id, "h-"):
+		return "hold"
+	}
+	return "record"
 }
 
 // GetAgreement returns an agreement with every version.
@@ -128,17 +607,26 @@ func (v *Vault) GetAgreement(ctx context.Context, id string) (*Agreement, error)
 func (v *Vault) Agreements(ctx context.Context) ([]*Agreement, error) {
 	var out []*Agreement
 	err := v.view(func(txn *badger.Txn) error {
-		return scan(txn, pAgreement, func(_ string, a *Agreement) error {
-			if err := a.load(txn, v); err != nil {
+		var ids []string
+		if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
+			ids = append(ids, h.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := v.agreement(txn, id)
+			if err != nil {
 				return err
 			}
 			out = append(out, a)
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
 
+// parseAgreement parses an agreement file and checks its participants.
 func (v *Vault) parseAgreement(txn *badger.Txn, text []byte) (*agreement.Agreement, error) {
 	parsed, err := agreement.Parse(text)
 	if err != nil {
@@ -157,25 +645,108 @@ func (v *Vault) parseAgreement(txn *badger.Txn, text []byte) (*agreement.Agreeme
 	return parsed, nil
 }
 
-// CreateAgreement stores version 1 of a new agreement. Nobody has accepted it
-// yet: notes can be written under it once mentor and mentee both have.
+// textBlob is the blob id of a version's text. Texts are sealed like notes,
+// in a bucket of their agreement's own, so that they can be destroyed with
+// it.
+func textBlob(agreementID string, version int) string {
+	return agreementID + ".v" + strconv.Itoa(version)
+}
+
+// sealText encrypts an agreement file to its parties' registered keys and
+// stores it; it returns the hash the propose fact commits to.
+func (v *Vault) sealText(txn *badger.Txn, id string, version int, parsed *agreement.Agreement, text []byte) (string, error) {
+	names := append([]string{parsed.Mentor, parsed.Mentee}, parsed.Supervisors...)
+	rs, err := v.registeredRecipients(txn, names)
+	if err != nil {
+		return "", err
+	}
+	ageFile, err := encryptTo(text, rs)
+	if err != nil {
+		return "", err
+	}
+	if _, err := v.putBlob(txn, textBlob(id, version), id, ageFile); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(ageFile)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// openText decrypts a version's text with id and checks it is the text the
+// chain committed to and that it states the recorded terms.
+func (v *Vault) openText(txn *badger.Txn, a *Agreement, ver *AgreementVersion, id *identity.Identity) ([]byte, error) {
+	what := fmt.Sprintf("agreement %s version %d", a.ID, ver.Version)
+	ageFile, err := v.getBlob(txn, textBlob(a.ID, ver.Version))
+	if err != nil {
+		return nil, integrity(what, "its text cannot be read (%v)", err)
+	}
+	sum := sha256.Sum256(ageFile)
+	if hex.EncodeToString(sum[:]) != ver.textHash {
+		return nil, integrity(what, "its text is not the one its parties saw")
+	}
+	text, err := decryptWith(ageFile, id)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := agreement.Parse(text)
+	if err != nil || !termsOf(parsed).equal(termsOf(ver.Parsed)) {
+		return nil, integrity(what, "its text does not state its recorded terms")
+	}
+	return text, nil
+}
+
+// AgreementText returns the full text of a version (0: the newest) for one
+// of its parties.
+func (v *Vault) AgreementText(ctx context.Context, agreementID string, version int, id *identity.Identity) (string, error) {
+	var text []byte
+	err := v.view(func(txn *badger.Txn) error {
+		act, err := v.begin(txn, id, agreementID)
+		if err != nil {
+			return err
+		}
+		a := act.agreement
+		ver := a.Latest()
+		if version != 0 {
+			if ver = a.Version(version); ver == nil {
+				return notFound(fmt.Sprintf("agreement %s version", a.ID), strconv.Itoa(version))
+			}
+		}
+		if !slices.Contains(a.parties(ver), act.me.Name) {
+			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
+				Reason: fmt.Sprintf("the text of agreement %s version %d is for its parties; %s is not one", a.ID, ver.Version, act.me.Name)})
+		}
+		text, err = v.openText(txn, a, ver, id)
+		return err
+	})
+	return string(text), err
+}
+
+// CreateAgreement stores version 1 of a new agreement, its text encrypted
+// to its parties. Nobody has accepted it yet: notes can be written under it
+// once mentor and mentee both have.
 func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, error) {
 	id, err := v.newID("a")
 	if err != nil {
 		return nil, err
 	}
-	a := &Agreement{ID: id, Created: v.Now()}
+	var a *Agreement
 	err = v.update(func(txn *badger.Txn) error {
 		parsed, err := v.parseAgreement(txn, text)
 		if err != nil {
 			return err
 		}
-		a.Versions = []*AgreementVersion{{Version: 1, Text: string(text), ProposedAt: a.Created, Parsed: parsed}}
-		if err := put(txn, pAgreement+id, a); err != nil {
+		now := v.Now()
+		a = &Agreement{ID: id, Created: now}
+		if err := put(txn, pAgreement+id, agreementHead{ID: id, Created: now}); err != nil {
 			return err
 		}
-		return v.appendLog(txn, &audit.Record{Actor: ActorVault, Action: "agreement.create", Agreement: id, Subject: id,
-			Detail: map[string]string{"version": "1", "mentor": parsed.Mentor, "mentee": parsed.Mentee}}, nil)
+		sum, err := v.sealText(txn, id, 1, parsed, text)
+		if err != nil {
+			return err
+		}
+		_, err = v.appendFact(txn, a, factPropose, proposeBody{Version: 1, Terms: termsOf(parsed), Text: sum}, nil, ActorVault,
+			&audit.Record{Actor: ActorVault, Action: "agreement.create", Subject: id,
+				Detail: map[string]string{"version": "1", "mentor": parsed.Mentor, "mentee": parsed.Mentee}})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -183,34 +754,64 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 	return a, nil
 }
 
+// pinsFor returns the fingerprints of the registered keys of a version's
+// parties, refusing a key without a valid proof of possession.
+func (v *Vault) pinsFor(txn *badger.Txn, a *Agreement, ver *AgreementVersion) (map[string]string, error) {
+	pins := map[string]string{}
+	for _, name := range a.parties(ver) {
+		p, err := v.participant(txn, name)
+		if err != nil {
+			return nil, err
+		}
+		pins[name] = p.Public.Fingerprint()
+	}
+	return pins, nil
+}
+
+// accept appends me's acceptance of the newest version, pinning every
+// party's key. The acceptor reads the text first: what they sign is what
+// they could read. When the other party accepted already, the keys must be
+// the ones they pinned.
+func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *identity.Identity, action string) error {
+	ver := a.Latest()
+	if _, err := v.openText(txn, a, ver, id); err != nil {
+		return err
+	}
+	pins, err := v.pinsFor(txn, a, ver)
+	if err != nil {
+		return err
+	}
+	for _, other := range ver.Acceptances {
+		for name, fp := range other.Pins {
+			if pins[name] != fp {
+				return integrity("participant "+name, "the stored key (%s) is not the one %s pinned accepting version %d (%s)", pins[name], other.Who, ver.Version, fp)
+			}
+		}
+	}
+	_, err = v.appendFact(txn, a, factAccept, acceptBody{Version: ver.Version, Pins: pins}, id, me.Name,
+		&audit.Record{Actor: me.Name, Action: action, Subject: a.ID,
+			Detail: map[string]string{"version": strconv.Itoa(ver.Version)}})
+	return err
+}
+
 // AcceptAgreement records id's signed acceptance of the newest version.
 // Only the mentor and the mentee accept.
 func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *identity.Identity) (*AgreementVersion, error) {
 	var ver *AgreementVersion
 	err := v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		a, err := v.agreement(txn, agreementID)
-		if err != nil {
-			return err
-		}
+		a, me := act.agreement, act.me
 		ver = a.Latest()
-		if me.Name != ver.Parsed.Mentor && me.Name != ver.Parsed.Mentee {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
-				Reason: fmt.Sprintf("only the mentor (%s) and the mentee (%s) accept agreement %s; %s is neither", ver.Parsed.Mentor, ver.Parsed.Mentee, a.ID, me.Name)})
+		if d := policy.Accept(me.Name, a.Terms(ver)); !d.Allowed() {
+			return denied(d)
 		}
 		if ver.AcceptedBy(me.Name) {
 			return invalid("%s already accepted version %d of agreement %s", me.Name, ver.Version, a.ID)
 		}
-		at := v.Now()
-		ver.Acceptances = append(ver.Acceptances, &Acceptance{Who: me.Name, At: at, Sig: id.Sign(acceptanceBytes(a.ID, ver, me.Name, at)), Verified: true})
-		if err := put(txn, pAgreement+a.ID, a); err != nil {
-			return err
-		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "agreement.accept", Agreement: a.ID, Subject: a.ID,
-			Detail: map[string]string{"version": strconv.Itoa(ver.Version), "in_force": strconv.FormatBool(ver.AcceptedByBoth())}}, id)
+		return v.accept(txn, a, me, id, "agreement.accept")
 	})
 	if err != nil {
 		return nil, err
@@ -232,35 +833,34 @@ func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *ide
 func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []byte, id *identity.Identity) (*AgreementVersion, error) {
 	var ver *AgreementVersion
 	err := v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		a, err := v.agreement(txn, agreementID)
-		if err != nil {
-			return err
-		}
-		prev := a.Latest().Parsed
-		if me.Name != prev.Mentor && me.Name != prev.Mentee {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
-				Reason: fmt.Sprintf("only the mentor (%s) and the mentee (%s) amend agreement %s; %s is neither", prev.Mentor, prev.Mentee, a.ID, me.Name)})
+		a, me := act.agreement, act.me
+		prev := a.Latest()
+		if d := policy.Amend(me.Name, a.Terms(prev)); !d.Allowed() {
+			return denied(d)
 		}
 		parsed, err := v.parseAgreement(txn, text)
 		if err != nil {
 			return err
 		}
-		if parsed.Mentor != prev.Mentor || parsed.Mentee != prev.Mentee {
+		if parsed.Mentor != prev.Parsed.Mentor || parsed.Mentee != prev.Parsed.Mentee {
 			return invalid("an amendment cannot change the mentor or the mentee; create a new agreement instead")
 		}
-		at := v.Now()
-		ver = &AgreementVersion{Version: len(a.Versions) + 1, Text: string(text), ProposedBy: me.Name, ProposedAt: at, Parsed: parsed}
-		ver.Acceptances = []*Acceptance{{Who: me.Name, At: at, Sig: id.Sign(acceptanceBytes(a.ID, ver, me.Name, at)), Verified: true}}
-		a.Versions = append(a.Versions, ver)
-		if err := put(txn, pAgreement+a.ID, a); err != nil {
+		n := len(a.Versions) + 1
+		sum, err := v.sealText(txn, a.ID, n, parsed, text)
+		if err != nil {
 			return err
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "agreement.amend", Agreement: a.ID, Subject: a.ID,
-			Detail: map[string]string{"version": strconv.Itoa(ver.Version)}}, id)
+		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum}, id, me.Name,
+			&audit.Record{Actor: me.Name, Action: "agreement.amend", Subject: a.ID,
+				Detail: map[string]string{"version": strconv.Itoa(n)}}); err != nil {
+			return err
+		}
+		ver = a.Latest()
+		return v.accept(txn, a, me, id, "agreement.accept")
 	})
 	if err != nil {
 		return nil, err

@@ -215,7 +215,7 @@ func (v *Vault) rewrapRest(txn *badger.Txn, bucket string, gone map[string]bool)
 			return err
 		}
 		// A note's own copy: its metadata names its bucket.
-		var n Note
+		var n noteRec
 		if err := get(txn, pNote+id, &n); err == nil {
 			n.Bucket = name
 			if err := put(txn, pNote+id, &n); err != nil {

@@ -34,6 +34,7 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 		o.PrefetchValues = false
 		it := txn.NewIterator(o)
 		defer it.Close()
+		agreements := map[string]*Agreement{}
 		for it.Rewind(); it.Valid(); it.Next() {
 			unix, id, ok := parseExpiryKey(string(it.Item().Key()))
 			if !ok {
@@ -50,7 +51,21 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 				return err
 			}
 			if n.Expires.After(now) {
-				break
+				continue // an index entry earlier than the note's own expiry
+			}
+			// The expiry and the holds that decide destruction are the
+			// author's signed metadata and the agreement's verified holds;
+			// a note that fails verification is not destroyed on its word
+			// (notevault check names it).
+			a, ok := agreements[n.Agreement]
+			if !ok {
+				if a, err = v.agreement(txn, n.Agreement); err != nil {
+					return err
+				}
+				agreements[n.Agreement] = a
+			}
+			if v.verifyNote(txn, a, n) != nil {
+				continue
 			}
 			if n.Held() {
 				held = append(held, n)
@@ -199,25 +214,13 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 	var n *Note
 	var me *Participant
 	err := v.view(func(txn *badger.Txn) error {
-		var err error
-		if me, err = v.whoami(txn, id); err != nil {
-			return err
-		}
-		if n, err = v.note(txn, noteID); err != nil {
-			return err
-		}
-		a, err := v.agreement(txn, n.Agreement)
+		act, note, err := v.beginNote(txn, id, noteID)
 		if err != nil {
 			return err
 		}
-		mentee := a.Latest().Parsed.Mentee
-		if me.Name != n.Author && me.Name != mentee {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-owner",
-				Reason: fmt.Sprintf("only the author (%s) or the mentee (%s) can delete note %s", n.Author, mentee, n.ID)})
-		}
-		if n.Held() {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "held",
-				Reason: fmt.Sprintf("note %s is under legal hold %s and cannot be destroyed until it is released", n.ID, n.Holds[0])})
+		n, me = note, act.me
+		if d := policy.DeleteNote(me.Name, n.policy(), act.agreement.termsInForce()); !d.Allowed() {
+			return denied(d)
 		}
 		return nil
 	})

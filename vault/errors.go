@@ -20,6 +20,11 @@ var (
 	ErrNotParticipant = errors.New("this identity is not a participant of the vault")
 	// ErrNoKey: the identity cannot decrypt the record.
 	ErrNoKey = errors.New("no key to decrypt")
+	// ErrOldFormat: the vault was written by the first release (format 1),
+	// whose participant keys carry no proof of possession and whose notes,
+	// endings and agreement versions are not signed as this release
+	// requires. Its access decisions cannot be trusted, so it is not opened.
+	ErrOldFormat = errors.New("this vault was written by notevault's first release (format 1), whose records are not signed as this release requires: keep using that release for it, or create a new vault (notevault init) and register the participants and agreements again")
 	// ErrInvalid: the input is refused (bad agreement file, bad name, ...).
 	ErrInvalid = errors.New("invalid input")
 )

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -8,19 +9,21 @@ import (
 	"github.com/notevault/notevault/policy"
 )
 
+// grantCopyID is the blob id of a supervisor's copy of a note under a grant.
+func grantCopyID(grantID, noteID string) string { return grantID + "." + noteID }
+
 // copyForGrants seals a copy of a new note to every supervisor whose live
-// grant covers its kind, so grants cover notes written after they were made.
-// Each copy lives in its grant's bucket and dies with it.
-func (v *Vault) copyForGrants(txn *badger.Txn, n *Note, plain []byte, now time.Time) error {
-	f, err := v.facts(txn, n.Agreement, "")
-	if err != nil {
-		return err
-	}
+// grant covers its kind, through the supervisor's pinned key, so grants
+// cover notes written after they were made. Each copy lives in its grant's
+// bucket and dies with it. Only what the author may read is copied: plain
+// is the note the author just wrote.
+func (v *Vault) copyForGrants(txn *badger.Txn, a *Agreement, n *Note, plain []byte, now time.Time) error {
+	f := a.facts("")
 	for _, g := range f.Grants {
-		if !covers(g.Kinds, n.Kind) || !policy.GrantLive(g, f, now).Allowed() {
+		if !slices.Contains(g.Kinds, n.Kind) || !n.Kind.Consentable() || !policy.GrantLive(g, f, now).Allowed() {
 			continue
 		}
-		rs, err := v.recipients(txn, []string{g.Grantee})
+		rs, err := v.pinnedRecipients(txn, a, []string{g.Grantee})
 		if err != nil {
 			return err
 		}
@@ -35,13 +38,4 @@ func (v *Vault) copyForGrants(txn *badger.Txn, n *Note, plain []byte, now time.T
 		n.Copies = append(n.Copies, blob)
 	}
 	return nil
-}
-
-func covers(kinds []policy.Kind, k policy.Kind) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"sort"
 	"time"
@@ -14,25 +16,41 @@ import (
 )
 
 // Hold is a legal hold: while it is active, the notes it covers are not
-// destroyed, whatever their retention says.
+// destroyed, whatever their retention says. Holds are facts of their
+// agreement's chain: a hold counts only if a party placed it and signed it,
+// and it ends only by a signed release. Its reason is age-encrypted to the
+// mentor, the mentee and whoever placed it (reasonBlob); Reason is filled
+// only for one of them (see Holds).
 type Hold struct {
 	ID         string    `json:"id"`
 	Agreement  string    `json:"agreement"`
 	Note       string    `json:"note,omitempty"` // empty: the whole agreement
-	Reason     string    `json:"reason"`
+	Reason     string    `json:"reason,omitempty"`
 	PlacedBy   string    `json:"placed_by"`
 	At         time.Time `json:"at"`
 	ReleasedBy string    `json:"released_by,omitempty"`
-	ReleasedAt time.Time `json:"released_at,omitempty"`
-	Sig        []byte    `json:"sig"`
+	ReleasedAt time.Time `json:"released_at,omitzero"`
+
+	reasonHash string
 }
+
+// reasonBlob is the blob id of a hold's reason, sealed in its agreement's
+// bucket.
+func reasonBlob(holdID string) string { return holdID + ".reason" }
 
 // Active reports whether the hold still applies.
 func (h *Hold) Active() bool { return h.ReleasedAt.IsZero() }
 
-func holdSigBytes(h Hold) []byte {
-	h.Sig, h.ReleasedBy, h.ReleasedAt = nil, "", time.Time{}
-	return sigBytes("hold", h)
+// holdsOn returns the ids of the active holds that keep note noteID: those
+// on the note and those on its whole agreement.
+func (a *Agreement) holdsOn(noteID string) []string {
+	var out []string
+	for _, h := range a.holds {
+		if h.Active() && (h.Note == "" || h.Note == noteID) {
+			out = append(out, h.ID)
+		}
+	}
+	return out
 }
 
 // AddHold places a legal hold on one note or on every note of an agreement
@@ -51,10 +69,6 @@ func (v *Vault) AddHold(ctx context.Context, agreementID, noteID, reason string,
 	}
 	var h *Hold
 	err = v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
-		if err != nil {
-			return err
-		}
 		if noteID != "" {
 			n, err := v.note(txn, noteID)
 			if err != nil {
@@ -62,114 +76,117 @@ func (v *Vault) AddHold(ctx context.Context, agreementID, noteID, reason string,
 			}
 			agreementID = n.Agreement
 		}
-		a, err := v.agreement(txn, agreementID)
+		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		if d := policy.PlaceHold(me.Name, a.Terms(a.Latest())); !d.Allowed() {
+		a, me := act.agreement, act.me
+		if noteID != "" {
+			if _, _, err := v.verifiedNote(txn, noteID); err != nil {
+				return err
+			}
+		}
+		if d := policy.PlaceHold(me.Name, t); !d.Allowed() {
 			return denied(d)
 		}
-		h = &Hold{ID: hid, Agreement: agreementID, Note: noteID, Reason: reason, PlacedBy: me.Name, At: v.Now()}
-		h.Sig = id.Sign(holdSigBytes(*h))
-		if err := put(txn, pHold+hid, h); err != nil {
+		to := []string{t.Mentor, t.Mentee}
+		if !slices.Contains(to, me.Name) {
+			to = append(to, me.Name)
+		}
+		rs, err := v.pinnedRecipients(txn, a, to)
+		if err != nil {
 			return err
 		}
-		if err := v.eachHeldNote(txn, h, func(n *Note) error {
-			n.Holds = append(n.Holds, hid)
-			return put(txn, pNote+n.ID, n)
-		}); err != nil {
+		sealed, err := encryptTo([]byte(reason), rs)
+		if err != nil {
 			return err
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "hold.add", Agreement: agreementID, Subject: hid,
-			Rule: "hold", Detail: map[string]string{"note": noteID, "reason": reason}}, id)
+		if _, err := v.putBlob(txn, reasonBlob(hid), a.ID, sealed); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(sealed)
+		if _, err := v.appendFact(txn, a, factHold, holdBody{ID: hid, Note: noteID, Reason: hex.EncodeToString(sum[:])}, id, me.Name,
+			&audit.Record{Actor: me.Name, Action: "hold.add", Subject: hid, Rule: "hold",
+				Detail: map[string]string{"note": noteID}}); err != nil {
+			return err
+		}
+		h = a.hold(hid)
+		h.Reason = reason
+		return nil
 	})
 	return h, err
 }
 
-// ReleaseHold ends a hold; the next sweep destroys what is overdue.
+// ReleaseHold ends a hold, as a fact signed by whoever released it; the next
+// sweep destroys what is overdue.
 func (v *Vault) ReleaseHold(ctx context.Context, holdID string, id *identity.Identity) error {
 	return v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		agreementID, err := v.findFact(txn, holdID)
 		if err != nil {
 			return err
 		}
-		var h Hold
-		if err := getRecord(txn, pHold, "hold", holdID, &h); err != nil {
+		act, err := v.begin(txn, id, agreementID)
+		if err != nil {
 			return err
+		}
+		a := act.agreement
+		h := a.hold(holdID)
+		if h == nil {
+			return notFound("hold", holdID)
 		}
 		if !h.Active() {
 			return invalid("hold %s was already released at %s", h.ID, policy.FormatTime(h.ReleasedAt))
 		}
-		a, err := v.agreement(txn, h.Agreement)
-		if err != nil {
-			return err
-		}
-		if d := policy.ReleaseHold(me.Name, h.PlacedBy, a.Terms(a.Latest())); !d.Allowed() {
+		if d := policy.ReleaseHold(act.me.Name, h.PlacedBy, a.termsInForce()); !d.Allowed() {
 			return denied(d)
 		}
-		h.ReleasedBy, h.ReleasedAt = me.Name, v.Now()
-		if err := put(txn, pHold+holdID, &h); err != nil {
-			return err
-		}
-		if err := v.eachHeldNote(txn, &h, func(n *Note) error {
-			n.Holds = slices.DeleteFunc(n.Holds, func(x string) bool { return x == holdID })
-			return put(txn, pNote+n.ID, n)
-		}); err != nil {
-			return err
-		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "hold.release", Agreement: h.Agreement, Subject: holdID,
-			Rule: "release"}, id)
-	})
-}
-
-func (v *Vault) eachHeldNote(txn *badger.Txn, h *Hold, fn func(*Note) error) error {
-	if h.Note != "" {
-		n, err := v.note(txn, h.Note)
-		if err != nil {
-			return err
-		}
-		return fn(n)
-	}
-	var notes []*Note
-	if err := scan(txn, pNote, func(_ string, n *Note) error {
-		if n.Agreement == h.Agreement {
-			notes = append(notes, n)
-		}
-		return nil
-	}); err != nil {
+		_, err = v.appendFact(txn, a, factRelease, releaseBody{Hold: holdID}, id, act.me.Name,
+			&audit.Record{Actor: act.me.Name, Action: "hold.release", Subject: holdID, Rule: "release"})
 		return err
-	}
-	for _, n := range notes {
-		if err := fn(n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// activeAgreementHolds returns the ids of active holds on a whole agreement.
-func (v *Vault) activeAgreementHolds(txn *badger.Txn, agreementID string) ([]string, error) {
-	var out []string
-	err := scan(txn, pHold, func(_ string, h *Hold) error {
-		if h.Agreement == agreementID && h.Note == "" && h.Active() {
-			out = append(out, h.ID)
-		}
-		return nil
 	})
-	return out, err
 }
 
-// Holds lists holds, newest last; with agreementID, that agreement's only.
-func (v *Vault) Holds(ctx context.Context, agreementID string) ([]*Hold, error) {
+// Holds lists holds, oldest first; with agreementID, that agreement's only.
+// With an identity, the reasons that identity can read are filled in (a
+// reason that does not match what the chain recorded is left out).
+func (v *Vault) Holds(ctx context.Context, agreementID string, id *identity.Identity) ([]*Hold, error) {
 	var out []*Hold
-	err := v.view(func(txn *badger.Txn) error {
-		return scan(txn, pHold, func(_ string, h *Hold) error {
-			if agreementID == "" || h.Agreement == agreementID {
-				out = append(out, h)
+	var as []*Agreement
+	if agreementID != "" {
+		a, err := v.GetAgreement(ctx, agreementID)
+		if err != nil {
+			return nil, err
+		}
+		as = []*Agreement{a}
+	} else {
+		var err error
+		if as, err = v.Agreements(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range as {
+		out = append(out, a.holds...)
+	}
+	if id != nil {
+		err := v.view(func(txn *badger.Txn) error {
+			for _, h := range out {
+				sealed, err := v.getBlob(txn, reasonBlob(h.ID))
+				if err != nil {
+					continue
+				}
+				if sum := sha256.Sum256(sealed); hex.EncodeToString(sum[:]) != h.reasonHash {
+					continue
+				}
+				if plain, err := decryptWith(sealed, id); err == nil {
+					h.Reason = string(plain)
+				}
 			}
 			return nil
 		})
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, err
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,7 +19,9 @@ import (
 )
 
 // Note is a note's metadata: what policy and retention need, nothing more.
-// Title, tags and body live only inside the age file.
+// Title, tags and body live only inside the age file. The author signs
+// everything but Bucket and Copies (the vault's bookkeeping of where the
+// sealed copies are); Holds is derived from the agreement's verified holds.
 type Note struct {
 	ID        string      `json:"id"`
 	Agreement string      `json:"agreement"`
@@ -29,8 +32,24 @@ type Note struct {
 	Expires   time.Time   `json:"expires"`
 	Readers   []string    `json:"readers"`
 	Bucket    string      `json:"bucket"`           // shred bucket of the note's own copy
-	Holds     []string    `json:"holds,omitempty"`  // ids of legal holds on this note
+	Holds     []string    `json:"holds,omitempty"`  // ids of active legal holds on this note
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
+
+	rec *noteRec
+}
+
+// noteRec is a note as stored at n/<id>.
+type noteRec struct {
+	Meta   noteMeta `json:"meta"`
+	Sig    []byte   `json:"sig"`
+	Bucket string   `json:"bucket"`
+	Copies []string `json:"copies,omitempty"`
+}
+
+func (r *noteRec) note() *Note {
+	m := r.Meta
+	return &Note{ID: m.ID, Agreement: m.Agreement, Version: m.Version, Kind: m.Kind, Author: m.Author, Created: m.Created,
+		Expires: m.Expires, Readers: slices.Clone(m.Readers), Bucket: r.Bucket, Copies: slices.Clone(r.Copies), rec: r}
 }
 
 // Held reports whether a legal hold suspends the note's expiry.
@@ -46,32 +65,6 @@ type NewNote struct {
 	Agreement string
 	Kind      policy.Kind
 	Content
-}
-
-// recipients resolves participant names to age recipients, refusing to mix
-// post-quantum and classic keys in one file (age would refuse too, less
-// helpfully).
-func (v *Vault) recipients(txn *badger.Txn, names []string) ([]age.Recipient, error) {
-	keys := make([]identity.PublicKey, len(names))
-	for i, name := range names {
-		p, err := v.participant(txn, name)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = p.Public
-	}
-	if err := identity.CheckMix(names, keys); err != nil {
-		return nil, invalid("%v", err)
-	}
-	out := make([]age.Recipient, len(keys))
-	for i, k := range keys {
-		r, err := k.AgeRecipient()
-		if err != nil {
-			return nil, fmt.Errorf("participant %s: %w", names[i], err)
-		}
-		out[i] = r
-	}
-	return out, nil
 }
 
 func encryptTo(plaintext []byte, rs []age.Recipient) ([]byte, error) {
@@ -97,9 +90,10 @@ func decryptWith(ageFile []byte, id *identity.Identity) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// AddNote encrypts a note to exactly the readers its agreement gives its kind
-// and stores it, with a copy for every live supervisor grant that covers the
-// kind, and an audit record, in one transaction.
+// AddNote encrypts a note to exactly the readers its agreement gives its kind,
+// through the keys the version in force pinned, signs its metadata as its
+// author, and stores it with a copy for every live supervisor grant that
+// covers the kind, and an audit record, in one transaction.
 func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) (*Note, error) {
 	if err := nn.Content.validate(); err != nil {
 		return nil, err
@@ -108,31 +102,34 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 	if err != nil {
 		return nil, err
 	}
-	plain := nn.Content.marshal()
-	defer clear(plain)
+	nonce := make([]byte, 16)
+	if _, err := io.ReadFull(v.rand, nonce); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
 	var n *Note
 	err = v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		act, err := v.begin(txn, id, nn.Agreement)
 		if err != nil {
 			return err
 		}
-		a, err := v.agreement(txn, nn.Agreement)
-		if err != nil {
-			return err
+		a, me := act.agreement, act.me
+		if d := policy.InForce(a.Terms(a.Latest()), a.Current() != nil); !d.Allowed() {
+			return denied(d)
 		}
 		cur := a.Current()
-		if cur == nil {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-accepted",
-				Reason: fmt.Sprintf("agreement %s is not in force: both %s and %s must accept it first", a.ID, a.Latest().Parsed.Mentor, a.Latest().Parsed.Mentee)})
-		}
 		terms := a.Terms(cur)
 		if d := policy.WriteNote(me.Name, nn.Kind, terms); !d.Allowed() {
 			return denied(d)
 		}
 		now := v.Now()
-		n = &Note{ID: noteID, Agreement: a.ID, Version: cur.Version, Kind: nn.Kind, Author: me.Name,
-			Created: now, Expires: now.Add(terms.Retention[nn.Kind]), Readers: terms.ReadersFor(nn.Kind, me.Name)}
-		rs, err := v.recipients(txn, n.Readers)
+		env := envelope{Content: nn.Content, Note: noteID, Agreement: a.ID, Kind: nn.Kind, Nonce: nonce}
+		plain := env.marshal()
+		defer clear(plain)
+		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: cur.Version, Kind: nn.Kind, Author: me.Name,
+			Readers: terms.ReadersFor(nn.Kind, me.Name), Created: now, Expires: now.Add(terms.Retention[nn.Kind]),
+			Commit: commitOf(plain)}}
+		rec.Sig = id.Sign(rec.Meta.signedBytes())
+		rs, err := v.pinnedRecipients(txn, a, rec.Meta.Readers)
 		if err != nil {
 			return err
 		}
@@ -140,15 +137,14 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 		if err != nil {
 			return err
 		}
-		if n.Bucket, err = v.putBlob(txn, n.ID, expiryBase(n.Expires), ageFile); err != nil {
+		if rec.Bucket, err = v.putBlob(txn, noteID, expiryBase(rec.Meta.Expires), ageFile); err != nil {
 			return err
 		}
-		if n.Holds, err = v.activeAgreementHolds(txn, a.ID); err != nil {
+		n = rec.note()
+		if err := v.copyForGrants(txn, a, n, plain, now); err != nil {
 			return err
 		}
-		if err := v.copyForGrants(txn, n, plain, now); err != nil {
-			return err
-		}
+		n.Holds = a.holdsOn(n.ID)
 		if err := v.putNote(txn, n); err != nil {
 			return err
 		}
@@ -162,38 +158,106 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 	return n, nil
 }
 
+// putNote stores a note's record (its signed metadata as signed, with the
+// vault's bookkeeping from n) and its expiry index entry.
 func (v *Vault) putNote(txn *badger.Txn, n *Note) error {
-	if err := put(txn, pNote+n.ID, n); err != nil {
+	if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 		return err
 	}
 	return txn.Set([]byte(expiryKey(n.Expires.Unix(), n.ID)), nil)
 }
 
-func (v *Vault) note(txn *badger.Txn, id string) (*Note, error) {
-	var n Note
-	if err := getRecord(txn, pNote, "note", id, &n); err != nil {
-		return nil, err
-	}
-	return &n, nil
+// stored is the record to store for n: its signed metadata exactly as
+// signed, with the vault's bookkeeping from n.
+func (n *Note) stored() *noteRec {
+	rec := *n.rec
+	rec.Bucket, rec.Copies = n.Bucket, slices.Clone(n.Copies)
+	return &rec
 }
 
-// GetNote returns a note's metadata.
+// note reads a note's record as stored, unverified: for listing and the
+// sweep's bookkeeping. Whatever acts on a note uses verifiedNote.
+func (v *Vault) note(txn *badger.Txn, id string) (*Note, error) {
+	var rec noteRec
+	if err := getRecord(txn, pNote, "note", id, &rec); err != nil {
+		return nil, err
+	}
+	if rec.Meta.ID != id {
+		return nil, integrity("note "+id, "its record is stored under another note's id")
+	}
+	return rec.note(), nil
+}
+
+// verifiedNote reads a note and verifies it against its agreement's chain:
+// signed by its author under the key the version it names pinned, with the
+// readers and the expiry those terms give. Its holds come from the chain.
+func (v *Vault) verifiedNote(txn *badger.Txn, id string) (*Note, *Agreement, error) {
+	n, err := v.note(txn, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := v.agreement(txn, n.Agreement)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := v.verifyNote(txn, a, n); err != nil {
+		return nil, nil, err
+	}
+	return n, a, nil
+}
+
+func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
+	what := "note " + n.ID
+	m := n.rec.Meta
+	ver := a.Version(m.Version)
+	if m.Agreement != a.ID || ver == nil || ver.Pins == nil {
+		return integrity(what, "it names agreement %s version %d, which was never in force", m.Agreement, m.Version)
+	}
+	pin, ok := ver.Pins[m.Author]
+	if !ok {
+		return integrity(what, "its author %s is not a party of agreement %s version %d", m.Author, a.ID, m.Version)
+	}
+	p, err := v.participant(txn, m.Author)
+	if err != nil {
+		return integrity(what, "its author: %v", err)
+	}
+	if p.Public.Fingerprint() != pin || !p.Public.Verify(m.signedBytes(), n.rec.Sig) {
+		return integrity(what, "it is not signed by its author %s", m.Author)
+	}
+	t := a.Terms(ver)
+	if d := policy.WriteNote(m.Author, m.Kind, t); !d.Allowed() {
+		return integrity(what, "its author could not write it (%s)", d)
+	}
+	if !slices.Equal(m.Readers, t.ReadersFor(m.Kind, m.Author)) || !m.Expires.Equal(m.Created.Add(t.Retention[m.Kind])) {
+		return integrity(what, "its readers or expiry are not those of agreement %s version %d", a.ID, m.Version)
+	}
+	n.Holds = a.holdsOn(n.ID)
+	return nil
+}
+
+// openNote decrypts a copy of n with id and checks the plaintext is the one
+// its author signed, for this note.
+func openNote(ageFile []byte, n *Note, id *identity.Identity) ([]byte, *envelope, error) {
+	plain, err := decryptWith(ageFile, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := unmarshalEnvelope(plain)
+	if err != nil || env.Note != n.ID || env.Agreement != n.Agreement || env.Kind != n.Kind || commitOf(plain) != n.rec.Meta.Commit {
+		clear(plain)
+		return nil, nil, integrity("note "+n.ID, "its content is not what its author signed")
+	}
+	return plain, env, nil
+}
+
+// GetNote returns a note's metadata, verified.
 func (v *Vault) GetNote(ctx context.Context, id string) (*Note, error) {
 	var n *Note
 	err := v.view(func(txn *badger.Txn) (err error) {
-		n, err = v.note(txn, id)
+		n, _, err = v.verifiedNote(txn, id)
 		return err
 	})
 	return n, err
-}
-
-// decide asks policy whether name may read n now.
-func (v *Vault) decide(txn *badger.Txn, name string, n *Note) (policy.Decision, error) {
-	f, err := v.facts(txn, n.Agreement, n.ID)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	return policy.Read(name, n.policy(), f, v.Now()), nil
 }
 
 // Explain returns the policy decision on whether participant name may read
@@ -204,12 +268,12 @@ func (v *Vault) Explain(ctx context.Context, noteID, name string) (policy.Decisi
 		if _, err := v.participant(txn, name); err != nil {
 			return err
 		}
-		n, err := v.note(txn, noteID)
+		n, a, err := v.verifiedNote(txn, noteID)
 		if err != nil {
 			return err
 		}
-		d, err = v.decide(txn, name, n)
-		return err
+		d = policy.Read(name, n.policy(), a.facts(n.ID), v.Now())
+		return nil
 	})
 	return d, err
 }
@@ -221,39 +285,38 @@ type Plain struct {
 	Decision policy.Decision `json:"-"`
 }
 
-// ReadNote decrypts a note for id if policy allows it. The read is written to
-// the audit log before the plaintext is returned; if the log cannot be
-// written, nothing is returned.
+// ReadNote decrypts a note for id if policy allows it and the note is what
+// its author signed. The read is written to the audit log before the
+// plaintext is returned; if the log cannot be written, nothing is returned.
+// A denied read is logged too.
 func (v *Vault) ReadNote(ctx context.Context, noteID string, id *identity.Identity) (*Plain, error) {
-	ageFile, n, d, me, err := v.openFor(noteID, id)
+	ageFile, n, d, me, err := v.openFor(noteID, id, "note.read")
 	if err != nil {
 		return nil, err
 	}
-	plain, err := decryptWith(ageFile, id)
-	if err != nil {
-		return nil, err
-	}
-	c, err := unmarshalContent(plain)
+	_, env, err := openNote(ageFile, n, id)
 	if err != nil {
 		return nil, err
 	}
 	if err := v.logAccess(id, me, n, d, "note.read"); err != nil {
 		return nil, err
 	}
-	return &Plain{Note: n, Content: c, Decision: d}, nil
+	return &Plain{Note: n, Content: &env.Content, Decision: d}, nil
 }
 
 // ExportNote returns the note as a standard age file that id's own key opens
-// (`age -d -i FILE`). Exporting is a read: it is decided and logged as one.
+// (`age -d -i FILE`). Exporting is a read: it is decided, verified and logged
+// as one.
 func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Identity) ([]byte, error) {
-	ageFile, n, d, me, err := v.openFor(noteID, id)
+	ageFile, n, d, me, err := v.openFor(noteID, id, "note.export")
 	if err != nil {
 		return nil, err
 	}
-	// Check the key really opens it before handing out the file.
-	if _, err := decryptWith(ageFile, id); err != nil {
+	plain, _, err := openNote(ageFile, n, id)
+	if err != nil {
 		return nil, err
 	}
+	clear(plain)
 	if err := v.logAccess(id, me, n, d, "note.export"); err != nil {
 		return nil, err
 	}
@@ -262,8 +325,9 @@ func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Iden
 
 // openFor decides a read and returns the age file of the copy the decision
 // rests on: the note itself for its readers, the grant's or disclosure's copy
-// otherwise.
-func (v *Vault) openFor(noteID string, id *identity.Identity) ([]byte, *Note, policy.Decision, *Participant, error) {
+// otherwise. A denial is logged (who tried, which note, the rule) before it
+// is returned.
+func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]byte, *Note, policy.Decision, *Participant, error) {
 	var (
 		ageFile []byte
 		n       *Note
@@ -271,18 +335,14 @@ func (v *Vault) openFor(noteID string, id *identity.Identity) ([]byte, *Note, po
 		me      *Participant
 	)
 	err := v.view(func(txn *badger.Txn) error {
-		var err error
-		if me, err = v.whoami(txn, id); err != nil {
+		act, note, err := v.beginNote(txn, id, noteID)
+		if err != nil {
 			return err
 		}
-		if n, err = v.note(txn, noteID); err != nil {
-			return err
-		}
-		if d, err = v.decide(txn, me.Name, n); err != nil {
-			return err
-		}
+		me, n = act.me, note
+		d = policy.Read(me.Name, n.policy(), act.agreement.facts(n.ID), v.Now())
 		if !d.Allowed() {
-			return denied(d)
+			return nil
 		}
 		blob := n.ID
 		switch d.Rule {
@@ -294,6 +354,12 @@ func (v *Vault) openFor(noteID string, id *identity.Identity) ([]byte, *Note, po
 		ageFile, err = v.getBlob(txn, blob)
 		return err
 	})
+	if err == nil && !d.Allowed() {
+		if lerr := v.logAccess(id, me, n, d, action+".denied"); lerr != nil {
+			return nil, nil, d, nil, lerr
+		}
+		err = denied(d)
+	}
 	return ageFile, n, d, me, err
 }
 
@@ -313,34 +379,29 @@ type NoteFilter struct {
 }
 
 // ListNotes lists note metadata, oldest first. It reads only the small
-// metadata records, never ciphertexts.
+// metadata records, never ciphertexts, and each agreement's chain once.
+// Listing grants nothing, so the notes' signatures are left to the reads
+// (and to notevault check).
 func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 	var out []*Note
 	err := v.view(func(txn *badger.Txn) error {
-		facts := map[string]policy.Facts{}
-		return scan(txn, pNote, func(_ string, n *Note) error {
+		agreements := map[string]*Agreement{}
+		return scan(txn, pNote, func(_ string, rec *noteRec) error {
+			n := rec.note()
 			if (f.Agreement != "" && n.Agreement != f.Agreement) || (f.Kind != "" && n.Kind != f.Kind) {
 				return nil
 			}
-			if f.Reader != "" {
-				fa, ok := facts[n.Agreement]
-				if !ok {
-					var err error
-					if fa, err = v.facts(txn, n.Agreement, ""); err != nil {
-						return err
-					}
-					facts[n.Agreement] = fa
+			a, ok := agreements[n.Agreement]
+			if !ok {
+				var err error
+				if a, err = v.agreement(txn, n.Agreement); err != nil {
+					return err
 				}
-				fn := fa
-				if len(n.Copies) > 0 {
-					var err error
-					if fn.Disclosures, err = v.disclosures(txn, n.ID); err != nil {
-						return err
-					}
-				}
-				if !policy.Read(f.Reader, n.policy(), fn, v.Now()).Allowed() {
-					return nil
-				}
+				agreements[n.Agreement] = a
+			}
+			n.Holds = a.holdsOn(n.ID)
+			if f.Reader != "" && !policy.Read(f.Reader, n.policy(), a.facts(n.ID), v.Now()).Allowed() {
+				return nil
 			}
 			out = append(out, n)
 			return nil

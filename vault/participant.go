@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
@@ -49,6 +50,9 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 	if err != nil {
 		return nil, invalid("%v", err)
 	}
+	if !pub.Bound() {
+		return nil, invalid("that public key carries no proof of possession: print it again with notevault identity public -i FILE (this release adds the proof to the line)")
+	}
 	p := &Participant{Name: name, Role: role, Public: pub, Key: pub.String(), Added: v.Now()}
 	err = v.update(func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(pParticipant + name)); err == nil {
@@ -72,7 +76,7 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 			return err
 		}
 		return v.appendLog(txn, &audit.Record{Actor: ActorVault, Action: "participant.add", Subject: name,
-			Detail: map[string]string{"role": string(role), "key": p.Key}}, nil)
+			Detail: map[string]string{"role": string(role), "key": p.Fingerprint()}}, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -96,13 +100,79 @@ func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 	return out, err
 }
 
+// load parses the stored key and checks its proof of possession: an insider
+// who swaps one half of a key (say, the age recipient, to read what is
+// written to bob) breaks the proof, and the participant refuses to load.
 func (p *Participant) load() error {
 	pub, err := identity.ParsePublicKey(p.Key)
 	if err != nil {
-		return fmt.Errorf("participant %s: stored key: %w", p.Name, err)
+		return integrity("participant "+p.Name, "the stored key does not parse")
+	}
+	if !pub.Bound() {
+		return integrity("participant "+p.Name, "the stored key fails its proof of possession")
 	}
 	p.Public = pub
 	return nil
+}
+
+// Fingerprint is the participant's key fingerprint.
+func (p *Participant) Fingerprint() string { return p.Public.Fingerprint() }
+
+// registeredRecipients resolves names to the age recipients of their
+// registered (bound) keys. Only an agreement's text is encrypted this way,
+// before anyone has pinned anything; notes go to pinned keys only.
+func (v *Vault) registeredRecipients(txn *badger.Txn, names []string) ([]age.Recipient, error) {
+	keys := make([]identity.PublicKey, len(names))
+	for i, name := range names {
+		p, err := v.participant(txn, name)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = p.Public
+	}
+	return ageRecipients(names, keys)
+}
+
+// pinnedRecipients resolves names to age recipients through the keys the
+// version in force pinned: the stored key must still be the pinned one, or
+// nothing is encrypted to it.
+func (v *Vault) pinnedRecipients(txn *badger.Txn, a *Agreement, names []string) ([]age.Recipient, error) {
+	ver := a.Current()
+	if ver == nil {
+		return nil, denied(notInForce(a))
+	}
+	keys := make([]identity.PublicKey, len(names))
+	for i, name := range names {
+		pin, ok := ver.Pins[name]
+		if !ok {
+			return nil, denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
+				Reason: fmt.Sprintf("%s is not a party of agreement %s version %d, in force", name, a.ID, ver.Version)})
+		}
+		p, err := v.participant(txn, name)
+		if err != nil {
+			return nil, err
+		}
+		if got := p.Public.Fingerprint(); got != pin {
+			return nil, integrity("participant "+name, "the stored key (%s) no longer matches the key pinned by agreement %s version %d (%s); nothing was encrypted to it", got, a.ID, ver.Version, pin)
+		}
+		keys[i] = p.Public
+	}
+	return ageRecipients(names, keys)
+}
+
+func ageRecipients(names []string, keys []identity.PublicKey) ([]age.Recipient, error) {
+	if err := identity.CheckMix(names, keys); err != nil {
+		return nil, invalid("%v", err)
+	}
+	out := make([]age.Recipient, len(keys))
+	for i, k := range keys {
+		r, err := k.AgeRecipient()
+		if err != nil {
+			return nil, fmt.Errorf("participant %s: %w", names[i], err)
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 func (v *Vault) participant(txn *badger.Txn, name string) (*Participant, error) {

@@ -23,19 +23,17 @@ func kindsString(ks []policy.Kind) string {
 	return strings.Join(s, ",")
 }
 
-// termsInForce returns the agreement and its current terms, refusing when no
-// version is in force.
-func (v *Vault) termsInForce(txn *badger.Txn, agreementID string) (*Agreement, policy.Terms, error) {
-	a, err := v.agreement(txn, agreementID)
+// inForce begins an action that needs a version in force.
+func (v *Vault) inForce(txn *badger.Txn, id *identity.Identity, agreementID string) (*action, policy.Terms, error) {
+	act, err := v.begin(txn, id, agreementID)
 	if err != nil {
 		return nil, policy.Terms{}, err
 	}
-	cur := a.Current()
-	if cur == nil {
-		return nil, policy.Terms{}, denied(policy.Decision{Outcome: policy.Deny, Rule: "not-accepted",
-			Reason: fmt.Sprintf("agreement %s is not in force: both %s and %s must accept it first", a.ID, a.Latest().Parsed.Mentor, a.Latest().Parsed.Mentee)})
+	a := act.agreement
+	if d := policy.InForce(a.Terms(a.Latest()), a.Current() != nil); !d.Allowed() {
+		return nil, policy.Terms{}, denied(d)
 	}
-	return a, a.Terms(cur), nil
+	return act, a.Terms(a.Current()), nil
 }
 
 // GiveConsent records the mentee's signed consent that grantee may be granted
@@ -47,79 +45,66 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 	}
 	var c policy.Consent
 	err = v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
-		if err != nil {
-			return err
-		}
-		_, t, err := v.termsInForce(txn, agreementID)
+		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
 		if _, err := v.participant(txn, grantee); err != nil {
 			return err
 		}
-		if d := policy.GiveConsent(me.Name, grantee, kinds, t); !d.Allowed() {
+		if d := policy.GiveConsent(act.me.Name, grantee, kinds, t); !d.Allowed() {
 			return denied(d)
 		}
-		now := v.Now()
-		if !until.IsZero() && !until.After(now) {
+		if !until.IsZero() && !until.After(v.Now()) {
 			return invalid("the consent would end at %s, which is not in the future", policy.FormatTime(until))
-		}
-		c = policy.Consent{ID: cid, Agreement: agreementID, Version: t.Version, Grantor: me.Name, Grantee: grantee,
-			Kinds: kinds, GivenAt: now, Until: until.UTC()}
-		if err := put(txn, pConsent+cid, consentRec{Consent: c, Sig: id.Sign(sigBytes("consent", c))}); err != nil {
-			return err
 		}
 		detail := map[string]string{"to": grantee, "kinds": kindsString(kinds)}
 		if !until.IsZero() {
 			detail["until"] = until.UTC().Format(time.RFC3339)
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "consent.give", Agreement: agreementID, Subject: cid,
-			Rule: "consent", Detail: detail}, id)
+		a := act.agreement
+		if _, err := v.appendFact(txn, a, factConsent, consentBody{ID: cid, Version: t.Version, Grantee: grantee, Kinds: kinds, Until: until.UTC()},
+			id, act.me.Name, &audit.Record{Actor: act.me.Name, Action: "consent.give", Subject: cid, Rule: "consent", Detail: detail}); err != nil {
+			return err
+		}
+		i, _ := a.consent(cid)
+		c = a.consents[i]
+		return nil
 	})
-	c.Verified = err == nil
 	return &c, err
 }
 
-// WithdrawConsent ends a consent now. Every grant that rested on it ends with
-// it, and the supervisor's copies are destroyed before this returns.
+// WithdrawConsent ends a consent now, as a fact signed by whoever withdrew
+// it. Every grant that rested on it ends with it, and the supervisor's
+// copies are destroyed before this returns.
 func (v *Vault) WithdrawConsent(ctx context.Context, consentID string, id *identity.Identity) error {
 	var grants []string
 	err := v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		agreementID, err := v.findFact(txn, consentID)
 		if err != nil {
 			return err
 		}
-		var c consentRec
-		if err := getRecord(txn, pConsent, "consent", consentID, &c); err != nil {
-			return err
-		}
-		a, err := v.agreement(txn, c.Agreement)
+		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		t := a.Terms(a.Latest())
-		if cur := a.Current(); cur != nil {
-			t = a.Terms(cur)
+		a := act.agreement
+		i, ok := a.consent(consentID)
+		if !ok {
+			return notFound("consent", consentID)
 		}
-		now := v.Now()
-		if d := policy.WithdrawConsent(me.Name, c.Consent, t); !d.Allowed() {
+		if d := policy.WithdrawConsent(act.me.Name, a.consents[i], a.termsInForce()); !d.Allowed() {
 			return denied(d)
 		}
-		c.WithdrawnAt = now
-		if err := put(txn, pConsent+consentID, c); err != nil {
-			return err
-		}
-		if err := scan(txn, pGrant, func(_ string, g *grantRec) error {
+		for _, g := range a.grants {
 			if g.Consent == consentID {
 				grants = append(grants, g.ID)
 			}
-			return nil
-		}); err != nil {
-			return err
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "consent.withdraw", Agreement: c.Agreement, Subject: consentID,
-			Rule: "withdraw", Detail: map[string]string{"grants_ended": strings.Join(grants, ",")}}, id)
+		_, err = v.appendFact(txn, a, factWithdraw, withdrawBody{Consent: consentID}, id, act.me.Name,
+			&audit.Record{Actor: act.me.Name, Action: "consent.withdraw", Subject: consentID, Rule: "withdraw",
+				Detail: map[string]string{"grants_ended": strings.Join(grants, ",")}})
+		return err
 	})
 	if err != nil {
 		return err
@@ -127,49 +112,40 @@ func (v *Vault) WithdrawConsent(ctx context.Context, consentID string, id *ident
 	return v.destroyGrantCopies(grants, "consent-withdrawn")
 }
 
-// Consents lists an agreement's consents with their signatures checked.
+// Consents lists an agreement's consents, from its verified chain.
 func (v *Vault) Consents(ctx context.Context, agreementID string) ([]policy.Consent, error) {
-	var out []policy.Consent
-	err := v.view(func(txn *badger.Txn) error {
-		if _, err := v.agreement(txn, agreementID); err != nil {
-			return err
-		}
-		f, err := v.facts(txn, agreementID, "")
-		out = f.Consents
-		return err
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].GivenAt.Before(out[j].GivenAt) })
-	return out, err
+	a, err := v.GetAgreement(ctx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(a.consents)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].GivenAt.Before(out[j].GivenAt) })
+	return out, nil
 }
 
-// Grants lists an agreement's grants with their signatures checked, each with
-// the policy's verdict on whether it is live now.
+// Grants lists an agreement's grants, from its verified chain, each with the
+// policy's verdict on whether it is live now.
 func (v *Vault) Grants(ctx context.Context, agreementID string) ([]policy.Grant, []policy.Decision, error) {
-	var out []policy.Grant
-	var live []policy.Decision
-	err := v.view(func(txn *badger.Txn) error {
-		if _, err := v.agreement(txn, agreementID); err != nil {
-			return err
-		}
-		f, err := v.facts(txn, agreementID, "")
-		if err != nil {
-			return err
-		}
-		out = f.Grants
-		sort.Slice(out, func(i, j int) bool { return out[i].Issued.Before(out[j].Issued) })
-		for _, g := range out {
-			live = append(live, policy.GrantLive(g, f, v.Now()))
-		}
-		return nil
-	})
-	return out, live, err
+	a, err := v.GetAgreement(ctx, agreementID)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := a.facts("")
+	out := slices.Clone(a.grants)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Issued.Before(out[j].Issued) })
+	live := make([]policy.Decision, len(out))
+	for i, g := range out {
+		live[i] = policy.GrantLive(g, f, v.Now())
+	}
+	return out, live, nil
 }
 
 // AddGrant gives a supervisor time-limited access to the consented kinds of
-// an agreement's notes. The granter's key opens each covered note and a copy
-// is sealed to the supervisor alone, in the grant's own bucket; notes written
-// later get their copy when they are written. It returns the grant and how
-// many notes it copied.
+// an agreement's notes. The granter's key opens each covered note the
+// granter may read (each verified as its author signed it) and a copy is
+// sealed to the supervisor's pinned key alone, in the grant's own bucket;
+// notes written later get their copy when they are written. It returns the
+// grant and how many notes it copied.
 func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds []policy.Kind, dur time.Duration, id *identity.Identity) (*policy.Grant, int, error) {
 	if dur <= 0 {
 		return nil, 0, invalid("a grant must last longer than zero")
@@ -181,55 +157,49 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 	var g policy.Grant
 	copied := 0
 	err = v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		act, _, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		if _, _, err := v.termsInForce(txn, agreementID); err != nil {
-			return err
-		}
+		a, me := act.agreement, act.me
 		if _, err := v.participant(txn, grantee); err != nil {
 			return err
 		}
-		f, err := v.facts(txn, agreementID, "")
-		if err != nil {
-			return err
-		}
 		now := v.Now()
-		d, c := policy.GrantAccess(me.Name, grantee, kinds, f, now)
+		d, c := policy.GrantAccess(me.Name, grantee, kinds, a.facts(""), now)
 		if !d.Allowed() {
 			return denied(d)
 		}
-		g = policy.Grant{ID: gid, Agreement: agreementID, Consent: c.ID, GrantedBy: me.Name, Grantee: grantee,
-			Kinds: kinds, Issued: now, Expires: now.Add(dur)}
-		if !c.Until.IsZero() && c.Until.Before(g.Expires) {
-			g.Expires = c.Until // a grant never outlives its consent
+		expires := now.Add(dur)
+		if !c.Until.IsZero() && c.Until.Before(expires) {
+			expires = c.Until // a grant never outlives its consent
 		}
-		if err := put(txn, pGrant+gid, grantRec{Grant: g, Sig: id.Sign(sigBytes("grant", g))}); err != nil {
-			return err
-		}
-		rs, err := v.recipients(txn, []string{grantee})
+		rs, err := v.pinnedRecipients(txn, a, []string{grantee})
 		if err != nil {
 			return err
 		}
 		var notes []*Note
-		if err := scan(txn, pNote, func(_ string, n *Note) error {
-			if n.Agreement == agreementID && covers(kinds, n.Kind) {
-				notes = append(notes, n)
+		if err := scan(txn, pNote, func(_ string, rec *noteRec) error {
+			if rec.Meta.Agreement == agreementID && slices.Contains(kinds, rec.Meta.Kind) {
+				notes = append(notes, rec.note())
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
+		f := a.facts("")
 		for _, n := range notes {
-			if !n.Expires.After(now) || !policy.Read(me.Name, n.policy(), f, now).Allowed() {
-				continue // expired, or not the granter's to share
+			if err := v.verifyNote(txn, a, n); err != nil {
+				return err
+			}
+			if !n.Expires.After(now) || !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
+				continue // expired, or not the granter's own to share
 			}
 			ageFile, err := v.getBlob(txn, n.ID)
 			if err != nil {
 				return err
 			}
-			plain, err := decryptWith(ageFile, id)
+			plain, _, err := openNote(ageFile, n, id)
 			if err != nil {
 				return err
 			}
@@ -243,46 +213,50 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 				return err
 			}
 			n.Copies = append(n.Copies, blob)
-			if err := put(txn, pNote+n.ID, n); err != nil {
+			if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 				return err
 			}
 			copied++
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "grant.add", Agreement: agreementID, Subject: gid,
-			Rule: "grant", Detail: map[string]string{"to": grantee, "kinds": kindsString(kinds), "consent": c.ID,
-				"expires": g.Expires.Format(time.RFC3339), "copies": fmt.Sprint(copied)}}, id)
+		if _, err := v.appendFact(txn, a, factGrant, grantBody{ID: gid, Consent: c.ID, Grantee: grantee, Kinds: kinds, Expires: expires},
+			id, me.Name, &audit.Record{Actor: me.Name, Action: "grant.add", Subject: gid, Rule: "grant",
+				Detail: map[string]string{"to": grantee, "kinds": kindsString(kinds), "consent": c.ID,
+					"expires": expires.Format(time.RFC3339), "copies": fmt.Sprint(copied)}}); err != nil {
+			return err
+		}
+		i, _ := a.grant(gid)
+		g = a.grants[i]
+		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	g.Verified = true
 	return &g, copied, nil
 }
 
-// RevokeGrant ends a grant now and destroys the supervisor's copies.
+// RevokeGrant ends a grant now, as a fact signed by whoever revoked it, and
+// destroys the supervisor's copies.
 func (v *Vault) RevokeGrant(ctx context.Context, grantID string, id *identity.Identity) error {
 	err := v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		agreementID, err := v.findFact(txn, grantID)
 		if err != nil {
 			return err
 		}
-		var g grantRec
-		if err := getRecord(txn, pGrant, "grant", grantID, &g); err != nil {
-			return err
-		}
-		a, err := v.agreement(txn, g.Agreement)
+		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
-		if d := policy.RevokeGrant(me.Name, g.Grant, a.Terms(a.Latest())); !d.Allowed() {
+		a := act.agreement
+		i, ok := a.grant(grantID)
+		if !ok {
+			return notFound("grant", grantID)
+		}
+		if d := policy.RevokeGrant(act.me.Name, a.grants[i], a.termsInForce()); !d.Allowed() {
 			return denied(d)
 		}
-		g.RevokedAt = v.Now()
-		if err := put(txn, pGrant+grantID, g); err != nil {
-			return err
-		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "grant.revoke", Agreement: g.Agreement, Subject: grantID,
-			Rule: "revoke"}, id)
+		_, err = v.appendFact(txn, a, factRevoke, revokeBody{Grant: grantID}, id, act.me.Name,
+			&audit.Record{Actor: act.me.Name, Action: "grant.revoke", Subject: grantID, Rule: "revoke"})
+		return err
 	})
 	if err != nil {
 		return err
@@ -297,10 +271,7 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 		var blobs []string
 		var agreementID string
 		if err := v.view(func(txn *badger.Txn) error {
-			var g grantRec
-			if err := get(txn, pGrant+gid, &g); err == nil {
-				agreementID = g.Agreement
-			}
+			agreementID, _ = v.findFact(txn, gid)
 			return scanKeys(txn, pMember+gid+".", func(k string) error {
 				_, blob, _ := strings.Cut(strings.TrimPrefix(k, pMember), "/")
 				blobs = append(blobs, blob)
@@ -328,36 +299,24 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 // with copies left.
 func (v *Vault) EndedGrants(ctx context.Context) (map[string]policy.Decision, error) {
 	out := map[string]policy.Decision{}
-	err := v.view(func(txn *badger.Txn) error {
-		var grants []grantRec
-		if err := scan(txn, pGrant, func(_ string, g *grantRec) error {
-			grants = append(grants, *g)
-			return nil
-		}); err != nil {
-			return err
-		}
-		facts := map[string]policy.Facts{}
-		for _, g := range grants {
-			has := false
-			if err := scanKeys(txn, pMember+g.ID+".", func(string) error { has = true; return nil }); err != nil {
-				return err
-			}
-			if !has {
-				continue
-			}
-			f, ok := facts[g.Agreement]
-			if !ok {
-				var err error
-				if f, err = v.facts(txn, g.Agreement, ""); err != nil {
+	agreements, err := v.Agreements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = v.view(func(txn *badger.Txn) error {
+		for _, a := range agreements {
+			f := a.facts("")
+			for _, g := range a.grants {
+				d := policy.GrantLive(g, f, v.Now())
+				if d.Allowed() {
+					continue
+				}
+				has := false
+				if err := scanKeys(txn, pMember+g.ID+".", func(string) error { has = true; return nil }); err != nil {
 					return err
 				}
-				facts[g.Agreement] = f
-			}
-			for _, fg := range f.Grants {
-				if fg.ID == g.ID {
-					if d := policy.GrantLive(fg, f, v.Now()); !d.Allowed() {
-						out[g.ID] = d
-					}
+				if has {
+					out[g.ID] = d
 				}
 			}
 		}
@@ -387,8 +346,9 @@ func (v *Vault) SweepGrants(ctx context.Context) ([]string, error) {
 }
 
 // Disclose records the use of a confidentiality exception: a reader of the
-// note shares it with another participant, for a reason the agreement lists.
-// The recipient gets a copy sealed to them alone, which expires with the note.
+// note shares it with another party, for a reason the agreement lists. The
+// recipient gets a copy sealed to their pinned key alone, which expires with
+// the note.
 func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement string, id *identity.Identity) (*policy.Disclosure, error) {
 	if strings.TrimSpace(statement) == "" {
 		return nil, invalid("a disclosure needs a statement of why")
@@ -399,35 +359,28 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 	}
 	var d policy.Disclosure
 	err = v.update(func(txn *badger.Txn) error {
-		me, err := v.whoami(txn, id)
+		act, n, err := v.beginNote(txn, id, noteID)
 		if err != nil {
 			return err
 		}
-		n, err := v.note(txn, noteID)
-		if err != nil {
-			return err
-		}
+		a, me := act.agreement, act.me
 		if _, err := v.participant(txn, to); err != nil {
 			return err
 		}
-		f, err := v.facts(txn, n.Agreement, n.ID)
-		if err != nil {
-			return err
-		}
-		now := v.Now()
-		if dec := policy.Disclose(me.Name, n.policy(), to, reason, f, now); !dec.Allowed() {
+		if dec := policy.Disclose(me.Name, n.policy(), to, reason, a.facts(n.ID), v.Now()); !dec.Allowed() {
 			return denied(dec)
 		}
 		ageFile, err := v.getBlob(txn, n.ID)
 		if err != nil {
 			return err
 		}
-		plain, err := decryptWith(ageFile, id)
+		plain, _, err := openNote(ageFile, n, id)
 		if err != nil {
 			return err
 		}
-		rs, err := v.recipients(txn, []string{to})
+		rs, err := v.pinnedRecipients(txn, a, []string{to})
 		if err != nil {
+			clear(plain)
 			return err
 		}
 		cp, err := encryptTo(plain, rs)
@@ -441,12 +394,12 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		// The statement is as secret as the note: it is sealed to the
 		// discloser, the recipient and the mentee, and shredded with the note.
 		whyTo := []string{me.Name}
-		for _, p := range []string{to, f.Terms.Mentee} {
+		for _, p := range []string{to, a.Current().Parsed.Mentee} {
 			if !slices.Contains(whyTo, p) {
 				whyTo = append(whyTo, p)
 			}
 		}
-		wrs, err := v.recipients(txn, whyTo)
+		wrs, err := v.pinnedRecipients(txn, a, whyTo)
 		if err != nil {
 			return err
 		}
@@ -457,20 +410,18 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.Expires), why); err != nil {
 			return err
 		}
-		n.Copies = append(n.Copies, statementBlob(did))
-		d = policy.Disclosure{ID: did, Note: n.ID, By: me.Name, To: to, Reason: reason, At: now}
-		if err := put(txn, pDisclosure+did, disclosureRec{Disclosure: d, Sig: id.Sign(sigBytes("disclosure", d))}); err != nil {
+		n.Copies = append(n.Copies, statementBlob(did), did)
+		if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 			return err
 		}
-		n.Copies = append(n.Copies, did)
-		if err := put(txn, pNote+n.ID, n); err != nil {
+		if _, err := v.appendFact(txn, a, factDisclose, discloseBody{ID: did, Note: n.ID, To: to, Reason: reason}, id, me.Name,
+			&audit.Record{Actor: me.Name, Action: "disclose", Subject: n.ID, Kind: string(n.Kind), Rule: "exception:" + reason,
+				Detail: map[string]string{"to": to, "reason": reason, "disclosure": did}}); err != nil {
 			return err
 		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclose", Agreement: n.Agreement, Subject: n.ID,
-			Kind: string(n.Kind), Rule: "exception:" + reason, Detail: map[string]string{"to": to, "reason": reason,
-				"disclosure": did}}, id)
+		d = a.disclosures[len(a.disclosures)-1]
+		return nil
 	})
-	d.Verified = err == nil
 	return &d, err
 }
 
@@ -480,26 +431,30 @@ func statementBlob(disclosureID string) string { return disclosureID + ".why" }
 // made, for the discloser, the recipient or the mentee. Reading it is logged.
 func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id *identity.Identity) (*policy.Disclosure, string, error) {
 	var (
-		d    disclosureRec
-		me   *Participant
-		file []byte
+		d           policy.Disclosure
+		me          *Participant
+		file        []byte
+		agreementID string
 	)
 	err := v.view(func(txn *badger.Txn) error {
 		var err error
-		if me, err = v.whoami(txn, id); err != nil {
-			return err
-		}
-		if err := getRecord(txn, pDisclosure, "disclosure", disclosureID, &d); err != nil {
-			return err
-		}
-		a, err := v.agreementOfNote(txn, d.Note)
+		agreementID, err = v.findFact(txn, disclosureID)
 		if err != nil {
 			return err
 		}
-		mentee := a.Latest().Parsed.Mentee
-		if me.Name != d.By && me.Name != d.To && me.Name != mentee {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
-				Reason: fmt.Sprintf("the statement of disclosure %s is for %s, %s and the mentee %s", d.ID, d.By, d.To, mentee)})
+		act, err := v.begin(txn, id, agreementID)
+		if err != nil {
+			return err
+		}
+		me = act.me
+		a := act.agreement
+		i := slices.IndexFunc(a.disclosures, func(x policy.Disclosure) bool { return x.ID == disclosureID })
+		if i < 0 {
+			return notFound("disclosure", disclosureID)
+		}
+		d = a.disclosures[i]
+		if dec := policy.ReadStatement(me.Name, d, a.termsInForce()); !dec.Allowed() {
+			return denied(dec)
 		}
 		file, err = v.getBlob(txn, statementBlob(disclosureID))
 		return err
@@ -512,25 +467,11 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 		return nil, "", err
 	}
 	err = v.update(func(txn *badger.Txn) error {
-		n, _ := v.note(txn, d.Note)
-		agr := ""
-		if n != nil {
-			agr = n.Agreement
-		}
-		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclosure.read", Agreement: agr, Subject: d.ID,
-			Rule: "party"}, id)
+		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclosure.read", Agreement: agreementID, Subject: d.ID,
+			Rule: "statement"}, id)
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	return &d.Disclosure, string(plain), nil
-}
-
-// agreementOfNote loads the agreement a note was written under.
-func (v *Vault) agreementOfNote(txn *badger.Txn, noteID string) (*Agreement, error) {
-	n, err := v.note(txn, noteID)
-	if err != nil {
-		return nil, err
-	}
-	return v.agreement(txn, n.Agreement)
+	return &d, string(plain), nil
 }

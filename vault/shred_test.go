@@ -408,37 +408,3 @@ func TestNarrowingAmendmentEndsGrants(t *testing.T) {
 		t.Fatalf("carol's key still opens %v", got)
 	}
 }
-
-// A consent written straight into the store, not signed by the mentee, grants
-// nothing: the grant that would rest on it is refused, and a grant forged on
-// top of it opens nothing either.
-func TestForgedConsentGrantsNothing(t *testing.T) {
-	f := newFixture(t, true)
-	s := f.add(policy.Summary, f.alice, content("t", "MARK-forged"))
-	forged := consentRec{Consent: policy.Consent{ID: "c-forged", Agreement: f.agreement, Version: 1, Grantor: "bob",
-		Grantee: "carol", Kinds: []policy.Kind{policy.Summary}, GivenAt: f.clock.Now()}}
-	forged.Sig = f.alice.Sign(sigBytes("consent", forged.Consent)) // alice signs for bob
-	grant := grantRec{Grant: policy.Grant{ID: "g-forged", Agreement: f.agreement, Consent: "c-forged", GrantedBy: "alice",
-		Grantee: "carol", Kinds: []policy.Kind{policy.Summary}, Issued: f.clock.Now(), Expires: f.clock.Now().Add(time.Hour)}}
-	grant.Sig = f.alice.Sign(sigBytes("grant", grant.Grant))
-	f.close()
-	withBadger(t, f.dir, func(db *badger.DB) {
-		c, _ := encodeRecord(forged)
-		g, _ := encodeRecord(grant)
-		rawSet(t, db, pConsent+"c-forged", c)
-		rawSet(t, db, pGrant+"g-forged", g)
-	})
-	f.open()
-	_, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Hour, f.alice)
-	var de *DeniedError
-	if !errors.As(err, &de) || de.Decision.Allowed() {
-		t.Fatalf("grant on a forged consent: %v, want a refusal", err)
-	}
-	if _, err := f.v.ReadNote(f.ctx, s.ID, f.carol); !errors.As(err, &de) || de.Decision.Outcome != policy.Indeterminate {
-		t.Fatalf("carol reading under a forged consent: %v, want indeterminate", err)
-	}
-	d, err := f.v.Explain(f.ctx, s.ID, "carol")
-	if err != nil || d.Allowed() || !strings.Contains(d.Reason, "c-forged") {
-		t.Fatalf("explain: %v %v", d, err)
-	}
-}

@@ -18,17 +18,15 @@ import (
 // ciphertext value blocks.
 const (
 	pParticipant = "p/" // p/<name>
-	pAgreement   = "a/" // a/<id>: every version with its acceptances
+	pAgreement   = "a/" // a/<id>: the agreement's id and creation time
 	pNote        = "n/" // n/<id>: metadata the policy and retention need
 	pBlob        = "c/" // c/<blob id>: sealed age files (note copies)
 	pExpiry      = "x/" // x/<unix seconds BE>/<note id>: retention index
 	pMember      = "m/" // m/<bucket>/<blob id>: which blobs a shred key seals
-	pConsent     = "s/" // s/<id>
-	pGrant       = "g/" // g/<id>
-	pDisclosure  = "d/" // d/<id>
-	pHold        = "h/" // h/<id>
-	pLog         = "l/" // l/<seq BE>: audit records
-	kLogHead     = "z/loghead"
+	// Agreements are chains of signed facts: see agreement.go (a/, f/, t/,
+	// i/) and hold.go (r/).
+	pLog     = "l/" // l/<seq BE>: audit records
+	kLogHead = "z/loghead"
 )
 
 const schemaV1 = 1
@@ -151,27 +149,35 @@ func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	txn := v.db.NewTransaction(true)
 	defer txn.Discard()
 	if err := fn(txn); err != nil {
+		v.settleHeads(txn, false)
 		return err
 	}
 	if v.headDirty {
 		if err := put(txn, kLogHead, v.head); err != nil {
+			v.settleHeads(txn, false)
 			return err
 		}
 	}
 	if err := txn.Commit(); err != nil {
+		v.settleHeads(txn, false)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return errors.New("the action is too large for one transaction")
 		}
 		return fmt.Errorf("committing to the store: %w", err)
 	}
 	v.wrote = true
+	v.settleHeads(txn, true)
 	// The checkpoint follows the log's head; a crash before this line leaves
 	// a checkpoint that covers fewer records, which verify accepts.
 	return v.writeCheckpoint()
 }
 
 func (v *Vault) view(fn func(txn *badger.Txn) error) error {
-	return v.db.View(fn)
+	txn := v.db.NewTransaction(false)
+	defer txn.Discard()
+	err := fn(txn)
+	v.settleHeads(txn, err == nil)
+	return err
 }
 
 func isNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }

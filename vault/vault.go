@@ -33,7 +33,10 @@ const (
 	checkpointKey  = "checkpoint.key"
 	checkpointPub  = "checkpoint.pub"
 	checkpointFile = "audit.checkpoint"
-	formatMarker   = "notevault vault format 1\n"
+	formatMarker   = "notevault vault format 2\n"
+	// formatMarker1 is the first release's vault: its records were not signed
+	// in the way format 2 relies on (see Open).
+	formatMarker1 = "notevault vault format 1\n"
 )
 
 // Options tune Open. The zero value is what the CLI uses.
@@ -68,6 +71,12 @@ type Vault struct {
 	headDirty bool
 	wrote     bool
 	closeMu   sync.Once
+
+	// Agreement heads this user pinned, and those seen by transactions not
+	// yet settled (see heads.go).
+	headsMu sync.Mutex
+	heads   map[string]factHead
+	pending map[*badger.Txn]map[string]factHead
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
@@ -113,6 +122,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if string(b) == formatMarker1 {
+		return nil, fmt.Errorf("%s: %w", dir, ErrOldFormat)
 	}
 	if string(b) != formatMarker {
 		return nil, fmt.Errorf("%s: unsupported vault format %q", dir, string(b))

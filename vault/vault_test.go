@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -309,9 +310,10 @@ func TestExportOpensWithRealAgeCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("age -d -i: %v\n%s", err, stderr.Bytes())
 	}
-	want := "title: First session\ntags: goals, portfolio\n\n" + body
-	if string(out) != want {
-		t.Fatalf("age -d printed %q, want %q", out, want)
+	want := regexp.MustCompile(`^title: First session\ntags: goals, portfolio\nnote: ` + n.ID + `\nagreement: ` + f.agreement +
+		`\nkind: session\nnonce: [A-Za-z0-9_-]{22}\n\n` + regexp.QuoteMeta(body) + `$`)
+	if !want.Match(out) {
+		t.Fatalf("age -d printed %q, want %v", out, want)
 	}
 
 	// carol's key does not open bob's export, and carol cannot export.
@@ -326,14 +328,17 @@ func TestExportOpensWithRealAgeCLI(t *testing.T) {
 		t.Fatalf("carol's key opened the export: %q", out)
 	}
 
-	// The export is logged as a read.
+	// The export is logged as a read, and carol's attempt as a denial.
 	recs, err := f.v.AuditLog(f.ctx, f.agreement)
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := recs[len(recs)-1]
-	if last.Action != "note.export" || last.Actor != "bob" || last.Subject != n.ID {
-		t.Fatalf("last audit record %+v, want note.export by bob", last)
+	exp, den := recs[len(recs)-2], recs[len(recs)-1]
+	if exp.Action != "note.export" || exp.Actor != "bob" || exp.Subject != n.ID {
+		t.Fatalf("audit record %+v, want note.export by bob", exp)
+	}
+	if den.Action != "note.export.denied" || den.Actor != "carol" || den.Rule != "not-reader" {
+		t.Fatalf("audit record %+v, want note.export.denied by carol", den)
 	}
 }
 
@@ -491,13 +496,18 @@ func TestReadIsAudited(t *testing.T) {
 		t.Fatalf("no note.read record by bob for %s in %d records", n.ID, len(recs))
 	}
 
-	// A denied read is not logged as a read.
+	// A denied read is logged as a denial: who tried, which note, the rule
+	// that refused.
 	before := len(recs)
 	if _, err := f.v.ReadNote(f.ctx, n.ID, f.carol); err == nil {
 		t.Fatal("carol read a session note")
 	}
-	if recs, _ = f.v.AuditLog(f.ctx, f.agreement); len(recs) != before {
-		t.Fatalf("a denied read changed the log: %d records, was %d", len(recs), before)
+	recs, _ = f.v.AuditLog(f.ctx, f.agreement)
+	if len(recs) != before+1 {
+		t.Fatalf("a denied read left %d records, want one more than %d", len(recs), before)
+	}
+	if r := recs[len(recs)-1]; r.Action != "note.read.denied" || r.Actor != "carol" || r.Subject != n.ID || r.Rule != "not-reader" {
+		t.Fatalf("denied read logged as %+v", r)
 	}
 
 	// Fail closed: a clock behind the newest record refuses, with no
@@ -513,8 +523,8 @@ func TestReadIsAudited(t *testing.T) {
 	if _, err := f.v.ExportNote(f.ctx, n.ID, f.bob); !errors.Is(err, ErrClock) {
 		t.Fatalf("ExportNote with the clock set back: %v, want ErrClock", err)
 	}
-	if recs, _ = f.v.AuditLog(f.ctx, f.agreement); len(recs) != before {
-		t.Fatalf("a refused read changed the log")
+	if recs, _ = f.v.AuditLog(f.ctx, f.agreement); len(recs) != before+1 {
+		t.Fatalf("a read refused for the clock changed the log")
 	}
 	f.clock.Advance(time.Minute)
 	if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil {

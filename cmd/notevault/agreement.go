@@ -150,7 +150,7 @@ func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *global
 func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show an agreement: its state and the text of its newest version",
+		Short: "Show an agreement: its state, and with -i the text of its newest version",
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgreementShow(cmd.Context(), args[0], g, e)
@@ -195,10 +195,20 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	if err != nil {
 		return err
 	}
+	latest := a.Latest()
+	// The text beyond the machine-read terms is encrypted to the parties.
+	id, err := optionalIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	if id != nil {
+		if latest.Text, err = v.AgreementText(ctx, a.ID, latest.Version, id); err != nil {
+			return err
+		}
+	}
 	if g.json {
 		return printJSON(e.stdout, a)
 	}
-	latest := a.Latest()
 	inForce := "none (not accepted by both yet)"
 	if cur := a.Current(); cur != nil {
 		inForce = fmt.Sprintf("version %d", cur.Version)
@@ -213,6 +223,10 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	fmt.Fprintf(tw, "latest:\tversion %d (%s; accepted by %s)\n", latest.Version, versionStatus(a, latest), acceptedBy(latest))
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if id == nil {
+		fmt.Fprintln(e.stderr, "notevault: hint: the agreement's text is encrypted to its parties; give -i FILE to read it")
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "\n%s", latest.Text)
 	if !strings.HasSuffix(latest.Text, "\n") {

@@ -225,6 +225,15 @@ func loadIdentity(g *globals, e *env) (*identity.Identity, error) {
 	return identity.Load(path, func() ([]byte, error) { return passphrase(g, e, "passphrase for "+path, false) })
 }
 
+// optionalIdentity is loadIdentity for commands that show more to a
+// participant but work without one: nil when no identity is given.
+func optionalIdentity(g *globals, e *env) (*identity.Identity, error) {
+	if g.identityPath(e) == "" {
+		return nil, nil
+	}
+	return loadIdentity(g, e)
+}
+
 // passphrase reads a passphrase from --passphrase-file or NOTEVAULT_PASSPHRASE_FILE,
 // else asks on /dev/tty without echo. It never comes from a flag value.
 func passphrase(g *globals, e *env, prompt string, confirm bool) ([]byte, error) {

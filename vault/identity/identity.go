@@ -86,8 +86,16 @@ func fromAge(k kind, ai age.Identity, secret, recipient string, created time.Tim
 		age:     ai,
 		created: created,
 		signing: signing,
-		public:  PublicKey{Recipient: recipient, Signing: signing.Public().(ed25519.PublicKey)},
+		public:  boundKey(signing, recipient),
 	}
+}
+
+// boundKey is the public key of signing and recipient with its proof of
+// possession. Ed25519 signatures are deterministic, so the same identity
+// always prints the same line.
+func boundKey(signing ed25519.PrivateKey, recipient string) PublicKey {
+	pub := signing.Public().(ed25519.PublicKey)
+	return PublicKey{Recipient: recipient, Signing: pub, Proof: ed25519.Sign(signing, BindingBytes(pub, recipient))}
 }
 
 // deriveSigningKey is HKDF-SHA256(ikm, salt = nil, info = signingInfo) -> 32
@@ -249,10 +257,7 @@ func parseSSH(data []byte) (*Identity, error) {
 		age:     ai,
 		sshPEM:  bytes.Clone(data),
 		signing: signing,
-		public: PublicKey{
-			Recipient: sshRecipientString(pk),
-			Signing:   signing.Public().(ed25519.PublicKey),
-		},
+		public:  boundKey(signing, sshRecipientString(pk)),
 	}, nil
 }
 
@@ -263,7 +268,7 @@ func sshRecipientString(pk ssh.PublicKey) string {
 
 // Public returns the key a participant registers.
 func (id *Identity) Public() PublicKey {
-	return PublicKey{Recipient: id.public.Recipient, Signing: bytes.Clone(id.public.Signing)}
+	return PublicKey{Recipient: id.public.Recipient, Signing: bytes.Clone(id.public.Signing), Proof: bytes.Clone(id.public.Proof)}
 }
 
 // AgeIdentity returns the age identity that decrypts files encrypted to

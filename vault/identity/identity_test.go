@@ -33,9 +33,9 @@ const (
 	katAgeSecret     = "AGE-SECRET-KEY-1D2XLHGLQPTQL0GCKHP5WZWY7FKPDCK9LWVTEV4NRMR3T5QS49JGQZYSNWM"
 	katAgeRecipient  = "age1st9hpcmsf3kqn9hp4z0rnhthusfev7axp7gctnqmsell5u867q5q7nz3k7"
 	katAgeSigningHex = "ed56c060ef34e419ec0158d3ffff567a2240bb3cee8237f483394a54ea4f4b95"
-	katAgePublic     = "nvk1:7VbAYO805BnsAVjT__9WeiJAuzzugjf0gzlKVOpPS5U:age1st9hpcmsf3kqn9hp4z0rnhthusfev7axp7gctnqmsell5u867q5q7nz3k7"
+	katAgePublic     = "nvk1:7VbAYO805BnsAVjT__9WeiJAuzzugjf0gzlKVOpPS5U:age1st9hpcmsf3kqn9hp4z0rnhthusfev7axp7gctnqmsell5u867q5q7nz3k7:ihpJ-si0siBCAJa9NxSpU3-XvctxG3Y16zCCqLoPSk6MbXL1tQ7YPqWUzpEEtisubpocbYM6jblIEjXXpKkIDg"
 	katSSHSigningHex = "01a5aaee19015a519012fa0d50f039c60c14368967a92937d6464c02dc071fdd"
-	katSSHPublic     = "nvk1:AaWq7hkBWlGQEvoNUPA5xgwUNolnqSk31kZMAtwHH90:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+	katSSHPublic     = "nvk1:AaWq7hkBWlGQEvoNUPA5xgwUNolnqSk31kZMAtwHH90:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4:X28p6xw9vuATrQetxneE8v3a5s4QIcXafjTA1QOhtGQz3KvxxJkXj21NpUGMPBu8cLjt3A37z9BZ4Hm7S8bUAw"
 )
 
 func TestKnownAnswerAge(t *testing.T) {
@@ -429,3 +429,6 @@ func TestRedaction(t *testing.T) {
 		}
 	}
 }
+
+// katAgeFingerprint is the fingerprint of katAgePublic.
+const katAgeFingerprint = "SHA256:IIGt1t0CdyJTkhLT108misJ6lAVQB02Yi1gdlC9qxEk" // cross-checked with Python hashlib

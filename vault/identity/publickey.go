@@ -3,7 +3,9 @@ package identity
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,10 +17,14 @@ import (
 
 const publicKeyPrefix = "nvk1:"
 
+// bindingDomain prefixes what a signing key signs to bind itself to its age
+// recipient (see [PublicKey.Bound]).
+const bindingDomain = "notevault key binding v1\n"
+
 // ErrMalformedPublicKey is returned by [ParsePublicKey] for any input that is
 // not a valid public key. It deliberately says what a key looks like rather
 // than which part was wrong.
-var ErrMalformedPublicKey = errors.New(`public key must look like "nvk1:<signing key>:<age recipient>" (notevault identity public prints it)`)
+var ErrMalformedPublicKey = errors.New(`public key must look like "nvk1:<signing key>:<age recipient>:<proof>" (notevault identity public prints it)`)
 
 // PublicKey is what a participant registers: the age recipient that notes
 // are encrypted to and the Ed25519 key that verifies their signatures.
@@ -28,12 +34,48 @@ type PublicKey struct {
 	Recipient string
 	// Signing verifies the records the person signs.
 	Signing ed25519.PublicKey
+	// Proof is the signing key's signature over the recipient: proof that
+	// whoever registered the key holds the identity, and that the two halves
+	// belong together. A key without a valid proof is not [PublicKey.Bound].
+	Proof []byte
 }
 
-// String returns the one-line form "nvk1:<base64url signing key>:<recipient>",
-// which [ParsePublicKey] reads back.
+// String returns the one-line form
+// "nvk1:<base64url signing key>:<recipient>:<base64url proof>" (without the
+// last part for a key that carries no proof), which [ParsePublicKey] reads
+// back.
 func (p PublicKey) String() string {
-	return publicKeyPrefix + base64.RawURLEncoding.EncodeToString(p.Signing) + ":" + p.Recipient
+	s := publicKeyPrefix + base64.RawURLEncoding.EncodeToString(p.Signing) + ":" + p.Recipient
+	if len(p.Proof) > 0 {
+		s += ":" + base64.RawURLEncoding.EncodeToString(p.Proof)
+	}
+	return s
+}
+
+// BindingBytes is what the signing key signs to bind itself to recipient:
+//
+//	"notevault key binding v1\n" | u32 len | signing key | u32 len | recipient
+func BindingBytes(signing ed25519.PublicKey, recipient string) []byte {
+	b := []byte(bindingDomain)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(signing)))
+	b = append(b, signing...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(recipient)))
+	return append(b, recipient...)
+}
+
+// Bound reports whether the key carries a valid proof: its signing key
+// signed its recipient. Nobody without the identity can make one, and
+// neither half can be swapped without breaking it.
+func (p PublicKey) Bound() bool {
+	return len(p.Proof) == ed25519.SignatureSize && p.Verify(BindingBytes(p.Signing, p.Recipient), p.Proof)
+}
+
+// Fingerprint is a short, stable name for the key, as ssh-keygen -l prints
+// one: "SHA256:" and the unpadded base64 of SHA-256 over the signing key and
+// the recipient. The proof is not part of it (it is derived from the two).
+func (p PublicKey) Fingerprint() string {
+	sum := sha256.Sum256(BindingBytes(p.Signing, p.Recipient))
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
 // ParsePublicKey parses the form String returns, ignoring surrounding
@@ -46,6 +88,16 @@ func ParsePublicKey(s string) (PublicKey, error) {
 		return PublicKey{}, ErrMalformedPublicKey
 	}
 	sig, rec, ok := strings.Cut(rest, ":")
+	var proof []byte
+	if i := strings.LastIndexByte(rec, ':'); i >= 0 {
+		// No recipient contains a colon: what follows the last one is the
+		// proof of possession.
+		pr, err := base64.RawURLEncoding.Strict().DecodeString(rec[i+1:])
+		if err != nil || len(pr) != ed25519.SignatureSize {
+			return PublicKey{}, ErrMalformedPublicKey
+		}
+		rec, proof = rec[:i], pr
+	}
 	if !ok || len(sig) != base64.RawURLEncoding.EncodedLen(ed25519.PublicKeySize) {
 		return PublicKey{}, ErrMalformedPublicKey
 	}
@@ -56,7 +108,7 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	if _, err := parseRecipient(rec); err != nil {
 		return PublicKey{}, ErrMalformedPublicKey
 	}
-	return PublicKey{Recipient: rec, Signing: ed25519.PublicKey(key)}, nil
+	return PublicKey{Recipient: rec, Signing: ed25519.PublicKey(key), Proof: proof}, nil
 }
 
 // parseRecipient parses an age recipient, accepting only the canonical
@@ -112,7 +164,7 @@ func (p PublicKey) Verify(msg, sig []byte) bool {
 	return ed25519.Verify(p.Signing, msg, sig)
 }
 
-// Equal reports whether p and q are the same key.
+// Equal reports whether p and q are the same key (the proof aside).
 func (p PublicKey) Equal(q PublicKey) bool {
 	return p.Recipient == q.Recipient && bytes.Equal(p.Signing, q.Signing)
 }

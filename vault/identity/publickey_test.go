@@ -75,7 +75,7 @@ func TestParsePublicKeyBad(t *testing.T) {
 			if !errors.Is(err, ErrMalformedPublicKey) {
 				t.Errorf("error = %v, want ErrMalformedPublicKey", err)
 			}
-			if want := `public key must look like "nvk1:<signing key>:<age recipient>" (notevault identity public prints it)`; err.Error() != want {
+			if want := `public key must look like "nvk1:<signing key>:<age recipient>:<proof>" (notevault identity public prints it)`; err.Error() != want {
 				t.Errorf("error = %q", err)
 			}
 		})
@@ -159,4 +159,72 @@ func FuzzParsePublicKey(f *testing.F) {
 		}
 		p.Verify([]byte("m"), make([]byte, 64)) // must not panic
 	})
+}
+
+// TestBinding plays the store's attacker: the recipient half of a registered
+// key replaced by the attacker's, or a proof lifted from another key, must not
+// pass as bound. The first case is the control: the genuine key is bound.
+func TestBinding(t *testing.T) {
+	alice, err := Generate(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := Generate(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genuine := alice.Public()
+	if !genuine.Bound() {
+		t.Fatal("a freshly generated key is not bound")
+	}
+	parsed, err := ParsePublicKey(genuine.String())
+	if err != nil || !parsed.Bound() {
+		t.Fatalf("the printed key does not parse back bound: %v", err)
+	}
+	swapped := genuine
+	swapped.Recipient = mallory.Public().Recipient
+	if swapped.Bound() {
+		t.Error("a key whose recipient was swapped is still bound")
+	}
+	lifted := mallory.Public()
+	lifted.Proof = genuine.Proof
+	if lifted.Bound() {
+		t.Error("a proof lifted from another key binds")
+	}
+	bare, err := ParsePublicKey("nvk1:" + sigB64 + ":" + katAgeRecipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bare.Bound() {
+		t.Error("a key without a proof is bound")
+	}
+	if strings.Count(bare.String(), ":") != 2 {
+		t.Errorf("a key without a proof prints a proof: %s", bare)
+	}
+}
+
+// TestFingerprint pins the fingerprint of the known-answer key: changing the
+// derivation would silently unpin every participant.
+func TestFingerprint(t *testing.T) {
+	p, err := ParsePublicKey(katAgePublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "SHA256:"
+	fp := p.Fingerprint()
+	if !strings.HasPrefix(fp, want) || len(fp) != len(want)+43 {
+		t.Fatalf("fingerprint %q is not SHA256:<43 base64 chars>", fp)
+	}
+	other, _ := ParsePublicKey(katSSHPublic)
+	if other.Fingerprint() == fp {
+		t.Error("two keys share a fingerprint")
+	}
+	noProof := p
+	noProof.Proof = nil
+	if noProof.Fingerprint() != fp {
+		t.Error("the proof changes the fingerprint")
+	}
+	if fp != katAgeFingerprint {
+		t.Errorf("fingerprint = %s, want %s", fp, katAgeFingerprint)
+	}
 }

@@ -1,0 +1,197 @@
+package vault
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/notevault/notevault/policy"
+)
+
+// canon builds the canonical bytes a person signs for a record: a domain
+// line naming the kind of record and its format, then each field in a fixed
+// order, every variable-length field prefixed with its uint32 big-endian
+// length. No reflection, no field names: a record's bytes are written out by
+// hand next to its type, and a known-answer test pins each.
+type canon struct{ b []byte }
+
+func newCanon(domain string) *canon { return &canon{b: []byte(domain + "\n")} }
+
+func (c *canon) str(s string) *canon {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
+	c.b = append(c.b, s...)
+	return c
+}
+
+func (c *canon) bytes(p []byte) *canon {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(p)))
+	c.b = append(c.b, p...)
+	return c
+}
+
+func (c *canon) u64(n uint64) *canon {
+	c.b = binary.BigEndian.AppendUint64(c.b, n)
+	return c
+}
+
+// time writes Unix seconds (int64) and nanoseconds (uint32); the zero time
+// is written as a flag byte 0 alone, any other as 1 and the two numbers.
+func (c *canon) time(t time.Time) *canon {
+	if t.IsZero() {
+		c.b = append(c.b, 0)
+		return c
+	}
+	c.b = append(c.b, 1)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(t.Unix()))
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(t.Nanosecond()))
+	return c
+}
+
+func (c *canon) strs(ss []string) *canon {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(ss)))
+	for _, s := range ss {
+		c.str(s)
+	}
+	return c
+}
+
+// Fact types: every change to who may read what in an agreement is one
+// signed fact in the agreement's chain.
+const (
+	factPropose  = "propose"  // a version of the agreement (v1 by the vault, amendments by a party)
+	factAccept   = "accept"   // a party accepts the newest version, pinning every party's key
+	factConsent  = "consent"  // the mentee consents to a supervisor seeing kinds of note
+	factWithdraw = "withdraw" // a consent ends
+	factGrant    = "grant"    // a party grants a supervisor time-limited access
+	factRevoke   = "revoke"   // a grant ends
+	factDisclose = "disclose" // a confidentiality exception is used
+	factHold     = "hold"     // a legal hold is placed
+	factRelease  = "release"  // a legal hold ends
+)
+
+// fact is one link of an agreement's chain, stored at f/<agreement>/<seq>.
+// Body is the JSON of the type's body; it is signed as the bytes stored, so
+// what was signed is exactly what is read back.
+type fact struct {
+	Agreement string    `json:"agreement"`
+	Seq       uint64    `json:"seq"`
+	Prev      string    `json:"prev"` // hex hash of fact Seq-1; "" for the first
+	Type      string    `json:"type"`
+	Actor     string    `json:"actor"`
+	At        time.Time `json:"at"`
+	Body      []byte    `json:"body"`
+	Sig       []byte    `json:"sig,omitempty"`
+}
+
+// signedBytes:
+//
+//	"notevault fact v1\n" agreement seq prev type actor at body
+func (f *fact) signedBytes() []byte {
+	return newCanon("notevault fact v1").str(f.Agreement).u64(f.Seq).str(f.Prev).str(f.Type).
+		str(f.Actor).time(f.At).bytes(f.Body).b
+}
+
+// hash is SHA-256 over the signed bytes and the signature, in hex: the next
+// fact's Prev, and what users pin.
+func (f *fact) hash() string {
+	h := sha256.New()
+	h.Write(f.signedBytes())
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(f.Sig))))
+	h.Write(f.Sig)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (f *fact) decode(v any) error {
+	if err := json.Unmarshal(f.Body, v); err != nil {
+		return fmt.Errorf("body does not decode: %w", err)
+	}
+	return nil
+}
+
+// Fact bodies. Who acted and when are the fact's Actor and At.
+type (
+	proposeBody struct {
+		Version int      `json:"version"`
+		Terms   termsDoc `json:"terms"`
+		Text    string   `json:"text"` // hex SHA-256 of the sealed agreement text
+	}
+	acceptBody struct {
+		Version int               `json:"version"`
+		Pins    map[string]string `json:"pins"` // party -> key fingerprint
+	}
+	consentBody struct {
+		ID      string        `json:"id"`
+		Version int           `json:"version"`
+		Grantee string        `json:"grantee"`
+		Kinds   []policy.Kind `json:"kinds"`
+		Until   time.Time     `json:"until,omitzero"`
+	}
+	withdrawBody struct {
+		Consent string `json:"consent"`
+	}
+	grantBody struct {
+		ID      string        `json:"id"`
+		Consent string        `json:"consent"`
+		Grantee string        `json:"grantee"`
+		Kinds   []policy.Kind `json:"kinds"`
+		Expires time.Time     `json:"expires"`
+	}
+	revokeBody struct {
+		Grant string `json:"grant"`
+	}
+	discloseBody struct {
+		ID     string `json:"id"`
+		Note   string `json:"note"`
+		To     string `json:"to"`
+		Reason string `json:"reason"`
+	}
+	holdBody struct {
+		ID     string `json:"id"`
+		Note   string `json:"note,omitempty"`
+		Reason string `json:"reason"` // hex SHA-256 of the sealed reason
+	}
+	releaseBody struct {
+		Hold string `json:"hold"`
+	}
+)
+
+// noteMeta is what a note's author signs: where it belongs, who reads it,
+// when it goes, and a commitment to its plaintext (see Content).
+type noteMeta struct {
+	ID        string      `json:"id"`
+	Agreement string      `json:"agreement"`
+	Version   int         `json:"version"`
+	Kind      policy.Kind `json:"kind"`
+	Author    string      `json:"author"`
+	Readers   []string    `json:"readers"`
+	Created   time.Time   `json:"created"`
+	Expires   time.Time   `json:"expires"`
+	Commit    string      `json:"commit"` // hex SHA-256 of the plaintext envelope
+}
+
+// signedBytes:
+//
+//	"notevault note v1\n" id agreement version kind author readers created expires commit
+func (m *noteMeta) signedBytes() []byte {
+	return newCanon("notevault note v1").str(m.ID).str(m.Agreement).u64(uint64(m.Version)).
+		str(string(m.Kind)).str(m.Author).strs(m.Readers).time(m.Created).time(m.Expires).str(m.Commit).b
+}
+
+// IntegrityError reports a stored record that fails verification: a
+// signature that does not check out, a broken chain, a key that no longer
+// matches its pin. It means the store was changed outside notevault.
+type IntegrityError struct {
+	What   string // "agreement a-x fact 7", "note n-y", "participant bob"
+	Reason string
+}
+
+func (e *IntegrityError) Error() string {
+	return fmt.Sprintf("%s: %s: the store was changed outside notevault; run notevault check", e.What, e.Reason)
+}
+
+func integrity(what, format string, args ...any) error {
+	return &IntegrityError{What: what, Reason: fmt.Sprintf(format, args...)}
+}
