@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -87,22 +88,29 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 // Participants lists every participant, by name.
 func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 	var out []*Participant
-	err := v.view(func(txn *badger.Txn) error {
-		return scan(txn, pParticipant, func(_ string, p *Participant) error {
-			if err := p.load(); err != nil {
-				return err
-			}
-			out = append(out, p)
-			return nil
-		})
+	err := v.view(func(txn *badger.Txn) (err error) {
+		out, err = v.participantsIn(txn)
+		return err
+	})
+	return out, err
+}
+
+func (v *Vault) participantsIn(txn *badger.Txn) ([]*Participant, error) {
+	var out []*Participant
+	err := scan(txn, pParticipant, func(k string, p *Participant) error {
+		if p.Name != strings.TrimPrefix(k, pParticipant) {
+			return integrity("participant "+strings.TrimPrefix(k, pParticipant), "its record is stored under another name")
+		}
+		if err := p.load(); err != nil {
+			return err
+		}
+		out = append(out, p)
+		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, err
 }
 
-// load parses the stored key and checks its proof of possession: an insider
-// who swaps one half of a key (say, the age recipient, to read what is
-// written to bob) breaks the proof, and the participant refuses to load.
 func (p *Participant) load() error {
 	pub, err := identity.ParsePublicKey(p.Key)
 	if err != nil {
@@ -179,6 +187,9 @@ func (v *Vault) participant(txn *badger.Txn, name string) (*Participant, error) 
 	var p Participant
 	if err := getRecord(txn, pParticipant, "participant", name, &p); err != nil {
 		return nil, err
+	}
+	if p.Name != name {
+		return nil, integrity("participant "+name, "its record is stored under another name")
 	}
 	return &p, p.load()
 }

@@ -189,7 +189,7 @@ type IntegrityError struct {
 }
 
 func (e *IntegrityError) Error() string {
-	return fmt.Sprintf("%s: %s: the store was changed outside notevault; run notevault check", e.What, e.Reason)
+	return fmt.Sprintf("%s: %s: the store was changed outside notevault", e.What, e.Reason)
 }
 
 func integrity(what, format string, args ...any) error {

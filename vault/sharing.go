@@ -284,6 +284,20 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 			continue
 		}
 		err := v.destroyBlobs(blobs, func(txn *badger.Txn) error {
+			// The notes no longer list the copies.
+			for _, blob := range blobs {
+				noteID := strings.TrimPrefix(blob, gid+".")
+				var rec noteRec
+				if err := get(txn, pNote+noteID, &rec); isNotFound(err) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				rec.Copies = slices.DeleteFunc(rec.Copies, func(c string) bool { return c == blob })
+				if err := put(txn, pNote+noteID, &rec); err != nil {
+					return err
+				}
+			}
 			return v.appendLog(txn, &audit.Record{Actor: ActorRetention, Action: "grant.copies.destroy", Agreement: agreementID,
 				Subject: gid, Rule: rule, Detail: map[string]string{"copies": fmt.Sprint(len(blobs))}}, nil)
 		})

@@ -24,7 +24,8 @@ const exitCodesHelp = `Exit codes of notevault:
 
   0  ok
   1  failure: anything not listed below (bad input, a vault that is missing
-     or busy, an identity file that cannot be read, a failed audit verify)
+     or busy, an identity file that cannot be read, a failed audit verify or
+     check, a store changed outside notevault or rolled back)
   2  usage: an unknown command or flag, a missing or extra argument, a flag
      value that is not one of the allowed ones
   3  denied: the policy refused the action (or could not decide), the identity
@@ -101,6 +102,10 @@ func reportError(w io.Writer, err error) int {
 		fmt.Fprintf(w, "notevault: hint: run notevault init (or give --vault DIR)\n")
 	case errors.Is(err, vault.ErrNotParticipant):
 		fmt.Fprintf(w, "notevault: hint: register the public key with notevault participant add, or give the right -i FILE\n")
+	case errors.As(err, new(*vault.IntegrityError)):
+		fmt.Fprintf(w, "notevault: hint: nothing was shown or written; notevault check names every problem it finds first, and a backup you trust restores the vault\n")
+	case errors.As(err, new(*vault.RollbackError)):
+		fmt.Fprintf(w, "notevault: hint: nothing was shown or written; compare with a checkpoint kept elsewhere (notevault audit verify --checkpoint FILE) and restore the newest copy you trust\n")
 	case errors.Is(err, identity.ErrWrongPassphrase):
 		fmt.Fprintf(w, "notevault: hint: check the passphrase file\n")
 	case code == exitUsage:

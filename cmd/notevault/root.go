@@ -119,6 +119,7 @@ Flags beat the environment, which beats the defaults.`,
 		newDisclosureCmd(g, e),
 		newHoldCmd(g, e),
 		newRetentionCmd(g, e),
+		newCheckCmd(g, e),
 		newDemoCmd(g, e),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
 	)

@@ -1,0 +1,234 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/vault/seal"
+)
+
+// CheckReport counts what Check verified.
+type CheckReport struct {
+	Participants, Agreements, Facts, Notes, Copies, Keys int
+	AuditRecords                                         uint64
+}
+
+// Check verifies the whole store, as restic check does a repository, and
+// returns the first problem it finds as an error naming the record:
+//
+//   - badger's own consistency (every table's checksums);
+//   - every participant's key and its proof of possession;
+//   - every agreement's chain: links, signatures under pinned keys, and that
+//     policy allowed each fact; and that the chain reaches every fact the
+//     audit log recorded for it (a chain cut back is caught even by someone
+//     who never pinned it);
+//   - every note: its author's signature, its readers and expiry under its
+//     terms, its entry in the expiry index, and its sealed copies;
+//   - every sealed copy: a live shred key that opens it, and its membership;
+//     every shred key: something it seals (no orphans);
+//   - the audit log: the chain, every signature, and the signed checkpoint.
+//
+// It changes nothing.
+func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
+	r := &CheckReport{}
+	if err := v.db.VerifyChecksum(); err != nil {
+		return r, integrity("the store's tables", "%v", err)
+	}
+	logFacts, n, err := v.checkAudit(ctx)
+	r.AuditRecords = n
+	if err != nil {
+		return r, err
+	}
+	err = v.view(func(txn *badger.Txn) error {
+		parts, err := v.participantsIn(txn)
+		if err != nil {
+			return err
+		}
+		r.Participants = len(parts)
+		agreements := map[string]*Agreement{}
+		var ids []string
+		if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
+			ids = append(ids, h.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := v.agreement(txn, id)
+			if err != nil {
+				return err
+			}
+			agreements[id] = a
+			r.Facts += int(a.head.Seq)
+			if err := checkAgainstLog(a, logFacts[id]); err != nil {
+				return err
+			}
+			delete(logFacts, id)
+		}
+		r.Agreements = len(ids)
+		for id := range logFacts {
+			return integrity("agreement "+id, "the audit log records its facts, but the agreement is gone")
+		}
+		if err := v.checkNotes(txn, agreements, r); err != nil {
+			return err
+		}
+		return v.checkBlobs(txn, r)
+	})
+	return r, err
+}
+
+// checkAudit verifies the log and returns, per agreement, the fact places
+// and hashes its records carry ("seq:hash").
+func (v *Vault) checkAudit(ctx context.Context) (map[string][]string, uint64, error) {
+	n, err := v.VerifyAudit(ctx)
+	if err != nil {
+		return nil, n, err
+	}
+	recs, err := v.AuditLog(ctx, "")
+	if err != nil {
+		return nil, n, err
+	}
+	out := map[string][]string{}
+	for _, rec := range recs {
+		if f := rec.Detail["fact"]; f != "" {
+			out[rec.Agreement] = append(out[rec.Agreement], f)
+		}
+	}
+	return out, n, nil
+}
+
+// checkAgainstLog checks that an agreement's chain holds every fact the log
+// recorded for it, at the place and with the hash recorded.
+func checkAgainstLog(a *Agreement, logged []string) error {
+	for _, s := range logged {
+		h, ok := parseHead(s)
+		if !ok {
+			return integrity("agreement "+a.ID, "the audit log records a malformed fact %q", s)
+		}
+		if h.Seq > a.head.Seq {
+			return &RollbackError{What: "agreement " + a.ID, Msg: fmt.Sprintf("its chain ends at fact %d, but the audit log records fact %d", a.head.Seq, h.Seq)}
+		}
+		if a.hashes[h.Seq-1] != h.Hash {
+			return integrity(fmt.Sprintf("agreement %s fact %d", a.ID, h.Seq), "it is not the fact the audit log recorded")
+		}
+	}
+	if len(logged) != int(a.head.Seq) {
+		return integrity("agreement "+a.ID, "its chain has %d facts but the audit log records %d", a.head.Seq, len(logged))
+	}
+	return nil
+}
+
+func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, r *CheckReport) error {
+	indexed := map[string]int64{}
+	if err := scanKeys(txn, pExpiry, func(k string) error {
+		unix, id, ok := parseExpiryKey(k)
+		if !ok {
+			return integrity("expiry index entry "+strconv.Quote(k), "it does not parse")
+		}
+		if _, dup := indexed[id]; dup {
+			return integrity("note "+id, "it has two entries in the expiry index")
+		}
+		indexed[id] = unix
+		return nil
+	}); err != nil {
+		return err
+	}
+	var notes []*Note
+	if err := scan(txn, pNote, func(k string, rec *noteRec) error {
+		if rec.Meta.ID != strings.TrimPrefix(k, pNote) {
+			return integrity("note "+strings.TrimPrefix(k, pNote), "its record is stored under another note's id")
+		}
+		notes = append(notes, rec.note())
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		a, ok := agreements[n.Agreement]
+		if !ok {
+			return integrity("note "+n.ID, "its agreement %s does not exist", n.Agreement)
+		}
+		if err := v.verifyNote(txn, a, n); err != nil {
+			return err
+		}
+		unix, ok := indexed[n.ID]
+		switch {
+		case !ok:
+			return integrity("note "+n.ID, "it is missing from the expiry index, so it would never be swept")
+		case unix != n.Expires.Unix():
+			return integrity("note "+n.ID, "its expiry index entry (%d) is not its expiry (%d)", unix, n.Expires.Unix())
+		}
+		delete(indexed, n.ID)
+		for _, blob := range append([]string{n.ID}, n.Copies...) {
+			var b blobRec
+			if err := get(txn, pBlob+blob, &b); err != nil {
+				return integrity("note "+n.ID, "its copy %s is missing", blob)
+			}
+			if blob == n.ID && b.Bucket != n.Bucket {
+				return integrity("note "+n.ID, "it names bucket %s but its copy is in %s", n.Bucket, b.Bucket)
+			}
+		}
+		r.Notes++
+	}
+	for id := range indexed {
+		return integrity("expiry index entry for "+id, "no such note")
+	}
+	return nil
+}
+
+func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {
+	members := map[string]string{} // blob -> bucket, from m/
+	if err := scanKeys(txn, pMember, func(k string) error {
+		bucket, blob, ok := strings.Cut(strings.TrimPrefix(k, pMember), "/")
+		if !ok {
+			return integrity("membership entry "+strconv.Quote(k), "it does not parse")
+		}
+		members[blob] = bucket
+		return nil
+	}); err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	if err := scan(txn, pBlob, func(k string, b *blobRec) error {
+		blob := strings.TrimPrefix(k, pBlob)
+		what := "sealed copy " + blob
+		if members[blob] != b.Bucket {
+			return integrity(what, "its bucket %s does not list it", b.Bucket)
+		}
+		delete(members, blob)
+		key, err := v.keys.Key(b.Bucket, false)
+		if err != nil {
+			return integrity(what, "the shred key of its bucket %s is gone (%v)", b.Bucket, err)
+		}
+		if _, err := seal.Open(key, seal.AD(blob, b.Bucket), b.Sealed); err != nil {
+			return integrity(what, "its shred key does not open it")
+		}
+		used[b.Bucket] = true
+		r.Copies++
+		return nil
+	}); err != nil {
+		return err
+	}
+	for blob, bucket := range members {
+		return integrity("bucket "+bucket, "it lists copy %s, which does not exist", blob)
+	}
+	buckets, err := v.keys.Buckets()
+	if err != nil {
+		return err
+	}
+	sort.Strings(buckets)
+	for _, b := range buckets {
+		var head bucketHead
+		live := get(txn, pBucketHead+baseOf(b), &head) == nil && head.Name == b
+		if !used[b] && !live {
+			return integrity("shred key "+b, "it seals nothing (an orphan: the next sweep destroys it)")
+		}
+		r.Keys++
+	}
+	return nil
+}
