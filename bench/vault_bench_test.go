@@ -2,6 +2,7 @@
 //
 //	go test -run xxx -bench 'NoteAdd|NoteShow' -benchtime 200x ./bench/
 //	go test -run xxx -bench NoteList100k -benchtime 20x -timeout 30m ./bench/
+//	(NoteList100k/check is notevault check over the same 100,000 notes)
 //
 // Readers: an agreement's readers are the tokens mentor, mentee and author,
 // so one note is sealed to at most two people (mentor and mentee). Three
@@ -166,7 +167,7 @@ func BenchmarkNoteList100k(b *testing.B) {
 		b.Skip("run with -bench NoteList100k: it builds a 100,000-note vault")
 	}
 	ctx := context.Background()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("notevault-bench-list%d-v1", listNotes))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("notevault-bench-list%d-v2", listNotes))
 	done := filepath.Join(dir, "bench-complete")
 	if _, err := os.Stat(done); err != nil {
 		if err := os.RemoveAll(dir); err != nil {
@@ -220,4 +221,17 @@ func BenchmarkNoteList100k(b *testing.B) {
 			}
 		})
 	}
+	// notevault check over the same vault: every note's signature, index
+	// entry and sealed copy, every fact, the whole audit log.
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			r, err := v.Check(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Notes != listNotes {
+				b.Fatalf("checked %d notes, want %d", r.Notes, listNotes)
+			}
+		}
+	})
 }
