@@ -39,7 +39,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 	if err := v.db.VerifyChecksum(); err != nil {
 		return r, integrity("the store's tables", "%v", err)
 	}
-	logFacts, n, err := v.checkAudit(ctx)
+	logFacts, logKeys, n, err := v.checkAudit(ctx)
 	r.AuditRecords = n
 	if err != nil {
 		return r, err
@@ -50,6 +50,13 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 			return err
 		}
 		r.Participants = len(parts)
+		for _, p := range parts {
+			// A registration is the administrator's, unsigned; the log
+			// recorded the fingerprint it registered.
+			if want, ok := logKeys[p.Name]; !ok || want != p.Fingerprint() {
+				return integrity("participant "+p.Name, "the stored key (%s) is not the one the audit log recorded at registration (%s)", p.Fingerprint(), want)
+			}
+		}
 		agreements := map[string]*Agreement{}
 		var ids []string
 		if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
@@ -83,23 +90,27 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 }
 
 // checkAudit verifies the log and returns, per agreement, the fact places
-// and hashes its records carry ("seq:hash").
-func (v *Vault) checkAudit(ctx context.Context) (map[string][]string, uint64, error) {
-	n, err := v.VerifyAudit(ctx)
+// and hashes its records carry ("seq:hash"), and the key fingerprint each
+// participant was registered with.
+func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys map[string]string, n uint64, err error) {
+	n, err = v.VerifyAudit(ctx)
 	if err != nil {
-		return nil, n, err
+		return nil, nil, n, err
 	}
 	recs, err := v.AuditLog(ctx, "")
 	if err != nil {
-		return nil, n, err
+		return nil, nil, n, err
 	}
-	out := map[string][]string{}
+	facts, keys = map[string][]string{}, map[string]string{}
 	for _, rec := range recs {
 		if f := rec.Detail["fact"]; f != "" {
-			out[rec.Agreement] = append(out[rec.Agreement], f)
+			facts[rec.Agreement] = append(facts[rec.Agreement], f)
+		}
+		if rec.Action == "participant.add" {
+			keys[rec.Subject] = rec.Detail["key"]
 		}
 	}
-	return out, n, nil
+	return facts, keys, n, nil
 }
 
 // checkAgainstLog checks that an agreement's chain holds every fact the log
