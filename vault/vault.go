@@ -81,6 +81,10 @@ func Init(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, markerFile)); err == nil {
 		return fmt.Errorf("%s: %w", dir, ErrExists)
 	}
+	// MkdirAll keeps the mode of a directory that was there already.
+	if err := makePrivate(dir); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dir, checkpointKey)); errors.Is(err, fs.ErrNotExist) {
 		skey, vkey, err := audit.NewCheckpointKey("notevault-vault")
 		if err != nil {
@@ -132,6 +136,9 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 	}
 	if opts.CompactAt == 0 {
 		opts.CompactAt = 8
+	}
+	if err := checkPrivate(dir); err != nil {
+		return nil, err
 	}
 	lock, err := acquireLock(ctx, filepath.Join(dir, lockFile), opts.BusyTimeout)
 	if err != nil {
