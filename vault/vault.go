@@ -154,7 +154,14 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		lock.Close()
 		return nil, err
 	}
-	db, err := badger.Open(badgerOptions(filepath.Join(dir, dbDir)))
+	bopts := badgerOptions(filepath.Join(dir, dbDir))
+	if !creating {
+		if err := checkStore(bopts.Dir, bopts); err != nil {
+			lock.Close()
+			return nil, err
+		}
+	}
+	db, err := badger.Open(bopts)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("opening the store: %w", err)
