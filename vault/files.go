@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
@@ -100,6 +102,14 @@ func storeMissing(db, why string, cause error) error {
 	}
 }
 
+// storeDamaged reports a store whose files are there but do not read back.
+func storeDamaged(cause error, format string, args ...any) error {
+	return &damagedError{
+		msg:   fmt.Sprintf("the vault's store is damaged: %s; run notevault check or restore from a backup", fmt.Sprintf(format, args...)),
+		cause: cause,
+	}
+}
+
 // manifestFile is badger's name for the file that lists the store's tables.
 const manifestFile = "MANIFEST"
 
@@ -111,6 +121,18 @@ const manifestFile = "MANIFEST"
 //     it names none of the tables present. badger takes all three for a new,
 //     empty store, deletes every table the MANIFEST does not name, and the
 //     vault reads back empty with no error.
+//   - A table the MANIFEST names that is missing, truncated or corrupt at
+//     its end. badger opens tables in its own goroutines, where a truncated
+//     file panics (slice bounds out of range in table.initIndex); no recover
+//     in this goroutine can catch that, and the process dies with a stack
+//     trace. So every table is opened here first, in this goroutine, under
+//     recover, by the code badger runs (checkTable).
+//
+// Blocks inside a table are not read here: badger verifies each block's
+// checksum as it reads it (ChecksumVerificationMode OnBlockRead, no cost to
+// measure at open). Verifying every block of every table at open took more
+// than twice the CPU of opening a vault of 3,000 notes (BenchmarkOpen); that
+// belongs to notevault check.
 //
 // A MANIFEST cut back by a few records, so that it still names some tables,
 // is not refused: a process killed between writing a table and recording it
@@ -139,6 +161,20 @@ func checkStore(db string, opt badger.Options) error {
 			files = fmt.Sprintf("%d table files are", len(present))
 		}
 		return storeMissing(db, "the MANIFEST lists no table but "+files+" there", nil)
+	}
+	ids := make([]uint64, 0, len(m.Tables))
+	for id := range m.Tables {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		name := table.IDToFilename(id)
+		if _, ok := present[id]; !ok {
+			return storeDamaged(nil, "table %s is missing", name)
+		}
+		if err := checkTable(filepath.Join(db, name), id, m.Tables[id], opt); err != nil {
+			return storeDamaged(err, "table %s is truncated or corrupt", name)
+		}
 	}
 	return nil
 }
@@ -181,4 +217,61 @@ func tableFiles(db string) (map[uint64]bool, error) {
 		}
 	}
 	return ids, nil
+}
+
+// checkTable opens one table the way badger does (the footer, the index
+// against its checksum, the smallest and the biggest key, which reads the
+// last block), turning a panic into an error. The file is mapped read-only
+// and unmapped here: the table badger's code builds over the bytes owns no
+// file, so nothing it does on an error path can close, truncate or delete
+// the file.
+func checkTable(p string, id uint64, tm badger.TableManifest, opt badger.Options) (err error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return errors.New("not a regular file")
+	}
+	if st.Size() == 0 || st.Size() > math.MaxInt32 {
+		return fmt.Errorf("implausible size %d", st.Size())
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	defer syscall.Munmap(data)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading the table panicked: %v", r)
+		}
+	}()
+	_, err = table.OpenInMemoryTable(data, id, &table.Options{
+		ReadOnly:    true,
+		BlockSize:   opt.BlockSize,
+		Compression: tm.Compression,
+	})
+	return err
+}
+
+// openBadger opens the store. checkStore has opened every table already;
+// what is left to go wrong panics, if at all, in this goroutine (the
+// MANIFEST, the memtable logs), and is turned into an error here rather
+// than a stack trace.
+func openBadger(opt badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, storeDamaged(fmt.Errorf("%v", r), "opening it failed")
+		}
+	}()
+	db, err = badger.Open(opt)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return db, nil
 }
