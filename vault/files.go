@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
@@ -274,4 +275,62 @@ func openBadger(opt badger.Options) (db *badger.DB, err error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	return db, nil
+}
+
+// dropEmptyLogs removes zero-length memtable logs (NNNNN.mem) and value
+// logs (NNNNNN.vlog) from the store directory. badger creates either log with
+// O_CREATE and at once extends it, to twice the memtable or value-log size
+// (ristretto's z.OpenMmapFile truncates an empty file up to the size it is
+// given, then badger writes a 20-byte header through the mapping); it writes
+// entries only through the mapping of the extended file, and shrinks a log
+// only to the end of its last entry, never below the header. A zero-length
+// log is therefore one whose process was killed between the create and the
+// extend: it holds nothing. badger refuses it at the next open with "Create
+// a new file" (z.NewFile, the sentinel it uses for a file it made just
+// now), so every later command would fail. The caller holds the vault's
+// lock, so no other process is between those two steps.
+func dropEmptyLogs(db string) error {
+	ents, err := os.ReadDir(db)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking the store: %w", err)
+	}
+	removed := false
+	for _, e := range ents {
+		if !isLogName(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(db, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing an empty log of the store: %w", err)
+		}
+		removed = true
+	}
+	if !removed {
+		return nil
+	}
+	d, err := os.Open(db)
+	if err != nil {
+		return fmt.Errorf("checking the store: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing the store directory: %w", err)
+	}
+	return nil
+}
+
+// isLogName reports whether name is one of badger's log files: digits, then
+// .mem or .vlog.
+func isLogName(name string) bool {
+	num, ok := strings.CutSuffix(name, ".mem")
+	if !ok {
+		num, ok = strings.CutSuffix(name, ".vlog")
+	}
+	return ok && num != "" && strings.Trim(num, "0123456789") == ""
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -297,6 +298,58 @@ func TestBadgerPanicsOnTruncatedTable(t *testing.T) {
 	// And the vault refuses the same store with a sentence.
 	if err := openClose(t, f.dir); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Open = %v, want ErrDamaged", err)
+	}
+}
+
+// A process killed between creating a log file and extending it leaves a
+// zero-length 00001.mem (memtable log) or NNNNNN.vlog (value log). badger
+// refuses either at the next open ("Create a new file"), so every command
+// failed; such a file holds nothing and is removed before the open. The
+// control after each case shows badger alone still refusing the same file.
+func TestOpenRemovesEmptyLogs(t *testing.T) {
+	for _, kind := range []string{"memtable log", "value log"} {
+		t.Run(kind, func(t *testing.T) {
+			f, id := withData(t)
+			db := filepath.Join(f.dir, dbDir)
+			var p string
+			switch kind {
+			case "memtable log":
+				// After a clean close no memtable log is left, so the next
+				// open creates the first: badger names them %05d.mem from 1.
+				if mems, _ := filepath.Glob(filepath.Join(db, "*.mem")); len(mems) != 0 {
+					t.Fatalf("memtable logs left after a clean close: %v", mems)
+				}
+				p = filepath.Join(db, "00001.mem")
+			case "value log":
+				// %06d.vlog, the next one above the highest there.
+				next := 1
+				vlogs, _ := filepath.Glob(filepath.Join(db, "*.vlog"))
+				for _, v := range vlogs {
+					var n int
+					if _, err := fmt.Sscanf(filepath.Base(v), "%06d.vlog", &n); err == nil && n >= next {
+						next = n + 1
+					}
+				}
+				p = filepath.Join(db, fmt.Sprintf("%06d.vlog", next))
+			}
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			wantIntact(t, f, id)
+
+			// Control: badger alone refuses the same zero-length file.
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			bdb, err := badger.Open(badgerOptions(db))
+			if err == nil {
+				bdb.Close()
+				t.Fatalf("badger opened a store with a zero-length %s: the removal is not needed", kind)
+			}
+			if !strings.Contains(err.Error(), "Create a new file") {
+				t.Fatalf("badger.Open: %v, want its \"Create a new file\" refusal", err)
+			}
+		})
 	}
 }
 

@@ -161,6 +161,10 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 			lock.Close()
 			return nil, err
 		}
+		if err := dropEmptyLogs(bopts.Dir); err != nil {
+			lock.Close()
+			return nil, err
+		}
 	}
 	db, err := openBadger(bopts)
 	if err != nil {
