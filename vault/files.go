@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -74,6 +75,35 @@ func makePrivate(dir string) error {
 		}
 	}
 	return nil
+}
+
+// readSmallFile reads a file of the vault that is known to be small (the
+// marker, the checkpoint key) and refuses anything but a regular file of at
+// most limit bytes. os.ReadFile would read a name planted to point at
+// /dev/zero until memory ran out, and block on a FIFO; here the open does
+// not block and the read stops at limit+1 bytes. A missing file wraps
+// fs.ErrNotExist.
+func readSmallFile(p string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", p, limit)
+	}
+	return b, nil
 }
 
 // ErrDamaged: the vault's store is missing or damaged. Only a backup brings

@@ -109,6 +109,65 @@ func TestOpenRefusesDirectoriesWritableByOthers(t *testing.T) {
 	}
 }
 
+// The marker and the checkpoint key were read with os.ReadFile: a name
+// planted to point at /dev/zero made every command read until memory ran
+// out, and a FIFO blocked it for good. The deadline is the negative control:
+// on the previous code each case ran into it (or out of memory first).
+func TestOpenRefusesEndlessVaultFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		plant      func(t *testing.T, p string)
+		want       string
+	}{
+		{"marker to /dev/zero", markerFile, func(t *testing.T, p string) { replaceWithSymlink(t, "/dev/zero", p) }, "is not a regular file"},
+		{"marker a fifo", markerFile, func(t *testing.T, p string) { replaceWithFifo(t, p) }, "is not a regular file"},
+		{"marker too long", markerFile, func(t *testing.T, p string) {
+			if err := os.WriteFile(p, make([]byte, 1<<20), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "is larger than 4096 bytes"},
+		{"checkpoint key to /dev/zero", checkpointKey, func(t *testing.T, p string) { replaceWithSymlink(t, "/dev/zero", p) }, "is not a regular file"},
+		{"checkpoint key a fifo", checkpointKey, func(t *testing.T, p string) { replaceWithFifo(t, p) }, "is not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := initVault(t)
+			tc.plant(t, filepath.Join(dir, tc.file))
+			done := make(chan error, 1)
+			go func() {
+				v, err := Open(context.Background(), dir, Options{})
+				if err == nil {
+					v.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, tc.file)+" "+tc.want) {
+					t.Fatalf("Open err = %v, want %q naming the file", err, tc.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Open did not return within 5s")
+			}
+		})
+	}
+}
+
+func replaceWithSymlink(t *testing.T, target, p string) {
+	t.Helper()
+	remove(t, p)
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replaceWithFifo(t *testing.T, p string) {
+	t.Helper()
+	remove(t, p)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // withData makes a closed vault holding participants, an accepted agreement
 // and a note, and returns it with the note's id.
 func withData(t *testing.T) (*fixture, string) {

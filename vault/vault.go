@@ -112,7 +112,7 @@ func Init(dir string) error {
 // Open opens the vault in dir. It returns ErrNotInitialized when dir holds no
 // vault and ErrBusy when another process keeps it open past BusyTimeout.
 func Open(ctx context.Context, dir string, opts Options) (*Vault, error) {
-	b, err := os.ReadFile(filepath.Join(dir, markerFile))
+	b, err := readSmallFile(filepath.Join(dir, markerFile), 4096)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotInitialized)
 	}
@@ -145,7 +145,7 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 	if err != nil {
 		return nil, err
 	}
-	ck, err := os.ReadFile(filepath.Join(dir, checkpointKey))
+	ck, err := readSmallFile(filepath.Join(dir, checkpointKey), 4096)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("reading the checkpoint key: %w", err)
