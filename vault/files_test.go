@@ -77,6 +77,53 @@ func TestInitMakesExistingDirectoryPrivate(t *testing.T) {
 	}
 }
 
+// Init in a directory someone else could write before it was made private:
+// links planted there must not turn Init's writes into writes elsewhere.
+// Before this was fixed, a checkpoint.pub symlink had Init overwrite its
+// target, and a dangling notevault symlink had Init create the file it named:
+// the victim checks are the negative control.
+func TestInitDoesNotWriteThroughPlantedLinks(t *testing.T) {
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "vault")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, checkpointPub)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(dir); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if got := readFile(t, victim); string(got) != "precious" {
+		t.Fatalf("Init wrote through the planted checkpoint.pub link: victim now %q", got)
+	}
+	if st, err := os.Lstat(filepath.Join(dir, checkpointPub)); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("checkpoint.pub is not a regular file after Init: %v", err)
+	}
+	if err := openClose(t, dir); err != nil {
+		t.Fatalf("Open after Init: %v", err)
+	}
+
+	dir2 := filepath.Join(t.TempDir(), "vault")
+	if err := os.Mkdir(dir2, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	created := filepath.Join(outside, "created")
+	if err := os.Symlink(created, filepath.Join(dir2, markerFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(dir2); !errors.Is(err, ErrExists) {
+		t.Fatalf("Init with a planted marker link: %v, want ErrExists", err)
+	}
+	if _, err := os.Lstat(created); !os.IsNotExist(err) {
+		t.Fatalf("Init created %s through the planted marker link: %v", created, err)
+	}
+}
+
 // An attacker who can write a vault directory can plant links, replace the
 // store or remove shred keys, so Open refuses a vault whose directories are
 // writable by group or others. The control: modes that only let others read

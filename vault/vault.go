@@ -79,7 +79,9 @@ func Init(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating vault directory: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, markerFile)); err == nil {
+	// Lstat: a symlink planted as the marker is there too, and writing the
+	// marker through it would create a file wherever it points.
+	if _, err := os.Lstat(filepath.Join(dir, markerFile)); err == nil {
 		return fmt.Errorf("%s: %w", dir, ErrExists)
 	}
 	// MkdirAll keeps the mode of a directory that was there already.
@@ -94,7 +96,14 @@ func Init(dir string) error {
 		if err := writeSecretFile(filepath.Join(dir, checkpointKey), []byte(skey+"\n")); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, checkpointPub), []byte(vkey+"\n"), 0o644); err != nil {
+		// The public half is created afresh too, never written through an
+		// entry already there: removing a name leaves what a symlink
+		// planted under it points to alone.
+		pub := filepath.Join(dir, checkpointPub)
+		if err := os.Remove(pub); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := createFile(pub, []byte(vkey+"\n"), 0o644); err != nil {
 			return err
 		}
 	}
@@ -106,7 +115,7 @@ func Init(dir string) error {
 		return err
 	}
 	// The marker is written last: a vault without it is not initialised.
-	return os.WriteFile(filepath.Join(dir, markerFile), []byte(formatMarker), 0o600)
+	return writeSecretFile(filepath.Join(dir, markerFile), []byte(formatMarker))
 }
 
 // Open opens the vault in dir. It returns ErrNotInitialized when dir holds no
@@ -284,7 +293,13 @@ func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.F
 }
 
 func writeSecretFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return createFile(path, data, 0o600)
+}
+
+// createFile creates path, which must not exist (O_EXCL also refuses a
+// symlink, dangling or not), writes data and syncs it.
+func createFile(path string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
