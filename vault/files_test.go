@@ -45,7 +45,7 @@ func openClose(t *testing.T, dir string) error {
 	return nil
 }
 
-func chmod(t *testing.T, p string, mode os.FileMode) {
+func setMode(t *testing.T, p string, mode os.FileMode) {
 	t.Helper()
 	if err := os.Chmod(p, mode); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestInitMakesExistingDirectoryPrivate(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	chmod(t, dir, 0o777) // explicitly: the umask would mask a Mkdir mode
+	setMode(t, dir, 0o777) // explicitly: the umask would mask a Mkdir mode
 	if err := Init(dir); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestInitDoesNotWriteThroughPlantedLinks(t *testing.T) {
 	if err := Init(dir); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	if got := readFile(t, victim); string(got) != "precious" {
+	if got := fileBytes(t, victim); string(got) != "precious" {
 		t.Fatalf("Init wrote through the planted checkpoint.pub link: victim now %q", got)
 	}
 	if st, err := os.Lstat(filepath.Join(dir, checkpointPub)); err != nil || !st.Mode().IsRegular() {
@@ -134,7 +134,7 @@ func TestOpenRefusesDirectoriesWritableByOthers(t *testing.T) {
 	for _, sub := range privateDirs {
 		p := filepath.Join(dir, sub)
 		for _, mode := range []os.FileMode{0o777, 0o770, 0o720, 0o702, 0o777 | os.ModeSticky} {
-			chmod(t, p, mode)
+			setMode(t, p, mode)
 			err := openClose(t, dir)
 			var ie *InsecureError
 			if !errors.Is(err, ErrInsecure) || !errors.As(err, &ie) {
@@ -148,7 +148,7 @@ func TestOpenRefusesDirectoriesWritableByOthers(t *testing.T) {
 			}
 		}
 		for _, mode := range []os.FileMode{0o755, 0o750, 0o700} {
-			chmod(t, p, mode)
+			setMode(t, p, mode)
 			if err := openClose(t, dir); err != nil {
 				t.Fatalf("%s mode %04o: Open: %v", sub, mode, err)
 			}
@@ -201,7 +201,7 @@ func TestOpenRefusesEndlessVaultFiles(t *testing.T) {
 
 func replaceWithSymlink(t *testing.T, target, p string) {
 	t.Helper()
-	remove(t, p)
+	removeFile(t, p)
 	if err := os.Symlink(target, p); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func replaceWithSymlink(t *testing.T, target, p string) {
 
 func replaceWithFifo(t *testing.T, p string) {
 	t.Helper()
-	remove(t, p)
+	removeFile(t, p)
 	if err := syscall.Mkfifo(p, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -261,15 +261,15 @@ func TestOpenRefusesMissingOrEmptiedStore(t *testing.T) {
 		damage func(t *testing.T, db string)
 		why    string
 	}{
-		{"MANIFEST deleted", func(t *testing.T, db string) { remove(t, filepath.Join(db, manifestFile)) }, "no MANIFEST"},
-		{"MANIFEST emptied", func(t *testing.T, db string) { truncate(t, filepath.Join(db, manifestFile), 0) }, "no MANIFEST"},
-		{"MANIFEST cut in its magic", func(t *testing.T, db string) { truncate(t, filepath.Join(db, manifestFile), 5) }, "the MANIFEST does not parse"},
+		{"MANIFEST deleted", func(t *testing.T, db string) { removeFile(t, filepath.Join(db, manifestFile)) }, "no MANIFEST"},
+		{"MANIFEST emptied", func(t *testing.T, db string) { truncateFile(t, filepath.Join(db, manifestFile), 0) }, "no MANIFEST"},
+		{"MANIFEST cut in its magic", func(t *testing.T, db string) { truncateFile(t, filepath.Join(db, manifestFile), 5) }, "the MANIFEST does not parse"},
 		// 8 bytes are the magic alone, 16 the magic and the empty change
 		// set a new store starts with: both parse, and list no table.
-		{"MANIFEST cut to its magic", func(t *testing.T, db string) { truncate(t, filepath.Join(db, manifestFile), 8) }, "the MANIFEST lists no table but 1 table file is there"},
-		{"MANIFEST cut to its first change set", func(t *testing.T, db string) { truncate(t, filepath.Join(db, manifestFile), 16) }, "the MANIFEST lists no table but 1 table file is there"},
+		{"MANIFEST cut to its magic", func(t *testing.T, db string) { truncateFile(t, filepath.Join(db, manifestFile), 8) }, "the MANIFEST lists no table but 1 table file is there"},
+		{"MANIFEST cut to its first change set", func(t *testing.T, db string) { truncateFile(t, filepath.Join(db, manifestFile), 16) }, "the MANIFEST lists no table but 1 table file is there"},
 		{"MANIFEST a symlink", func(t *testing.T, db string) {
-			remove(t, filepath.Join(db, manifestFile))
+			removeFile(t, filepath.Join(db, manifestFile))
 			if err := os.Symlink("/dev/zero", filepath.Join(db, manifestFile)); err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +282,7 @@ func TestOpenRefusesMissingOrEmptiedStore(t *testing.T) {
 			if len(tables) != 1 {
 				t.Fatalf("the fixture left %d tables, want 1 (the cases assume it)", len(tables))
 			}
-			saved := readFile(t, filepath.Join(db, manifestFile))
+			saved := fileBytes(t, filepath.Join(db, manifestFile))
 			tc.damage(t, db)
 			wantDamaged(t, openClose(t, f.dir), "the vault's store "+db+" is missing or damaged ("+tc.why+"); restore it from a backup")
 			os.Remove(filepath.Join(db, manifestFile))
@@ -310,21 +310,21 @@ func TestOpenRefusesMissingOrEmptiedStore(t *testing.T) {
 	})
 }
 
-func remove(t *testing.T, p string) {
+func removeFile(t *testing.T, p string) {
 	t.Helper()
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func truncate(t *testing.T, p string, size int64) {
+func truncateFile(t *testing.T, p string, size int64) {
 	t.Helper()
 	if err := os.Truncate(p, size); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func readFile(t *testing.T, p string) []byte {
+func fileBytes(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -347,10 +347,10 @@ func TestOpenRefusesTruncatedTable(t *testing.T) {
 		t.Fatalf("the fixture left %d tables, want 1", len(tables))
 	}
 	sst := tables[0]
-	whole := readFile(t, sst)
+	whole := fileBytes(t, sst)
 	size := int64(len(whole))
 	for _, cut := range []int64{0, 1, 100, size / 2, size - 5, size - 4, size - 1} {
-		truncate(t, sst, cut)
+		truncateFile(t, sst, cut)
 		wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is truncated or corrupt; run notevault check or restore from a backup")
 		if err := os.WriteFile(sst, whole, 0o600); err != nil {
 			t.Fatal(err)
@@ -368,7 +368,7 @@ func TestOpenRefusesTruncatedTable(t *testing.T) {
 	}
 	wantIntact(t, f, id)
 
-	remove(t, sst)
+	removeFile(t, sst)
 	wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is missing; run notevault check or restore from a backup")
 }
 
@@ -393,7 +393,7 @@ func TestBadgerPanicsOnTruncatedTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	truncate(t, tables[0], st.Size()/2)
+	truncateFile(t, tables[0], st.Size()/2)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBadgerPanicsOnTruncatedTable$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "NOTEVAULT_TEST_BADGER_DB="+filepath.Join(f.dir, dbDir))
 	out, err := cmd.CombinedOutput()
