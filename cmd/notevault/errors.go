@@ -94,10 +94,15 @@ func reportError(w io.Writer, err error) int {
 		return code
 	}
 	fmt.Fprintf(w, "notevault: error: %s\n", message(err))
-	var he *hintError
+	var (
+		he *hintError
+		ie *vault.InsecureError
+	)
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(w, "notevault: hint: %s\n", he.hint)
+	case errors.As(err, &ie):
+		fmt.Fprintf(w, "notevault: hint: chmod 700 %s\n", ie.Path)
 	case errors.Is(err, vault.ErrNotInitialized):
 		fmt.Fprintf(w, "notevault: hint: run notevault init (or give --vault DIR)\n")
 	case errors.Is(err, vault.ErrNotParticipant):

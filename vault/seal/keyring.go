@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // ErrShredded reports that a bucket's key no longer exists: everything sealed
@@ -68,15 +69,13 @@ func (k *Keyring) Key(bucket string, create bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := os.ReadFile(p)
+	key, err := readKey(p)
 	switch {
-	case err == nil && len(key) == KeySize:
+	case err == nil:
 		k.cache[bucket] = key
 		return key, nil
-	case err == nil:
-		return nil, fmt.Errorf("shred keys: bucket %s: key file has %d bytes, want %d", bucket, len(key), KeySize)
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("shred keys: %w", err)
+		return nil, err
 	case !create:
 		return nil, fmt.Errorf("bucket %s: %w", bucket, ErrShredded)
 	}
@@ -116,32 +115,119 @@ func (k *Keyring) Destroy(bucket string) error {
 	return overwriteRemove(p)
 }
 
+// readKey reads the key file p. The vault directory is not trusted: p may be
+// a symlink (to a victim file, or to /dev/zero), a FIFO or a device placed by
+// whoever can write the directory. So p is opened without following a final
+// symlink and without blocking on a FIFO, must be a regular file of exactly
+// KeySize bytes, and is read with a bounded read. A missing file wraps
+// fs.ErrNotExist.
+func readKey(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		// ELOOP (a symlink), ENXIO (a socket) and the like: say what the
+		// entry is rather than how opening it failed.
+		if st, lerr := os.Lstat(p); lerr == nil && !st.Mode().IsRegular() {
+			return nil, notKeyFile(p)
+		}
+		return nil, fmt.Errorf("shred keys: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("shred keys: %w", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != KeySize {
+		return nil, notKeyFile(p)
+	}
+	// One byte more than a key: a file that grew since the fstat is caught.
+	buf := make([]byte, KeySize+1)
+	n, err := io.ReadFull(f, buf)
+	switch {
+	case n == KeySize && errors.Is(err, io.ErrUnexpectedEOF):
+		return buf[:KeySize], nil
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, notKeyFile(p)
+	default:
+		return nil, fmt.Errorf("shred keys: reading %s: %w", filepath.Base(p), err)
+	}
+}
+
+func notKeyFile(p string) error {
+	return fmt.Errorf("shred key %s is not a regular %d-byte file", filepath.Base(p), KeySize)
+}
+
+// overwriteCap bounds how much of a file overwriteRemove writes. A key file
+// is KeySize bytes; anything longer was not written by the keyring, and
+// zeroing gigabytes of it would only stall the command.
+const overwriteCap = 4096
+
 // overwriteRemove overwrites a key file with zeros, syncs it, unlinks it and
 // syncs its directory. Measured on ext4: unlink alone left the key bytes in
 // the freed block; overwrite+fsync+unlink left none. A missing file is fine.
+//
+// It never writes through a symlink or into anything but a regular file that
+// has no other name: the directory is not trusted, and a link planted there
+// (to a victim file, a device, a FIFO) must not turn destruction of a key
+// into destruction of something else. Such an entry carries no key material
+// of its own, so it is unlinked without being written.
 func overwriteRemove(p string) error {
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	st, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("shred keys: %w", err)
 	}
-	st, err := f.Stat()
-	size := int64(KeySize)
-	if err == nil && st.Size() > size {
-		size = st.Size()
+	if st.Mode().IsRegular() {
+		if err := overwrite(p); err != nil {
+			return err
+		}
 	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("shred keys: removing %s: %w", filepath.Base(p), err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// overwrite zeroes the start of the regular file p (at least KeySize bytes,
+// at most overwriteCap) and syncs it. The Lstat that sent the caller here may
+// be stale, so the open refuses a symlink and the fstat decides: an entry
+// that is not a regular file with one link is left unwritten.
+func overwrite(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
+			return nil // gone, or swapped for a link or a FIFO since the Lstat
+		}
+		return fmt.Errorf("shred keys: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("shred keys: %w", err)
+	}
+	if !st.Mode().IsRegular() || !singleLink(st) {
+		return f.Close()
+	}
+	size := min(max(st.Size(), KeySize), overwriteCap)
 	_, werr := f.WriteAt(make([]byte, size), 0)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("shred keys: overwriting %s: %w", filepath.Base(p), err)
 	}
-	if err := os.Remove(p); err != nil {
-		return fmt.Errorf("shred keys: %w", err)
-	}
-	return syncDir(filepath.Dir(p))
+	return nil
+}
+
+// singleLink reports whether the file has exactly one name. A hard link
+// planted in the key directory shares its data with a file elsewhere, which
+// is not the keyring's to overwrite.
+func singleLink(st fs.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return !ok || sys.Nlink == 1
 }
 
 // Buckets lists the buckets that still have a key.
@@ -152,6 +238,9 @@ func (k *Keyring) Buckets() ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue // a symlink or anything else planted here holds no key
+		}
 		if name, ok := strings.CutSuffix(e.Name(), keySuffix); ok && bucketName.MatchString(name) {
 			out = append(out, name)
 		}
@@ -167,14 +256,13 @@ func writeFileSync(dir, path string, data []byte) error {
 		return fmt.Errorf("shred keys: %w", err)
 	}
 	tmp := f.Name()
+	// Chmod through the descriptor, not the name: the name is in a directory
+	// others may write, and could point elsewhere by now.
+	merr := f.Chmod(0o600)
 	_, werr := f.Write(data)
 	serr := f.Sync()
 	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("shred keys: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
+	if err := errors.Join(merr, werr, serr, cerr); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("shred keys: %w", err)
 	}
