@@ -136,7 +136,7 @@ func storeMissing(db, why string, cause error) error {
 // storeDamaged reports a store whose files are there but do not read back.
 func storeDamaged(cause error, format string, args ...any) error {
 	return &damagedError{
-		msg:   fmt.Sprintf("the vault's store is damaged: %s; run notevault check or restore from a backup", fmt.Sprintf(format, args...)),
+		msg:   fmt.Sprintf("the vault's store is damaged: %s; restore it from a backup", fmt.Sprintf(format, args...)),
 		cause: cause,
 	}
 }

@@ -351,7 +351,7 @@ func TestOpenRefusesTruncatedTable(t *testing.T) {
 	size := int64(len(whole))
 	for _, cut := range []int64{0, 1, 100, size / 2, size - 5, size - 4, size - 1} {
 		truncateFile(t, sst, cut)
-		wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is truncated or corrupt; run notevault check or restore from a backup")
+		wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is truncated or corrupt; restore it from a backup")
 		if err := os.WriteFile(sst, whole, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -362,14 +362,14 @@ func TestOpenRefusesTruncatedTable(t *testing.T) {
 	if err := os.WriteFile(sst, bad, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is truncated or corrupt; run notevault check or restore from a backup")
+	wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is truncated or corrupt; restore it from a backup")
 	if err := os.WriteFile(sst, whole, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	wantIntact(t, f, id)
 
 	removeFile(t, sst)
-	wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is missing; run notevault check or restore from a backup")
+	wantDamaged(t, openClose(t, f.dir), "the vault's store is damaged: table "+filepath.Base(sst)+" is missing; restore it from a backup")
 }
 
 // The negative control of TestOpenRefusesTruncatedTable, in a child process
