@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,9 +26,28 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"notevault": func() {
 			identity.SetScryptWorkFactor(10)
+			if err := setTestNow(os.Getenv("NOTEVAULT_TEST_NOW")); err != nil {
+				os.Exit(reportError(os.Stderr, err))
+			}
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
+}
+
+// setTestNow fixes the clock of the scripts' notevault to s (RFC 3339), so
+// that they can assert times; an empty s leaves the system clock. This hook
+// lives in the test binary only: the release binary ignores the variable
+// (TestReleaseBinaryIgnoresTestClock).
+func setTestNow(s string) error {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("NOTEVAULT_TEST_NOW %q is not an RFC 3339 time", s)
+	}
+	testNow = func() time.Time { return t }
+	return nil
 }
 
 func TestScripts(t *testing.T) {
