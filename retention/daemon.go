@@ -70,7 +70,7 @@ func runOnce(ctx context.Context, open Opener, log *slog.Logger) {
 		log.Log(ctx, level, "sweep skipped", "error", err.Error())
 		return
 	}
-	sum, err := Sweep(sweepCtx, v, false)
+	sum, err := Sweep(sweepCtx, v, Options{})
 	cerr := v.Close()
 	if err == nil {
 		err = cerr
@@ -78,6 +78,9 @@ func runOnce(ctx context.Context, open Opener, log *slog.Logger) {
 	if err != nil {
 		log.Error("sweep failed", "error", err.Error())
 		return
+	}
+	for _, w := range sum.Warnings {
+		log.Warn("retention plan", "warning", w)
 	}
 	attrs := []any{"destroyed", len(sum.Destroyed), "held", len(sum.Held), "grants_ended", len(sum.GrantsEnded),
 		"keys_cleaned", sum.KeysCleaned, "took", time.Since(start).Round(time.Millisecond).String()}

@@ -20,13 +20,18 @@ type Summary struct {
 	VlogRewritten int       `json:"vlog_rewritten"`
 	NextDue       time.Time `json:"next_due,omitzero"`
 	DryRun        bool      `json:"dry_run"`
+	// Plan is the plan the sweep carried out: every note the expiry index
+	// files by now, with what was done to it and why.
+	Plan []Item `json:"plan"`
+	// Warnings are the disagreements the plan found in the store.
+	Warnings []string `json:"warnings"`
 }
 
 // Store is what a sweep needs of the vault.
 type Store interface {
+	Source
 	Now() time.Time
-	DueNotes(ctx context.Context, now time.Time) (due, held []*vault.Note, err error)
-	SweepNotes(ctx context.Context) ([]vault.Receipt, []*vault.Note, error)
+	SweepNotes(ctx context.Context, due []vault.Due) ([]vault.Receipt, error)
 	EndedGrants(ctx context.Context) (map[string]policy.Decision, error)
 	SweepGrants(ctx context.Context) ([]string, error)
 	Housekeep(ctx context.Context) (int, error)
@@ -34,23 +39,47 @@ type Store interface {
 	Compact(ctx context.Context) (int, error)
 }
 
-// Sweep destroys every note whose retention has ended and no hold keeps, the
-// supervisors' copies of every grant that has ended, and shred keys an
-// interrupted run left behind. With dryRun it changes nothing and reports
-// what it would do.
-func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
+// Options tune a sweep.
+type Options struct {
+	// DryRun changes nothing and reports what the sweep would do.
+	DryRun bool
+}
+
+// Sweep makes the retention plan for what the expiry index files by now
+// (Gather, then Plan) and carries out exactly that plan: it destroys the
+// notes the plan destroys, each with a receipt under the plan's rule. It
+// also destroys the supervisors' copies of every grant that has ended, and
+// shred keys an interrupted run left behind. With DryRun it changes nothing
+// and reports what it would do.
+func Sweep(ctx context.Context, s Store, opts Options) (*Summary, error) {
 	now := s.Now()
-	sum := &Summary{DryRun: dryRun}
-	if dryRun {
-		due, held, err := s.DueNotes(ctx, now)
-		if err != nil {
-			return nil, err
+	records, rules, holds, err := Gather(ctx, s, now, false)
+	if err != nil {
+		return nil, err
+	}
+	items, warnings := Plan(records, rules, holds, now)
+	sum := &Summary{DryRun: opts.DryRun, Plan: items, Warnings: warnings}
+	index := map[string][]time.Time{}
+	for _, r := range records {
+		index[r.ID] = r.Indexed
+	}
+	var due []vault.Due
+	for _, it := range items {
+		switch it.Action {
+		case Destroy:
+			due = append(due, vault.Due{Note: it.Note, Rule: it.Rule, Index: index[it.Note]})
+		case Held:
+			sum.Held = append(sum.Held, it.Note)
 		}
-		for _, n := range due {
-			sum.Destroyed = append(sum.Destroyed, vault.Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, At: now,
-				Rule: "retention." + string(n.Kind)})
+	}
+
+	if opts.DryRun {
+		for _, it := range items {
+			if it.Action == Destroy {
+				sum.Destroyed = append(sum.Destroyed, vault.Receipt{Note: it.Note, Kind: it.Kind, Agreement: it.Agreement,
+					Rule: it.Rule, At: now})
+			}
 		}
-		sum.Held = ids(held)
 		ended, err := s.EndedGrants(ctx)
 		if err != nil {
 			return nil, err
@@ -60,16 +89,12 @@ func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
 		}
 		sort.Strings(sum.GrantsEnded)
 	} else {
-		grants, err := s.SweepGrants(ctx)
-		if err != nil {
+		if sum.GrantsEnded, err = s.SweepGrants(ctx); err != nil {
 			return nil, err
 		}
-		sum.GrantsEnded = grants
-		destroyed, held, err := s.SweepNotes(ctx)
-		if err != nil {
+		if sum.Destroyed, err = s.SweepNotes(ctx, due); err != nil {
 			return nil, err
 		}
-		sum.Destroyed, sum.Held = destroyed, ids(held)
 		if sum.KeysCleaned, err = s.Housekeep(ctx); err != nil {
 			return nil, err
 		}
@@ -81,18 +106,8 @@ func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
 			}
 		}
 	}
-	next, err := s.NextDue(ctx, now)
-	if err != nil {
+	if sum.NextDue, err = s.NextDue(ctx, now); err != nil {
 		return nil, err
 	}
-	sum.NextDue = next
 	return sum, nil
-}
-
-func ids(ns []*vault.Note) []string {
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = n.ID
-	}
-	return out
 }

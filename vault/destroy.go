@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -23,49 +24,65 @@ type Receipt struct {
 	At        time.Time   `json:"at"`
 }
 
-// DueNotes returns the notes whose retention has ended by now, oldest expiry
-// first, and separately those that are due but held. It walks the expiry
-// index only up to now, so its cost grows with what is due, not with the
-// vault.
-func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note, err error) {
-	err = v.view(func(txn *badger.Txn) error {
+// IndexEntry is one entry of the expiry index and the metadata of the note
+// it files, nil when there is no such note.
+type IndexEntry struct {
+	At   time.Time // whole seconds
+	Note string
+	Meta *Note
+}
+
+// ExpiryIndex returns the entries of the expiry index filed at or before
+// until (every entry when until is zero), earliest first, each with its
+// note's metadata. It reads the index only up to until, so the sweep's cost
+// grows with what is due, not with the vault.
+func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry, error) {
+	var out []IndexEntry
+	err := v.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.Prefix = []byte(pExpiry)
 		o.PrefetchValues = false
 		it := txn.NewIterator(o)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			unix, id, ok := parseExpiryKey(string(it.Item().Key()))
 			if !ok {
 				continue
 			}
-			if unix > now.Unix() {
+			if !until.IsZero() && unix > until.Unix() {
 				break
 			}
+			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
 			n, err := v.note(txn, id)
-			if err != nil {
-				if isNotFound(err) {
-					continue // index left by an interrupted sweep
-				}
+			if err == nil {
+				e.Meta = n
+			} else if !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if n.Expires.After(now) {
-				break
-			}
-			if n.Held() {
-				held = append(held, n)
-			} else {
-				due = append(due, n)
-			}
+			out = append(out, e)
 		}
 		return nil
 	})
-	return due, held, err
+	return out, err
 }
 
-// retentionRule names the agreement rule that made a note due.
-func retentionRule(n *Note) string {
-	return fmt.Sprintf("retention.%s:%s", n.Kind, n.Expires.Sub(n.Created).String())
+// Due is one note that a retention plan destroys: the rule its receipt
+// names, and the entries of the expiry index the plan read for it (they go
+// with the note).
+type Due struct {
+	Note  string
+	Rule  string
+	Index []time.Time
+}
+
+// target is one note to destroy and what its receipt says.
+type target struct {
+	n     *Note
+	rule  string
+	index []time.Time // expiry-index entries besides the one at n.Expires
 }
 
 // destroyNotes destroys every copy of the given notes (theirs, supervisors'
@@ -76,11 +93,12 @@ func retentionRule(n *Note) string {
 // what is due. Buckets that keep other members are re-wrapped once each.
 // Records and receipts follow in batches. A crash part way leaves notes whose
 // copies are already unreadable; the next sweep finds them and finishes.
-func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor string, signer audit.Signer) ([]Receipt, error) {
+func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer) ([]Receipt, error) {
 	byBucket := map[string][]string{}
 	bucketOf := map[string]string{} // blob -> bucket
 	err := v.view(func(txn *badger.Txn) error {
-		for _, n := range notes {
+		for _, t := range notes {
+			n := t.n
 			if n.Bucket != "" {
 				bucketOf[n.ID] = n.Bucket
 				byBucket[n.Bucket] = append(byBucket[n.Bucket], n.ID)
@@ -146,7 +164,8 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 		err := v.update(func(txn *badger.Txn) error {
 			rs = rs[:0]
 			now := v.Now()
-			for _, n := range chunk {
+			for _, t := range chunk {
+				n := t.n
 				for _, blob := range append([]string{n.ID}, n.Copies...) {
 					// Deleting what a partial bucket's re-wrap already deleted
 					// is harmless: badger writes another tombstone.
@@ -165,7 +184,12 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 				if err := txn.Delete([]byte(expiryKey(n.Expires.Unix(), n.ID))); err != nil {
 					return err
 				}
-				r := Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, Rule: rule(n), At: now}
+				for _, at := range t.index {
+					if err := txn.Delete([]byte(expiryKey(at.Unix(), n.ID))); err != nil {
+						return err
+					}
+				}
+				r := Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, Rule: t.rule, At: now}
 				if err := v.appendLog(txn, &audit.Record{Actor: actor, Action: "note.destroy", Agreement: n.Agreement,
 					Subject: n.ID, Kind: string(n.Kind), Rule: r.Rule, Time: now}, signer); err != nil {
 					return err
@@ -182,15 +206,37 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 	return out, nil
 }
 
-// SweepNotes destroys every note whose retention has ended and that no legal
-// hold keeps. It needs no participant's key.
-func (v *Vault) SweepNotes(ctx context.Context) (destroyed []Receipt, held []*Note, err error) {
-	due, held, err := v.DueNotes(ctx, v.Now())
+// SweepNotes destroys exactly the notes a retention plan found due and
+// leaves a receipt for each, naming the plan's rule. It needs no
+// participant's key. Before destroying anything it checks the plan against
+// the store and refuses the whole sweep if a note is held or is not due by
+// its metadata; a note that is already gone is skipped.
+func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
+	var ts []target
+	err := v.view(func(txn *badger.Txn) error {
+		now := v.Now()
+		for _, d := range due {
+			n, err := v.note(txn, d.Note)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if n.Held() {
+				return fmt.Errorf("the retention plan destroys note %s, which is held; refusing to sweep", n.ID)
+			}
+			if n.Expires.After(now) {
+				return fmt.Errorf("the retention plan destroys note %s, which is not due until %s; refusing to sweep", n.ID, policy.FormatTime(n.Expires))
+			}
+			ts = append(ts, target{n: n, rule: d.Rule, index: d.Index})
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	destroyed, err = v.destroyNotes(due, retentionRule, ActorRetention, nil)
-	return destroyed, held, err
+	return v.destroyNotes(ts, ActorRetention, nil)
 }
 
 // DeleteNote destroys a note now, with the same guarantee as the sweep. Its
@@ -224,7 +270,7 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 	if err != nil {
 		return nil, err
 	}
-	rs, err := v.destroyNotes([]*Note{n}, func(*Note) string { return "delete" }, me.Name, id)
+	rs, err := v.destroyNotes([]target{{n: n, rule: "delete"}}, me.Name, id)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/notevault/notevault/vault/identity"
@@ -68,6 +70,7 @@ func TestScripts(t *testing.T) {
 			"noplaintext": cmdNoPlaintext,
 			"fixture":     cmdFixture,
 			"filemode":    cmdFilemode,
+			"expiryindex": cmdExpiryIndex,
 		},
 	})
 }
@@ -198,4 +201,50 @@ func cmdFixture(ts *testscript.TestScript, neg bool, args []string) {
 		nv("agreement", "accept", agr, "-i", "alice.key")
 		nv("agreement", "accept", agr, "-i", "bob.key")
 	}
+}
+
+// expiryindex drop NOTE | expiryindex add NOTE TIME edits the expiry index of
+// the (closed) vault behind the vault's back, as a bug or an editor of its
+// files could: drop removes every entry of NOTE, add files NOTE at TIME
+// (RFC 3339). The key layout is written out here on purpose:
+// x/<unix seconds, 8 bytes big endian>/<note id>.
+func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || (args[0] == "drop") != (len(args) == 2) || (args[0] != "drop" && args[0] != "add") {
+		ts.Fatalf("usage: expiryindex drop NOTE | expiryindex add NOTE TIME")
+	}
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(ts.Getenv("NOTEVAULT_DIR"), "db")).WithLogger(nil))
+	ts.Check(err)
+	defer func() { ts.Check(db.Close()) }()
+	note := args[1]
+	err = db.Update(func(txn *badger.Txn) error {
+		if args[0] == "add" {
+			at, err := time.Parse(time.RFC3339, args[2])
+			if err != nil {
+				return err
+			}
+			key := binary.BigEndian.AppendUint64([]byte("x/"), uint64(at.Unix()))
+			return txn.Set(append(key, "/"+note...), nil)
+		}
+		o := badger.DefaultIteratorOptions
+		o.Prefix = []byte("x/")
+		o.PrefetchValues = false
+		it := txn.NewIterator(o)
+		var doomed [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().KeyCopy(nil); strings.HasSuffix(string(k), "/"+note) {
+				doomed = append(doomed, k)
+			}
+		}
+		it.Close()
+		if len(doomed) == 0 {
+			return fmt.Errorf("note %s is not in the expiry index", note)
+		}
+		for _, k := range doomed {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ts.Check(err)
 }

@@ -41,16 +41,13 @@ func runRetentionPlan(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	defer closeVault(v, &err)
-	ns, err := v.ListNotes(ctx, vault.NoteFilter{})
+	now := v.Now()
+	records, rules, holds, err := retention.Gather(ctx, v, now, true)
 	if err != nil {
 		return err
 	}
-	recs := make([]retention.Record, 0, len(ns))
-	for _, n := range ns {
-		recs = append(recs, retention.Record{ID: n.ID, Agreement: n.Agreement, Version: n.Version, Kind: n.Kind,
-			Created: n.Created, Expires: n.Expires, Holds: n.Holds})
-	}
-	items := retention.Plan(recs, v.Now())
+	items, warnings := retention.Plan(records, rules, holds, now)
+	printWarnings(e, warnings)
 	if g.json {
 		if items == nil {
 			items = []retention.Item{}
@@ -58,11 +55,19 @@ func runRetentionPlan(ctx context.Context, g *globals, e *env) (err error) {
 		return printJSON(e.stdout, items)
 	}
 	tw := table(e.stdout)
-	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tREASON")
+	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tRULE\tREASON")
 	for _, it := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Note, it.Kind, it.Agreement, fmtTime(it.Expires), it.Action, it.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Note, it.Kind, it.Agreement, fmtTime(it.Expires), it.Action, it.Rule, it.Reason)
 	}
 	return tw.Flush()
+}
+
+// printWarnings says on stderr what the retention plan found wrong in the
+// store.
+func printWarnings(e *env, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "notevault: warning: %s\n", w)
+	}
 }
 
 type retentionSweepOptions struct {
@@ -94,10 +99,11 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 		return err
 	}
 	defer closeVault(v, &err)
-	sum, err := retention.Sweep(ctx, v, opts.dryRun)
+	sum, err := retention.Sweep(ctx, v, retention.Options{DryRun: opts.dryRun})
 	if err != nil {
 		return err
 	}
+	printWarnings(e, sum.Warnings)
 	if g.json {
 		if sum.Destroyed == nil {
 			sum.Destroyed = []vault.Receipt{}
@@ -107,6 +113,12 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 		}
 		if sum.GrantsEnded == nil {
 			sum.GrantsEnded = []string{}
+		}
+		if sum.Plan == nil {
+			sum.Plan = []retention.Item{}
+		}
+		if sum.Warnings == nil {
+			sum.Warnings = []string{}
 		}
 		return printJSON(e.stdout, sum)
 	}
@@ -120,8 +132,14 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 	for _, id := range sum.GrantsEnded {
 		fmt.Fprintf(e.stdout, "%s grant %s%s\n", ended, id, copiesGone)
 	}
-	for _, id := range sum.Held {
-		fmt.Fprintf(e.stdout, "kept note %s: a legal hold applies\n", id)
+	for _, it := range sum.Plan {
+		if it.Action == retention.Held {
+			hold := it.Hold
+			if hold == "" {
+				hold = "a legal hold"
+			}
+			fmt.Fprintf(e.stdout, "kept note %s (%s, agreement %s) under %s: held by %s\n", it.Note, it.Kind, it.Agreement, it.Rule, hold)
+		}
 	}
 	next := "-"
 	if !sum.NextDue.IsZero() {
