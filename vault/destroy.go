@@ -2,9 +2,13 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -85,15 +89,53 @@ type target struct {
 	index []time.Time // expiry-index entries besides the one at n.Expires
 }
 
+// intent names the audit records that open and close a destruction.
+type intent struct {
+	begin string // written, with the notes' count and digest, before any key is destroyed
+	end   string // written with the last receipts; empty: the receipts end it
+}
+
+var (
+	sweepIntent  = intent{begin: "retention.sweep.begin", end: "retention.sweep.end"}
+	deleteIntent = intent{begin: "note.delete.begin"}
+)
+
+// afterKeysDestroyed, when set (by tests only), runs in destroyNotes after
+// the keys are destroyed and before the receipts are written; an error it
+// returns stands for a crash there.
+var afterKeysDestroyed func() error
+
+// notesDigest is the digest an intent record carries: SHA-256 over the
+// sorted note ids, each followed by a newline.
+func notesDigest(notes []target) string {
+	ids := make([]string, len(notes))
+	for i, t := range notes {
+		ids[i] = t.n.ID
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id + "\n"))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
 // destroyNotes destroys every copy of the given notes (theirs, supervisors'
 // and disclosure copies), deletes their records and leaves a receipt each.
 //
-// Buckets all of whose members go are destroyed first, whole, with no
+// First an intent record (the notes' count and digest) is committed to the
+// audit log, so that no key is ever destroyed without the log saying so.
+// Buckets all of whose members go are destroyed next, whole, with no
 // re-wrapping: that is the common case of a sweep, and its cost grows with
 // what is due. Buckets that keep other members are re-wrapped once each.
-// Records and receipts follow in batches. A crash part way leaves notes whose
-// copies are already unreadable; the next sweep finds them and finishes.
-func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer) ([]Receipt, error) {
+// Records and receipts follow in batches, each receipt naming the intent.
+// A crash part way leaves notes whose copies are already unreadable, an
+// intent without its end, and the notes' records; the next sweep finds them
+// and finishes, receipts included.
+func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, in intent) ([]Receipt, error) {
+	if len(notes) == 0 {
+		return nil, nil
+	}
 	byBucket := map[string][]string{}
 	bucketOf := map[string]string{} // blob -> bucket
 	err := v.view(func(txn *badger.Txn) error {
@@ -145,6 +187,21 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer) 
 		return nil, err
 	}
 	sort.Strings(whole)
+	begin := &audit.Record{Actor: actor, Action: in.begin, Rule: notes[0].rule,
+		Detail: map[string]string{"notes": strconv.Itoa(len(notes)), "digest": notesDigest(notes)}}
+	if len(notes) == 1 {
+		begin.Subject, begin.Kind = notes[0].n.ID, string(notes[0].n.Kind)
+	}
+	if a := notes[0].n.Agreement; !slices.ContainsFunc(notes, func(t target) bool { return t.n.Agreement != a }) {
+		begin.Agreement = a
+	}
+	if len(notes) > 1 {
+		begin.Rule = ""
+	}
+	if err := v.update(func(txn *badger.Txn) error { return v.appendLog(txn, begin, signer) }); err != nil {
+		return nil, err
+	}
+	intentSeq := strconv.FormatUint(begin.Seq, 10)
 	for _, b := range whole {
 		if err := v.keys.Destroy(b); err != nil {
 			return nil, err
@@ -152,6 +209,11 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer) 
 	}
 	for _, blobs := range partial {
 		if err := v.destroyBlobs(blobs, nil); err != nil {
+			return nil, err
+		}
+	}
+	if afterKeysDestroyed != nil {
+		if err := afterKeysDestroyed(); err != nil {
 			return nil, err
 		}
 	}
@@ -191,10 +253,15 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer) 
 				}
 				r := Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, Rule: t.rule, At: now}
 				if err := v.appendLog(txn, &audit.Record{Actor: actor, Action: "note.destroy", Agreement: n.Agreement,
-					Subject: n.ID, Kind: string(n.Kind), Rule: r.Rule, Time: now}, signer); err != nil {
+					Subject: n.ID, Kind: string(n.Kind), Rule: r.Rule, Time: now,
+					Detail: map[string]string{"intent": intentSeq}}, signer); err != nil {
 					return err
 				}
 				rs = append(rs, r)
+			}
+			if last := start+batch >= len(notes); last && in.end != "" {
+				return v.appendLog(txn, &audit.Record{Actor: actor, Action: in.end, Agreement: begin.Agreement, Time: now,
+					Detail: map[string]string{"intent": intentSeq, "notes": strconv.Itoa(len(notes))}}, signer)
 			}
 			return nil
 		})
@@ -236,7 +303,7 @@ func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.destroyNotes(ts, ActorRetention, nil)
+	return v.destroyNotes(ts, ActorRetention, nil, sweepIntent)
 }
 
 // DeleteNote destroys a note now, with the same guarantee as the sweep. Its
@@ -270,7 +337,7 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 	if err != nil {
 		return nil, err
 	}
-	rs, err := v.destroyNotes([]target{{n: n, rule: "delete"}}, me.Name, id)
+	rs, err := v.destroyNotes([]target{{n: n, rule: "delete"}}, me.Name, id, deleteIntent)
 	if err != nil {
 		return nil, err
 	}

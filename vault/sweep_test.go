@@ -1,7 +1,11 @@
 package vault
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +83,119 @@ func TestSweepNotesRefusesAWrongPlan(t *testing.T) {
 	if _, err := f.v.GetNote(f.ctx, due.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("due note: %v", err)
 	}
+}
+
+// A sweep writes its intent to the audit log before it destroys any key. A
+// sweep that dies after destroying the keys and before writing the receipts
+// leaves the intent on record, and the next sweep writes the receipts.
+func TestSweepIntentPrecedesDestruction(t *testing.T) {
+	f := newFixture(t, true)
+	a := f.add(policy.Reflection, f.bob, content("a", "MARK-a"))
+	b := f.add(policy.Reflection, f.bob, content("b", "MARK-b"))
+	kept := f.add(policy.Session, f.alice, content("kept", "MARK-kept"))
+	f.clock.Advance(91 * 24 * time.Hour)
+	afterKeysDestroyed = func() error { return errors.New("killed after destroying the keys") }
+	t.Cleanup(func() { afterKeysDestroyed = nil })
+
+	if _, _, err := f.sweep(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("sweep = %v, want the injected failure", err)
+	}
+	if f.v.keys.Has(a.Bucket) || f.v.keys.Has(b.Bucket) {
+		t.Fatal("the failure was injected before the keys were destroyed")
+	}
+	log, err := f.v.AuditLog(f.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := log[len(log)-1]
+	sum := sha256.Sum256([]byte(strings.Join(sortedIDs(a.ID, b.ID), "\n") + "\n"))
+	if last.Action != "retention.sweep.begin" || last.Actor != ActorRetention || last.Detail["notes"] != "2" ||
+		last.Detail["digest"] != "sha256:"+hex.EncodeToString(sum[:]) || last.Agreement != f.agreement {
+		t.Fatalf("newest audit record %+v, want the sweep's intent for %s and %s", last, a.ID, b.ID)
+	}
+	for _, r := range log {
+		if r.Action == "note.destroy" {
+			t.Fatalf("receipt %+v written although the sweep died before the receipts", r)
+		}
+	}
+	// The notes' records are still there for the next sweep to find.
+	if _, err := f.v.GetNote(f.ctx, a.ID); err != nil {
+		t.Fatalf("note record after the failure: %v", err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	afterKeysDestroyed = nil
+	f.close()
+	f.open()
+	rs, _, err := f.sweep()
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("next sweep: %v, %v", rs, err)
+	}
+	log, err = f.v.AuditLog(f.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var begins []uint64
+	receipts := map[string]string{}
+	end := false
+	for _, r := range log {
+		switch r.Action {
+		case "retention.sweep.begin":
+			begins = append(begins, r.Seq)
+		case "note.destroy":
+			receipts[r.Subject] = r.Detail["intent"]
+		case "retention.sweep.end":
+			end = r.Detail["notes"] == "2" && len(begins) == 2 && r.Detail["intent"] == strconv.FormatUint(begins[1], 10)
+		}
+	}
+	if len(begins) != 2 {
+		t.Fatalf("intent records at %v, want two (the failed sweep's and the next one's)", begins)
+	}
+	second := strconv.FormatUint(begins[1], 10)
+	if receipts[a.ID] != second || receipts[b.ID] != second || len(receipts) != 2 || !end {
+		t.Fatalf("receipts %v (want both under intent %s) and end %v", receipts, second, end)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if _, err := f.v.GetNote(f.ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("%s survived the second sweep: %v", id, err)
+		}
+	}
+	if _, err := f.v.GetNote(f.ctx, kept.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A deletion by a person writes its intent too, signed like the receipt.
+func TestDeleteWritesIntent(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Reflection, f.bob, content("n", "MARK-n"))
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	log, err := f.v.AuditLog(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) < 2 {
+		t.Fatalf("log: %+v", log)
+	}
+	begin, receipt := log[len(log)-2], log[len(log)-1]
+	if begin.Action != "note.delete.begin" || begin.Actor != "bob" || begin.Subject != n.ID || len(begin.Sig) == 0 ||
+		receipt.Action != "note.destroy" || receipt.Detail["intent"] != strconv.FormatUint(begin.Seq, 10) {
+		t.Fatalf("delete wrote %+v then %+v", begin, receipt)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sortedIDs(ids ...string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	return out
 }
