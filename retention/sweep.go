@@ -25,12 +25,17 @@ type Summary struct {
 	Plan []Item `json:"plan"`
 	// Warnings are the disagreements the plan found in the store.
 	Warnings []string `json:"warnings"`
+	// LastActivity is the newest time the vault vouched for before the
+	// sweep, which the clock was checked against.
+	LastActivity time.Time `json:"last_activity,omitzero"`
 }
 
 // Store is what a sweep needs of the vault.
 type Store interface {
 	Source
 	Now() time.Time
+	LastActivity(ctx context.Context) (time.Time, error)
+	MarkSwept(ctx context.Context, vouched time.Time) error
 	SweepNotes(ctx context.Context, due []vault.Due) ([]vault.Receipt, error)
 	EndedGrants(ctx context.Context) (map[string]policy.Decision, error)
 	SweepGrants(ctx context.Context) ([]string, error)
@@ -43,6 +48,12 @@ type Store interface {
 type Options struct {
 	// DryRun changes nothing and reports what the sweep would do.
 	DryRun bool
+	// MaxClockJump is how far past the vault's last activity the sweep
+	// trusts the clock (see CheckClock); zero means DefaultMaxClockJump.
+	MaxClockJump time.Duration
+	// ClockJumpOK says an operator checked the clock: the sweep destroys
+	// what it says is due, however far it is past the last activity.
+	ClockJumpOK bool
 }
 
 // Sweep makes the retention plan for what the expiry index files by now
@@ -51,14 +62,34 @@ type Options struct {
 // also destroys the supervisors' copies of every grant that has ended, and
 // shred keys an interrupted run left behind. With DryRun it changes nothing
 // and reports what it would do.
+//
+// Before it acts, the plan is checked against the vault's last activity
+// (CheckClock). When the check fails and ClockJumpOK is not set, Sweep
+// returns the *ClockJumpError and, beside it, the summary of what it would
+// have done; it has changed nothing and written nothing, so a wrong clock
+// leaves no trace in the log. A sweep that acts marks the vault at its end
+// (MarkSwept), vouching for its clock only when the clock was within
+// MaxClockJump of the last activity or confirmed.
 func Sweep(ctx context.Context, s Store, opts Options) (*Summary, error) {
+	bound := opts.MaxClockJump
+	if bound <= 0 {
+		bound = DefaultMaxClockJump
+	}
 	now := s.Now()
+	last, err := s.LastActivity(ctx)
+	if err != nil {
+		return nil, err
+	}
 	records, rules, holds, err := Gather(ctx, s, now, false)
 	if err != nil {
 		return nil, err
 	}
 	items, warnings := Plan(records, rules, holds, now)
-	sum := &Summary{DryRun: opts.DryRun, Plan: items, Warnings: warnings}
+	sum := &Summary{DryRun: opts.DryRun, Plan: items, Warnings: warnings, LastActivity: last}
+	var refused error
+	if !opts.ClockJumpOK {
+		refused = CheckClock(items, now, last, bound)
+	}
 	index := map[string][]time.Time{}
 	for _, r := range records {
 		index[r.ID] = r.Indexed
@@ -89,6 +120,9 @@ func Sweep(ctx context.Context, s Store, opts Options) (*Summary, error) {
 		}
 		sort.Strings(sum.GrantsEnded)
 	} else {
+		if refused != nil {
+			return sum, refused
+		}
 		if sum.GrantsEnded, err = s.SweepGrants(ctx); err != nil {
 			return nil, err
 		}
@@ -105,9 +139,12 @@ func Sweep(ctx context.Context, s Store, opts Options) (*Summary, error) {
 				return nil, err
 			}
 		}
+		if err := s.MarkSwept(ctx, vouch(now, last, bound, opts.ClockJumpOK)); err != nil {
+			return nil, err
+		}
 	}
 	if sum.NextDue, err = s.NextDue(ctx, now); err != nil {
 		return nil, err
 	}
-	return sum, nil
+	return sum, refused
 }

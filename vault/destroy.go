@@ -399,3 +399,94 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 	}
 	return len(orphans), nil
 }
+
+// kSweepMark holds what the last sweep vouched for (sweepMark).
+const kSweepMark = "z/sweepmark"
+
+type sweepMark struct {
+	// Trusted is the newest time the vault vouches for at the end of the
+	// last sweep: the activity before it, or the sweep's own clock when the
+	// sweep trusted it.
+	Trusted time.Time `json:"trusted"`
+	// Seq is the size of the audit log when the mark was written.
+	Seq uint64 `json:"seq"`
+}
+
+// LastActivity returns the newest time the vault can vouch for without
+// taking the sweep's clock on trust: the time of the newest audit record
+// written by anyone but the sweep, or the time the last sweep vouched for
+// (MarkSwept), whichever is later; zero for a vault with neither. Before the
+// first mark, every record counts, the sweep's too. The log is read back
+// from its newest record only as far as the first record that counts or the
+// last mark, so the cost is what happened since the last sweep.
+func (v *Vault) LastActivity(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := v.view(func(txn *badger.Txn) (err error) {
+		t, _, err = v.lastActivity(ctx, txn)
+		return err
+	})
+	return t, err
+}
+
+func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, uint64, error) {
+	var mark sweepMark
+	marked := true
+	if err := get(txn, kSweepMark, &mark); isNotFound(err) {
+		marked = false
+	} else if err != nil {
+		return time.Time{}, 0, err
+	}
+	var head logHead
+	if err := get(txn, kLogHead, &head); isNotFound(err) {
+		return mark.Trusted, 0, nil
+	} else if err != nil {
+		return time.Time{}, 0, err
+	}
+	latest := mark.Trusted
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	o.Reverse = true
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Seek([]byte(logKey(head.Seq))); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return time.Time{}, 0, err
+		}
+		b, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		rec, err := audit.Decode(b)
+		if err != nil {
+			return time.Time{}, 0, fmt.Errorf("audit record %x: %w", it.Item().Key()[len(pLog):], err)
+		}
+		if marked && rec.Seq <= mark.Seq {
+			break
+		}
+		if !marked || rec.Actor != ActorRetention {
+			// Records are in time order: the first that counts is the newest.
+			if rec.Time.After(latest) {
+				latest = rec.Time
+			}
+			break
+		}
+	}
+	return latest, head.Seq, nil
+}
+
+// MarkSwept records that a sweep has ended. It vouches for t as a time the
+// clock has really reached (the zero time vouches for nothing new); from
+// then on LastActivity returns at least t and the activity before the mark.
+// It writes no audit record.
+func (v *Vault) MarkSwept(ctx context.Context, t time.Time) error {
+	return v.update(func(txn *badger.Txn) error {
+		latest, seq, err := v.lastActivity(ctx, txn)
+		if err != nil {
+			return err
+		}
+		if t.After(latest) {
+			latest = t
+		}
+		return put(txn, kSweepMark, sweepMark{Trusted: latest.UTC(), Seq: seq})
+	})
+}

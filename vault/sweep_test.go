@@ -199,3 +199,58 @@ func sortedIDs(ids ...string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// LastActivity follows what people do and what a sweep vouches for, never
+// the times of the sweep's own records once a sweep has marked the log.
+func TestLastActivity(t *testing.T) {
+	f := newFixture(t, true)
+	last := func() time.Time {
+		t.Helper()
+		got, err := f.v.LastActivity(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	n := f.add(policy.Reflection, f.bob, content("n", "n"))
+	if got := last(); !got.Equal(n.Created) {
+		t.Fatalf("after a note was written: %v, want %v", got, n.Created)
+	}
+
+	// A sweep that vouches for its clock moves the mark on.
+	f.clock.Advance(24 * time.Hour)
+	swept := f.v.Now()
+	if err := f.v.MarkSwept(f.ctx, swept); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); !got.Equal(swept) {
+		t.Fatalf("after a trusted sweep: %v, want %v", got, swept)
+	}
+
+	// The sweep's own records do not count, and a sweep that vouches for
+	// nothing leaves the mark where it was.
+	f.clock.Set(n.Expires.Add(time.Hour))
+	if rs, _, err := f.sweep(); err != nil || len(rs) != 1 {
+		t.Fatalf("sweep: %v, %v", rs, err)
+	}
+	if err := f.v.MarkSwept(f.ctx, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); !got.Equal(swept) {
+		t.Fatalf("after an untrusted sweep that destroyed a note: %v, want %v", got, swept)
+	}
+
+	// A person acting counts again.
+	f.clock.Advance(time.Hour)
+	m := f.add(policy.Reflection, f.bob, content("m", "m"))
+	if got := last(); !got.Equal(m.Created) {
+		t.Fatalf("after another note: %v, want %v", got, m.Created)
+	}
+	// A mark never moves back.
+	if err := f.v.MarkSwept(f.ctx, swept); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); !got.Equal(m.Created) {
+		t.Fatalf("after marking an older time: %v, want %v", got, m.Created)
+	}
+}
