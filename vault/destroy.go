@@ -60,7 +60,7 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 				break
 			}
 			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
-			n, err := v.note(txn, id)
+			n, err := v.sweepNote(txn, id)
 			if err == nil {
 				e.Meta = n
 			} else if !errors.Is(err, ErrNotFound) {
@@ -71,6 +71,14 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 		return nil
 	})
 	return out, err
+}
+
+// sweepNote reads a note as retention acts on it: its Expires and its Held
+// verdict decide whether it is destroyed. ExpiryIndex and SweepNotes read
+// notes only through it, so what retention trusts about a note is settled
+// in this one place.
+func (v *Vault) sweepNote(txn *badger.Txn, id string) (*Note, error) {
+	return v.note(txn, id)
 }
 
 // Due is one note that a retention plan destroys: the rule its receipt
@@ -283,7 +291,7 @@ func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 	err := v.view(func(txn *badger.Txn) error {
 		now := v.Now()
 		for _, d := range due {
-			n, err := v.note(txn, d.Note)
+			n, err := v.sweepNote(txn, d.Note)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
