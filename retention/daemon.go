@@ -40,10 +40,14 @@ type Opener func(ctx context.Context) (*vault.Vault, error)
 // Daemon runs a sweep at once and then on schedule until ctx is cancelled
 // (SIGTERM or SIGINT in the CLI). A sweep in flight finishes first; Daemon then
 // returns nil. A sweep that fails (the vault busy, a disk error) is logged and
-// retried at the next tick.
-func Daemon(ctx context.Context, open Opener, sched Schedule, log *slog.Logger, now func() time.Time) error {
+// retried at the next tick. A sweep refused because the clock may have jumped
+// ahead (ClockJumpError) is logged as an error every time, and the daemon
+// keeps running: an operator who has checked the clock confirms with one
+// sweep run with Options.ClockJumpOK (retention sweep --clock-jump-ok).
+func Daemon(ctx context.Context, open Opener, sched Schedule, opts Options, log *slog.Logger, now func() time.Time) error {
+	opts.DryRun, opts.ClockJumpOK = false, false
 	for {
-		runOnce(ctx, open, log)
+		runOnce(ctx, open, opts, log)
 		next := sched.Next(now())
 		log.Info("next sweep", "at", next.UTC().Format(time.RFC3339))
 		t := time.NewTimer(time.Until(next))
@@ -57,7 +61,7 @@ func Daemon(ctx context.Context, open Opener, sched Schedule, log *slog.Logger, 
 	}
 }
 
-func runOnce(ctx context.Context, open Opener, log *slog.Logger) {
+func runOnce(ctx context.Context, open Opener, opts Options, log *slog.Logger) {
 	start := time.Now()
 	// The sweep itself is not cancelled by a signal: it finishes first.
 	sweepCtx := context.WithoutCancel(ctx)
@@ -70,8 +74,22 @@ func runOnce(ctx context.Context, open Opener, log *slog.Logger) {
 		log.Log(ctx, level, "sweep skipped", "error", err.Error())
 		return
 	}
-	sum, err := Sweep(sweepCtx, v, false)
+	sum, err := Sweep(sweepCtx, v, opts)
 	cerr := v.Close()
+	if sum != nil {
+		for _, w := range sum.Warnings {
+			log.Warn("retention plan", "warning", w)
+		}
+	}
+	var jump *ClockJumpError
+	if errors.As(err, &jump) {
+		log.Error("sweep refused", "error", err.Error(), "last_activity", jump.LastActivity.Format(time.RFC3339),
+			"notes", jump.Notes, "hint", "if the clock is right, confirm with one run of notevault retention sweep --clock-jump-ok")
+		if cerr != nil {
+			log.Error("closing the vault failed", "error", cerr.Error())
+		}
+		return
+	}
 	if err == nil {
 		err = cerr
 	}

@@ -20,13 +20,23 @@ type Summary struct {
 	VlogRewritten int       `json:"vlog_rewritten"`
 	NextDue       time.Time `json:"next_due,omitzero"`
 	DryRun        bool      `json:"dry_run"`
+	// Plan is the plan the sweep carried out: every note the expiry index
+	// files by now, with what was done to it and why.
+	Plan []Item `json:"plan"`
+	// Warnings are the disagreements the plan found in the store.
+	Warnings []string `json:"warnings"`
+	// LastActivity is the newest time the vault vouched for before the
+	// sweep, which the clock was checked against.
+	LastActivity time.Time `json:"last_activity,omitzero"`
 }
 
 // Store is what a sweep needs of the vault.
 type Store interface {
+	Source
 	Now() time.Time
-	DueNotes(ctx context.Context, now time.Time) (due, held []*vault.Note, err error)
-	SweepNotes(ctx context.Context) ([]vault.Receipt, []*vault.Note, error)
+	LastActivity(ctx context.Context) (time.Time, error)
+	MarkSwept(ctx context.Context, vouched time.Time) error
+	SweepNotes(ctx context.Context, due []vault.Due) ([]vault.Receipt, error)
 	EndedGrants(ctx context.Context) (map[string]policy.Decision, error)
 	SweepGrants(ctx context.Context) ([]string, error)
 	Housekeep(ctx context.Context) (int, error)
@@ -34,23 +44,73 @@ type Store interface {
 	Compact(ctx context.Context) (int, error)
 }
 
-// Sweep destroys every note whose retention has ended and no hold keeps, the
-// supervisors' copies of every grant that has ended, and shred keys an
-// interrupted run left behind. With dryRun it changes nothing and reports
-// what it would do.
-func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
+// Options tune a sweep.
+type Options struct {
+	// DryRun changes nothing and reports what the sweep would do.
+	DryRun bool
+	// MaxClockJump is how far past the vault's last activity the sweep
+	// trusts the clock (see CheckClock); zero means DefaultMaxClockJump.
+	MaxClockJump time.Duration
+	// ClockJumpOK says an operator checked the clock: the sweep destroys
+	// what it says is due, however far it is past the last activity.
+	ClockJumpOK bool
+}
+
+// Sweep makes the retention plan for what the expiry index files by now
+// (Gather, then Plan) and carries out exactly that plan: it destroys the
+// notes the plan destroys, each with a receipt under the plan's rule. It
+// also destroys the supervisors' copies of every grant that has ended, and
+// shred keys an interrupted run left behind. With DryRun it changes nothing
+// and reports what it would do.
+//
+// Before it acts, the plan is checked against the vault's last activity
+// (CheckClock). When the check fails and ClockJumpOK is not set, Sweep
+// returns the *ClockJumpError and, beside it, the summary of what it would
+// have done; it has changed nothing and written nothing, so a wrong clock
+// leaves no trace in the log. A sweep that acts marks the vault at its end
+// (MarkSwept), vouching for its clock only when the clock was within
+// MaxClockJump of the last activity or confirmed.
+func Sweep(ctx context.Context, s Store, opts Options) (*Summary, error) {
+	bound := opts.MaxClockJump
+	if bound <= 0 {
+		bound = DefaultMaxClockJump
+	}
 	now := s.Now()
-	sum := &Summary{DryRun: dryRun}
-	if dryRun {
-		due, held, err := s.DueNotes(ctx, now)
-		if err != nil {
-			return nil, err
+	last, err := s.LastActivity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	records, rules, holds, err := Gather(ctx, s, now, false)
+	if err != nil {
+		return nil, err
+	}
+	items, warnings := Plan(records, rules, holds, now)
+	sum := &Summary{DryRun: opts.DryRun, Plan: items, Warnings: warnings, LastActivity: last}
+	var refused error
+	if !opts.ClockJumpOK {
+		refused = CheckClock(items, now, last, bound)
+	}
+	index := map[string][]time.Time{}
+	for _, r := range records {
+		index[r.ID] = r.Indexed
+	}
+	var due []vault.Due
+	for _, it := range items {
+		switch it.Action {
+		case Destroy:
+			due = append(due, vault.Due{Note: it.Note, Rule: it.Rule, Index: index[it.Note]})
+		case Held:
+			sum.Held = append(sum.Held, it.Note)
 		}
-		for _, n := range due {
-			sum.Destroyed = append(sum.Destroyed, vault.Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, At: now,
-				Rule: "retention." + string(n.Kind)})
+	}
+
+	if opts.DryRun {
+		for _, it := range items {
+			if it.Action == Destroy {
+				sum.Destroyed = append(sum.Destroyed, vault.Receipt{Note: it.Note, Kind: it.Kind, Agreement: it.Agreement,
+					Rule: it.Rule, At: now})
+			}
 		}
-		sum.Held = ids(held)
 		ended, err := s.EndedGrants(ctx)
 		if err != nil {
 			return nil, err
@@ -60,16 +120,15 @@ func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
 		}
 		sort.Strings(sum.GrantsEnded)
 	} else {
-		grants, err := s.SweepGrants(ctx)
-		if err != nil {
+		if refused != nil {
+			return sum, refused
+		}
+		if sum.GrantsEnded, err = s.SweepGrants(ctx); err != nil {
 			return nil, err
 		}
-		sum.GrantsEnded = grants
-		destroyed, held, err := s.SweepNotes(ctx)
-		if err != nil {
+		if sum.Destroyed, err = s.SweepNotes(ctx, due); err != nil {
 			return nil, err
 		}
-		sum.Destroyed, sum.Held = destroyed, ids(held)
 		if sum.KeysCleaned, err = s.Housekeep(ctx); err != nil {
 			return nil, err
 		}
@@ -80,19 +139,12 @@ func Sweep(ctx context.Context, s Store, dryRun bool) (*Summary, error) {
 				return nil, err
 			}
 		}
+		if err := s.MarkSwept(ctx, vouch(now, last, bound, opts.ClockJumpOK)); err != nil {
+			return nil, err
+		}
 	}
-	next, err := s.NextDue(ctx, now)
-	if err != nil {
+	if sum.NextDue, err = s.NextDue(ctx, now); err != nil {
 		return nil, err
 	}
-	sum.NextDue = next
-	return sum, nil
-}
-
-func ids(ns []*vault.Note) []string {
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = n.ID
-	}
-	return out
+	return sum, refused
 }

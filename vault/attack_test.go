@@ -391,9 +391,9 @@ func TestAttackHoldsAndIndex(t *testing.T) {
 		})
 		f.open()
 		f.clock.Set(n.Expires.Add(time.Hour))
-		due, held, err := f.v.DueNotes(f.ctx, f.clock.Now())
-		if err != nil || len(held) != 0 || len(due) != 1 {
-			t.Fatalf("due %d, held %d, %v: a made-up hold kept the note", len(due), len(held), err)
+		es, err := f.v.ExpiryIndex(f.ctx, f.clock.Now())
+		if err != nil || len(es) != 1 || es[0].Meta == nil || es[0].Meta.Held() {
+			t.Fatalf("index %+v, %v: a made-up hold kept the note", es, err)
 		}
 	})
 }
@@ -432,5 +432,30 @@ func TestOldFormatRefused(t *testing.T) {
 	}
 	if _, err := Open(t.Context(), dir, Options{}); !errors.Is(err, ErrOldFormat) {
 		t.Fatalf("Open of a format-1 vault: %v, want ErrOldFormat", err)
+	}
+}
+
+// A note whose expiry was moved earlier in its metadata is not destroyed on
+// its word: the sweep's reading of the index reports the problem instead.
+func TestAttackEarlierExpiry(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Reflection, f.bob, content("t", "b"))
+	f.close()
+	editRecord(t, f.dir, pNote+n.ID, func(r *noteRec) { r.Meta.Expires = r.Meta.Created.Add(time.Hour) })
+	withBadger(t, f.dir, func(db *badger.DB) {
+		rawDelete(t, db, expiryKey(n.Expires.Unix(), n.ID))
+		rawSet(t, db, expiryKey(n.Created.Add(time.Hour).Unix(), n.ID), nil)
+	})
+	f.open()
+	f.clock.Set(n.Created.Add(2 * time.Hour))
+	es, err := f.v.ExpiryIndex(f.ctx, f.clock.Now())
+	if err != nil || len(es) != 1 {
+		t.Fatalf("index %+v, %v", es, err)
+	}
+	if es[0].Meta != nil || !strings.Contains(es[0].Problem, "note "+n.ID) {
+		t.Fatalf("the tampered note reads as %+v, want a problem and no metadata", es[0])
+	}
+	if _, err := f.v.SweepNotes(f.ctx, []Due{{Note: n.ID, Rule: "retention.reflection:1h"}}); err == nil {
+		t.Fatal("the sweep destroyed a note on tampered metadata")
 	}
 }

@@ -2,8 +2,13 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -23,12 +28,23 @@ type Receipt struct {
 	At        time.Time   `json:"at"`
 }
 
-// DueNotes returns the notes whose retention has ended by now, oldest expiry
-// first, and separately those that are due but held. It walks the expiry
-// index only up to now, so its cost grows with what is due, not with the
-// vault.
-func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note, err error) {
-	err = v.view(func(txn *badger.Txn) error {
+// IndexEntry is one entry of the expiry index and the metadata of the note
+// it files, nil when there is no such note or it fails verification (then
+// Problem says why: such a note is neither destroyed nor kept on its word).
+type IndexEntry struct {
+	At      time.Time // whole seconds
+	Note    string
+	Meta    *Note
+	Problem string
+}
+
+// ExpiryIndex returns the entries of the expiry index filed at or before
+// until (every entry when until is zero), earliest first, each with its
+// note's metadata. It reads the index only up to until, so the sweep's cost
+// grows with what is due, not with the vault.
+func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry, error) {
+	var out []IndexEntry
+	err := v.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.Prefix = []byte(pExpiry)
 		o.PrefetchValues = false
@@ -36,66 +52,126 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 		defer it.Close()
 		agreements := map[string]*Agreement{}
 		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			unix, id, ok := parseExpiryKey(string(it.Item().Key()))
 			if !ok {
 				continue
 			}
-			if unix > now.Unix() {
+			if !until.IsZero() && unix > until.Unix() {
 				break
 			}
-			n, err := v.note(txn, id)
-			if err != nil {
-				if isNotFound(err) {
-					continue // index left by an interrupted sweep
-				}
+			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
+			n, err := v.sweepNote(txn, id, agreements)
+			var ie *IntegrityError
+			switch {
+			case err == nil:
+				e.Meta = n
+			case errors.As(err, &ie):
+				e.Problem = err.Error()
+			case !errors.Is(err, ErrNotFound):
 				return err
 			}
-			if n.Expires.After(now) {
-				continue // an index entry earlier than the note's own expiry
-			}
-			// The expiry and the holds that decide destruction are the
-			// author's signed metadata and the agreement's verified holds;
-			// a note that fails verification is not destroyed on its word
-			// (notevault check names it).
-			a, ok := agreements[n.Agreement]
-			if !ok {
-				if a, err = v.agreement(txn, n.Agreement); err != nil {
-					return err
-				}
-				agreements[n.Agreement] = a
-			}
-			if v.verifyNote(txn, a, n) != nil {
-				continue
-			}
-			if n.Held() {
-				held = append(held, n)
-			} else {
-				due = append(due, n)
-			}
+			out = append(out, e)
 		}
 		return nil
 	})
-	return due, held, err
+	return out, err
 }
 
-// retentionRule names the agreement rule that made a note due.
-func retentionRule(n *Note) string {
-	return fmt.Sprintf("retention.%s:%s", n.Kind, n.Expires.Sub(n.Created).String())
+// sweepNote reads a note as retention acts on it: its Expires and its Held
+// verdict decide whether it is destroyed. ExpiryIndex and SweepNotes read
+// notes only through it, so what retention trusts about a note is settled
+// in this one place: the author's signed metadata, verified against its
+// agreement's chain, with the holds of that chain. agreements caches the
+// chains folded so far.
+func (v *Vault) sweepNote(txn *badger.Txn, id string, agreements map[string]*Agreement) (*Note, error) {
+	n, err := v.note(txn, id)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := agreements[n.Agreement]
+	if !ok {
+		if a, err = v.agreement(txn, n.Agreement); err != nil {
+			return nil, err
+		}
+		agreements[n.Agreement] = a
+	}
+	if err := v.verifyNote(txn, a, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Due is one note that a retention plan destroys: the rule its receipt
+// names, and the entries of the expiry index the plan read for it (they go
+// with the note).
+type Due struct {
+	Note  string
+	Rule  string
+	Index []time.Time
+}
+
+// target is one note to destroy and what its receipt says.
+type target struct {
+	n     *Note
+	rule  string
+	index []time.Time // expiry-index entries besides the one at n.Expires
+}
+
+// intent names the audit records that open and close a destruction.
+type intent struct {
+	begin string // written, with the notes' count and digest, before any key is destroyed
+	end   string // written with the last receipts; empty: the receipts end it
+}
+
+var (
+	sweepIntent  = intent{begin: "retention.sweep.begin", end: "retention.sweep.end"}
+	deleteIntent = intent{begin: "note.delete.begin"}
+)
+
+// afterKeysDestroyed, when set (by tests only), runs in destroyNotes after
+// the keys are destroyed and before the receipts are written; an error it
+// returns stands for a crash there.
+var afterKeysDestroyed func() error
+
+// notesDigest is the digest an intent record carries: SHA-256 over the
+// sorted note ids, each followed by a newline.
+func notesDigest(notes []target) string {
+	ids := make([]string, len(notes))
+	for i, t := range notes {
+		ids[i] = t.n.ID
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id + "\n"))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // destroyNotes destroys every copy of the given notes (theirs, supervisors'
 // and disclosure copies), deletes their records and leaves a receipt each.
 //
-// Buckets all of whose members go are destroyed first, whole, with no
+// First an intent record (the notes' count and digest) is committed to the
+// audit log, so that no key is ever destroyed without the log saying so.
+// Buckets all of whose members go are destroyed next, whole, with no
 // re-wrapping: that is the common case of a sweep, and its cost grows with
 // what is due. Buckets that keep other members are re-wrapped once each.
-// Records and receipts follow in batches. A crash part way leaves notes whose
-// copies are already unreadable; the next sweep finds them and finishes.
-func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor string, signer audit.Signer) ([]Receipt, error) {
+// Records and receipts follow in batches, each receipt naming the intent.
+// A crash part way leaves notes whose copies are already unreadable, an
+// intent without its end, and the notes' records; the next sweep finds them
+// and finishes, receipts included.
+func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, in intent) ([]Receipt, error) {
+	if len(notes) == 0 {
+		return nil, nil
+	}
 	byBucket := map[string][]string{}
 	bucketOf := map[string]string{} // blob -> bucket
 	err := v.view(func(txn *badger.Txn) error {
-		for _, n := range notes {
+		for _, t := range notes {
+			n := t.n
 			if n.Bucket != "" {
 				bucketOf[n.ID] = n.Bucket
 				byBucket[n.Bucket] = append(byBucket[n.Bucket], n.ID)
@@ -142,6 +218,21 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 		return nil, err
 	}
 	sort.Strings(whole)
+	begin := &audit.Record{Actor: actor, Action: in.begin, Rule: notes[0].rule,
+		Detail: map[string]string{"notes": strconv.Itoa(len(notes)), "digest": notesDigest(notes)}}
+	if len(notes) == 1 {
+		begin.Subject, begin.Kind = notes[0].n.ID, string(notes[0].n.Kind)
+	}
+	if a := notes[0].n.Agreement; !slices.ContainsFunc(notes, func(t target) bool { return t.n.Agreement != a }) {
+		begin.Agreement = a
+	}
+	if len(notes) > 1 {
+		begin.Rule = ""
+	}
+	if err := v.update(func(txn *badger.Txn) error { return v.appendLog(txn, begin, signer) }); err != nil {
+		return nil, err
+	}
+	intentSeq := strconv.FormatUint(begin.Seq, 10)
 	for _, b := range whole {
 		if err := v.keys.Destroy(b); err != nil {
 			return nil, err
@@ -149,6 +240,11 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 	}
 	for _, blobs := range partial {
 		if err := v.destroyBlobs(blobs, nil); err != nil {
+			return nil, err
+		}
+	}
+	if afterKeysDestroyed != nil {
+		if err := afterKeysDestroyed(); err != nil {
 			return nil, err
 		}
 	}
@@ -161,7 +257,8 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 		err := v.update(func(txn *badger.Txn) error {
 			rs = rs[:0]
 			now := v.Now()
-			for _, n := range chunk {
+			for _, t := range chunk {
+				n := t.n
 				for _, blob := range append([]string{n.ID}, n.Copies...) {
 					// Deleting what a partial bucket's re-wrap already deleted
 					// is harmless: badger writes another tombstone.
@@ -180,12 +277,22 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 				if err := txn.Delete([]byte(expiryKey(n.Expires.Unix(), n.ID))); err != nil {
 					return err
 				}
-				r := Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, Rule: rule(n), At: now}
+				for _, at := range t.index {
+					if err := txn.Delete([]byte(expiryKey(at.Unix(), n.ID))); err != nil {
+						return err
+					}
+				}
+				r := Receipt{Note: n.ID, Kind: n.Kind, Agreement: n.Agreement, Rule: t.rule, At: now}
 				if err := v.appendLog(txn, &audit.Record{Actor: actor, Action: "note.destroy", Agreement: n.Agreement,
-					Subject: n.ID, Kind: string(n.Kind), Rule: r.Rule, Time: now}, signer); err != nil {
+					Subject: n.ID, Kind: string(n.Kind), Rule: r.Rule, Time: now,
+					Detail: map[string]string{"intent": intentSeq}}, signer); err != nil {
 					return err
 				}
 				rs = append(rs, r)
+			}
+			if last := start+batch >= len(notes); last && in.end != "" {
+				return v.appendLog(txn, &audit.Record{Actor: actor, Action: in.end, Agreement: begin.Agreement, Time: now,
+					Detail: map[string]string{"intent": intentSeq, "notes": strconv.Itoa(len(notes))}}, signer)
 			}
 			return nil
 		})
@@ -197,15 +304,38 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 	return out, nil
 }
 
-// SweepNotes destroys every note whose retention has ended and that no legal
-// hold keeps. It needs no participant's key.
-func (v *Vault) SweepNotes(ctx context.Context) (destroyed []Receipt, held []*Note, err error) {
-	due, held, err := v.DueNotes(ctx, v.Now())
+// SweepNotes destroys exactly the notes a retention plan found due and
+// leaves a receipt for each, naming the plan's rule. It needs no
+// participant's key. Before destroying anything it checks the plan against
+// the store and refuses the whole sweep if a note is held or is not due by
+// its metadata; a note that is already gone is skipped.
+func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
+	var ts []target
+	err := v.view(func(txn *badger.Txn) error {
+		now := v.Now()
+		agreements := map[string]*Agreement{}
+		for _, d := range due {
+			n, err := v.sweepNote(txn, d.Note, agreements)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if n.Held() {
+				return fmt.Errorf("the retention plan destroys note %s, which is held; refusing to sweep", n.ID)
+			}
+			if n.Expires.After(now) {
+				return fmt.Errorf("the retention plan destroys note %s, which is not due until %s; refusing to sweep", n.ID, policy.FormatTime(n.Expires))
+			}
+			ts = append(ts, target{n: n, rule: d.Rule, index: d.Index})
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	destroyed, err = v.destroyNotes(due, retentionRule, ActorRetention, nil)
-	return destroyed, held, err
+	return v.destroyNotes(ts, ActorRetention, nil, sweepIntent)
 }
 
 // DeleteNote destroys a note now, with the same guarantee as the sweep. Its
@@ -227,7 +357,7 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 	if err != nil {
 		return nil, err
 	}
-	rs, err := v.destroyNotes([]*Note{n}, func(*Note) string { return "delete" }, me.Name, id)
+	rs, err := v.destroyNotes([]target{{n: n, rule: "delete"}}, me.Name, id, deleteIntent)
 	if err != nil {
 		return nil, err
 	}
@@ -288,4 +418,95 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 		}
 	}
 	return len(orphans), nil
+}
+
+// kSweepMark holds what the last sweep vouched for (sweepMark).
+const kSweepMark = "z/sweepmark"
+
+type sweepMark struct {
+	// Trusted is the newest time the vault vouches for at the end of the
+	// last sweep: the activity before it, or the sweep's own clock when the
+	// sweep trusted it.
+	Trusted time.Time `json:"trusted"`
+	// Seq is the size of the audit log when the mark was written.
+	Seq uint64 `json:"seq"`
+}
+
+// LastActivity returns the newest time the vault can vouch for without
+// taking the sweep's clock on trust: the time of the newest audit record
+// written by anyone but the sweep, or the time the last sweep vouched for
+// (MarkSwept), whichever is later; zero for a vault with neither. Before the
+// first mark, every record counts, the sweep's too. The log is read back
+// from its newest record only as far as the first record that counts or the
+// last mark, so the cost is what happened since the last sweep.
+func (v *Vault) LastActivity(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := v.view(func(txn *badger.Txn) (err error) {
+		t, _, err = v.lastActivity(ctx, txn)
+		return err
+	})
+	return t, err
+}
+
+func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, uint64, error) {
+	var mark sweepMark
+	marked := true
+	if err := get(txn, kSweepMark, &mark); isNotFound(err) {
+		marked = false
+	} else if err != nil {
+		return time.Time{}, 0, err
+	}
+	var head logHead
+	if err := get(txn, kLogHead, &head); isNotFound(err) {
+		return mark.Trusted, 0, nil
+	} else if err != nil {
+		return time.Time{}, 0, err
+	}
+	latest := mark.Trusted
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	o.Reverse = true
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Seek([]byte(logKey(head.Seq))); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return time.Time{}, 0, err
+		}
+		b, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		rec, err := audit.Decode(b)
+		if err != nil {
+			return time.Time{}, 0, fmt.Errorf("audit record %x: %w", it.Item().Key()[len(pLog):], err)
+		}
+		if marked && rec.Seq <= mark.Seq {
+			break
+		}
+		if !marked || rec.Actor != ActorRetention {
+			// Records are in time order: the first that counts is the newest.
+			if rec.Time.After(latest) {
+				latest = rec.Time
+			}
+			break
+		}
+	}
+	return latest, head.Seq, nil
+}
+
+// MarkSwept records that a sweep has ended. It vouches for t as a time the
+// clock has really reached (the zero time vouches for nothing new); from
+// then on LastActivity returns at least t and the activity before the mark.
+// It writes no audit record.
+func (v *Vault) MarkSwept(ctx context.Context, t time.Time) error {
+	return v.update(func(txn *badger.Txn) error {
+		latest, seq, err := v.lastActivity(ctx, txn)
+		if err != nil {
+			return err
+		}
+		if t.After(latest) {
+			latest = t
+		}
+		return put(txn, kSweepMark, sweepMark{Trusted: latest.UTC(), Seq: seq})
+	})
 }

@@ -280,3 +280,28 @@ func containsAny(b []byte, markers [][]byte) []byte {
 type badgerDB = badger.DB
 
 func hexString(b []byte) string { return hex.EncodeToString(b) }
+
+// sweep destroys what is due now, as the retention plan would: the notes the
+// expiry index files by now that are due by their metadata and not held. It
+// returns the receipts and the held notes.
+func (f *fixture) sweep() ([]Receipt, []*Note, error) {
+	f.t.Helper()
+	now := f.v.Now()
+	entries, err := f.v.ExpiryIndex(f.ctx, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var due []Due
+	var held []*Note
+	for _, e := range entries {
+		switch {
+		case e.Meta == nil || e.Meta.Expires.After(now):
+		case e.Meta.Held():
+			held = append(held, e.Meta)
+		default:
+			due = append(due, Due{Note: e.Note, Rule: "retention." + string(e.Meta.Kind), Index: []time.Time{e.At}})
+		}
+	}
+	rs, err := f.v.SweepNotes(f.ctx, due)
+	return rs, held, err
+}

@@ -107,7 +107,7 @@ func TestSweepScale(t *testing.T) {
 	// Nothing due: the sweep must not pay for the vault's size.
 	f.clock.Set(f.clock.Now().Add(-400 * 24 * time.Hour))
 	start = time.Now()
-	d, _, err := f.v.SweepNotes(f.ctx)
+	d, _, err := f.sweep()
 	if err != nil || len(d) != 0 {
 		t.Fatalf("empty sweep: %d, %v", len(d), err)
 	}
@@ -115,7 +115,7 @@ func TestSweepScale(t *testing.T) {
 	f.clock.Set(f.clock.Now().Add(400 * 24 * time.Hour))
 
 	start = time.Now()
-	d, _, err = f.v.SweepNotes(f.ctx)
+	d, _, err = f.sweep()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,9 +230,9 @@ func retentionFixture(t *testing.T, noDestroy bool) (f *fixture, doomed, held, k
 		t.Fatalf("AddHold: %v", err)
 	}
 	f.clock.Advance(91 * 24 * time.Hour)
-	destroyed, heldNow, err := f.v.SweepNotes(f.ctx)
+	destroyed, heldNow, err := f.sweep()
 	if err != nil {
-		t.Fatalf("SweepNotes: %v", err)
+		t.Fatalf("sweep: %v", err)
 	}
 	if len(destroyed) != 1 || destroyed[0].Note != doomed.ID || len(heldNow) != 1 || heldNow[0].ID != held.ID {
 		t.Fatalf("sweep destroyed %v, held %v", destroyed, heldNow)
@@ -326,7 +326,7 @@ func TestSweepCompletesAfterInterruption(t *testing.T) {
 	}
 	f.close()
 	f.open()
-	destroyed, _, err := f.v.SweepNotes(f.ctx)
+	destroyed, _, err := f.sweep()
 	if err != nil || len(destroyed) != 1 || destroyed[0].Note != n.ID {
 		t.Fatalf("second sweep: %v, %v", destroyed, err)
 	}

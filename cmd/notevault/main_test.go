@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/notevault/notevault/vault/identity"
@@ -24,9 +28,28 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"notevault": func() {
 			identity.SetScryptWorkFactor(10)
+			if err := setTestNow(os.Getenv("NOTEVAULT_TEST_NOW")); err != nil {
+				os.Exit(reportError(os.Stderr, err))
+			}
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
+}
+
+// setTestNow fixes the clock of the scripts' notevault to s (RFC 3339), so
+// that they can assert times; an empty s leaves the system clock. This hook
+// lives in the test binary only: the release binary ignores the variable
+// (TestReleaseBinaryIgnoresTestClock).
+func setTestNow(s string) error {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("NOTEVAULT_TEST_NOW %q is not an RFC 3339 time", s)
+	}
+	testNow = func() time.Time { return t }
+	return nil
 }
 
 func TestScripts(t *testing.T) {
@@ -47,6 +70,7 @@ func TestScripts(t *testing.T) {
 			"noplaintext": cmdNoPlaintext,
 			"fixture":     cmdFixture,
 			"filemode":    cmdFilemode,
+			"expiryindex": cmdExpiryIndex,
 		},
 	})
 }
@@ -177,4 +201,50 @@ func cmdFixture(ts *testscript.TestScript, neg bool, args []string) {
 		nv("agreement", "accept", agr, "-i", "alice.key")
 		nv("agreement", "accept", agr, "-i", "bob.key")
 	}
+}
+
+// expiryindex drop NOTE | expiryindex add NOTE TIME edits the expiry index of
+// the (closed) vault behind the vault's back, as a bug or an editor of its
+// files could: drop removes every entry of NOTE, add files NOTE at TIME
+// (RFC 3339). The key layout is written out here on purpose:
+// x/<unix seconds, 8 bytes big endian>/<note id>.
+func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || (args[0] == "drop") != (len(args) == 2) || (args[0] != "drop" && args[0] != "add") {
+		ts.Fatalf("usage: expiryindex drop NOTE | expiryindex add NOTE TIME")
+	}
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(ts.Getenv("NOTEVAULT_DIR"), "db")).WithLogger(nil))
+	ts.Check(err)
+	defer func() { ts.Check(db.Close()) }()
+	note := args[1]
+	err = db.Update(func(txn *badger.Txn) error {
+		if args[0] == "add" {
+			at, err := time.Parse(time.RFC3339, args[2])
+			if err != nil {
+				return err
+			}
+			key := binary.BigEndian.AppendUint64([]byte("x/"), uint64(at.Unix()))
+			return txn.Set(append(key, "/"+note...), nil)
+		}
+		o := badger.DefaultIteratorOptions
+		o.Prefix = []byte("x/")
+		o.PrefetchValues = false
+		it := txn.NewIterator(o)
+		var doomed [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().KeyCopy(nil); strings.HasSuffix(string(k), "/"+note) {
+				doomed = append(doomed, k)
+			}
+		}
+		it.Close()
+		if len(doomed) == 0 {
+			return fmt.Errorf("note %s is not in the expiry index", note)
+		}
+		for _, k := range doomed {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ts.Check(err)
 }

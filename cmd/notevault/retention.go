@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,33 +25,86 @@ func newRetentionCmd(g *globals, e *env) *cobra.Command {
 	)
 }
 
-func newRetentionPlanCmd(g *globals, e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "plan [--json]",
-		Short: "Show, for every note, whether it is destroyed now, held or kept, and until when",
-		Args:  exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRetentionPlan(cmd.Context(), g, e)
-		},
-	}
+// clockJumpHelp is the safeguard's rule, as every retention command's help
+// gives it.
+const clockJumpHelp = `A clock that jumped ahead would destroy notes early, so the sweep checks its
+clock against the vault's last activity: the newest audit record written by
+anyone but the sweep, or the last sweep whose own clock was within the bound
+(or confirmed). It refuses, exit 1, destroying and writing nothing, when the
+plan would destroy a note due more than --max-clock-jump (default 7d) after
+that last activity; once you have checked the clock, run
+"notevault retention sweep --clock-jump-ok" to destroy what it says is due.
+A daemon or a cron job that sweeps more often than the bound never trips it,
+however quiet the vault; a sweep that has not run for longer than the bound
+may ask once.`
+
+type retentionPlanOptions struct {
+	maxClockJump string
 }
 
-func runRetentionPlan(ctx context.Context, g *globals, e *env) (err error) {
+func newRetentionPlanCmd(g *globals, e *env) *cobra.Command {
+	var opts retentionPlanOptions
+	cmd := &cobra.Command{
+		Use:   "plan [--json]",
+		Short: "Show, for every note, whether it is destroyed now, held or kept, and until when",
+		Long: `Show the retention plan for every note: destroy (due now), held (due, but a
+legal hold keeps it) or keep (not due yet), the rule as the agreement writes
+it (retention.session:365d) and the reason. It is the plan the sweep carries
+out. Warnings on stderr name every disagreement between the expiry index and
+the notes: this command reads every note, so it also finds notes missing from
+the index, which no sweep would ever find. When the sweep would refuse to act
+on the clock, it says so.
+
+` + clockJumpHelp,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRetentionPlan(cmd.Context(), opts, g, e)
+		},
+	}
+	maxClockJumpFlag(cmd, &opts.maxClockJump)
+	return cmd
+}
+
+// maxClockJumpFlag declares --max-clock-jump.
+func maxClockJumpFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "max-clock-jump", "7d", "trust the clock up to `DURATION` past the vault's last activity")
+}
+
+func parseMaxClockJump(s string) (time.Duration, error) {
+	d, err := agreement.ParseDuration(s)
+	if err != nil {
+		return 0, usagef("--max-clock-jump: %s", message(err))
+	}
+	if d <= 0 {
+		return 0, usagef("--max-clock-jump %q: must be longer than zero", s)
+	}
+	return d, nil
+}
+
+func runRetentionPlan(ctx context.Context, opts retentionPlanOptions, g *globals, e *env) (err error) {
+	bound, err := parseMaxClockJump(opts.maxClockJump)
+	if err != nil {
+		return err
+	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	ns, err := v.ListNotes(ctx, vault.NoteFilter{})
+	now := v.Now()
+	last, err := v.LastActivity(ctx)
 	if err != nil {
 		return err
 	}
-	recs := make([]retention.Record, 0, len(ns))
-	for _, n := range ns {
-		recs = append(recs, retention.Record{ID: n.ID, Agreement: n.Agreement, Version: n.Version, Kind: n.Kind,
-			Created: n.Created, Expires: n.Expires, Holds: n.Holds})
+	records, rules, holds, err := retention.Gather(ctx, v, now, true)
+	if err != nil {
+		return err
 	}
-	items := retention.Plan(recs, v.Now())
+	items, warnings := retention.Plan(records, rules, holds, now)
+	if err := retention.CheckClock(items, now, last, bound); err != nil {
+		warnings = append(warnings, message(err))
+	}
+	printWarnings(e, warnings)
 	if g.json {
 		if items == nil {
 			items = []retention.Item{}
@@ -58,46 +112,76 @@ func runRetentionPlan(ctx context.Context, g *globals, e *env) (err error) {
 		return printJSON(e.stdout, items)
 	}
 	tw := table(e.stdout)
-	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tREASON")
+	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tRULE\tREASON")
 	for _, it := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Note, it.Kind, it.Agreement, fmtTime(it.Expires), it.Action, it.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Note, it.Kind, it.Agreement, fmtTime(it.Expires), it.Action, it.Rule, it.Reason)
 	}
 	return tw.Flush()
 }
 
+// printWarnings says on stderr what the retention plan found wrong in the
+// store.
+func printWarnings(e *env, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "notevault: warning: %s\n", w)
+	}
+}
+
 type retentionSweepOptions struct {
-	dryRun bool
+	dryRun       bool
+	clockJumpOK  bool
+	maxClockJump string
 }
 
 func newRetentionSweepCmd(g *globals, e *env) *cobra.Command {
 	var opts retentionSweepOptions
 	cmd := &cobra.Command{
-		Use:   "sweep [--dry-run] [--json]",
+		Use:   "sweep [--dry-run] [--json] [--clock-jump-ok] [--max-clock-jump DURATION]",
 		Short: "Destroy what is due now (needs no identity)",
 		Long: `Destroy every note whose retention has ended and that no legal hold keeps,
 the supervisors' copies of every grant that has ended, and keys an interrupted
 run left behind. The sweep needs no participant's key and can read nothing;
 run it from cron, a systemd timer or a Kubernetes CronJob (see
-docs/examples). With --dry-run it changes nothing and says what it would do.`,
+docs/examples). It carries out the plan that retention plan shows, reading
+only what is due. With --dry-run it changes nothing and says what it would do
+(and exits 1 if the sweep would refuse to act on the clock).
+
+` + clockJumpHelp,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionSweep(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "change nothing; say what would be destroyed")
+	f := cmd.Flags()
+	f.BoolVar(&opts.dryRun, "dry-run", false, "change nothing; say what would be destroyed")
+	f.BoolVar(&opts.clockJumpOK, "clock-jump-ok", false, "the clock is checked and right: destroy what it says is due, however far past the last activity")
+	maxClockJumpFlag(cmd, &opts.maxClockJump)
 	return cmd
 }
 
 func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globals, e *env) (err error) {
+	bound, err := parseMaxClockJump(opts.maxClockJump)
+	if err != nil {
+		return err
+	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	sum, err := retention.Sweep(ctx, v, opts.dryRun)
-	if err != nil {
+	sum, err := retention.Sweep(ctx, v, retention.Options{DryRun: opts.dryRun, MaxClockJump: bound, ClockJumpOK: opts.clockJumpOK})
+	var jump *retention.ClockJumpError
+	if errors.As(err, &jump) {
+		err = withHint(err, "if the clock is right, run notevault retention sweep --clock-jump-ok")
+		if !opts.dryRun {
+			printWarnings(e, sum.Warnings)
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
+	refused := err
+	printWarnings(e, sum.Warnings)
 	if g.json {
 		if sum.Destroyed == nil {
 			sum.Destroyed = []vault.Receipt{}
@@ -108,7 +192,16 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 		if sum.GrantsEnded == nil {
 			sum.GrantsEnded = []string{}
 		}
-		return printJSON(e.stdout, sum)
+		if sum.Plan == nil {
+			sum.Plan = []retention.Item{}
+		}
+		if sum.Warnings == nil {
+			sum.Warnings = []string{}
+		}
+		if err := printJSON(e.stdout, sum); err != nil {
+			return err
+		}
+		return refused
 	}
 	verb, ended, copiesGone := "destroyed", "ended", "; its copies are destroyed"
 	if sum.DryRun {
@@ -120,22 +213,31 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 	for _, id := range sum.GrantsEnded {
 		fmt.Fprintf(e.stdout, "%s grant %s%s\n", ended, id, copiesGone)
 	}
-	for _, id := range sum.Held {
-		fmt.Fprintf(e.stdout, "kept note %s: a legal hold applies\n", id)
+	for _, it := range sum.Plan {
+		if it.Action == retention.Held {
+			hold := it.Hold
+			if hold == "" {
+				hold = "a legal hold"
+			}
+			fmt.Fprintf(e.stdout, "kept note %s (%s, agreement %s) under %s: held by %s\n", it.Note, it.Kind, it.Agreement, it.Rule, hold)
+		}
 	}
 	next := "-"
 	if !sum.NextDue.IsZero() {
 		next = policy.FormatTime(sum.NextDue)
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s %d notes, %s %d grants, %d held, next due %s\n",
-		verb, len(sum.Destroyed), ended, len(sum.GrantsEnded), len(sum.Held), next)
-	return err
+	if _, err := fmt.Fprintf(e.stdout, "%s %d notes, %s %d grants, %d held, next due %s\n",
+		verb, len(sum.Destroyed), ended, len(sum.GrantsEnded), len(sum.Held), next); err != nil {
+		return err
+	}
+	return refused
 }
 
 type retentionDaemonOptions struct {
-	every     string
-	schedule  string
-	logFormat string
+	every        string
+	schedule     string
+	logFormat    string
+	maxClockJump string
 }
 
 func newRetentionDaemonCmd(g *globals, e *env) *cobra.Command {
@@ -147,7 +249,10 @@ func newRetentionDaemonCmd(g *globals, e *env) *cobra.Command {
 in flight finishes first, then the daemon exits 0. The vault is opened for
 each sweep only, so other commands can use it in between. A sweep that fails
 (the vault busy, a disk error) is logged and retried at the next tick. Logs go
-to stderr.`,
+to stderr.
+
+` + clockJumpHelp + `
+The daemon logs each refusal as an error ("sweep refused") and keeps running.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("every") && cmd.Flags().Changed("schedule") {
@@ -160,10 +265,15 @@ to stderr.`,
 	f.StringVar(&opts.every, "every", "1h", "sweep every `DURATION` (1h, 30m, 1d)")
 	f.StringVar(&opts.schedule, "schedule", "", "sweep on a five-field `CRON` expression (or @hourly, @daily)")
 	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
+	maxClockJumpFlag(cmd, &opts.maxClockJump)
 	return cmd
 }
 
 func runRetentionDaemon(ctx context.Context, opts retentionDaemonOptions, g *globals, e *env) error {
+	bound, err := parseMaxClockJump(opts.maxClockJump)
+	if err != nil {
+		return err
+	}
 	var sched retention.Schedule
 	if opts.schedule != "" {
 		s, err := retention.ParseCron(opts.schedule)
@@ -177,6 +287,10 @@ func runRetentionDaemon(ctx context.Context, opts retentionDaemonOptions, g *glo
 			return usagef("--every: %s", message(err))
 		}
 		sched = retention.Every(d)
+	}
+	if gap := longestGap(sched, e.now()); gap > bound {
+		return usagef("the schedule leaves up to %s between sweeps, more than --max-clock-jump %s: sweeps after such a gap would refuse to act; raise --max-clock-jump",
+			policy.FormatDuration(gap), policy.FormatDuration(bound))
 	}
 	var h slog.Handler
 	switch opts.logFormat {
@@ -204,5 +318,17 @@ func runRetentionDaemon(ctx context.Context, opts retentionDaemonOptions, g *glo
 	defer stop()
 	log := slog.New(h).With("vault", dir)
 	open := func(ctx context.Context) (*vault.Vault, error) { return openVault(ctx, g, e) }
-	return retention.Daemon(ctx, open, sched, log, e.now)
+	return retention.Daemon(ctx, open, sched, retention.Options{MaxClockJump: bound}, log, e.now)
+}
+
+// longestGap is the longest time between the next few sweeps of sched.
+func longestGap(sched retention.Schedule, now time.Time) time.Duration {
+	var longest time.Duration
+	t := sched.Next(now)
+	for range 8 {
+		next := sched.Next(t)
+		longest = max(longest, next.Sub(t))
+		t = next
+	}
+	return longest
 }

@@ -44,6 +44,12 @@ type globals struct {
 	cmd            *cobra.Command // root, to ask which flags were set
 }
 
+// testNow replaces the clock when set. Only the test binary sets it (see
+// TestMain, which reads NOTEVAULT_TEST_NOW for the scripts); the release
+// binary has no way to run on any clock but the system's, so one command run
+// with a wrong clock cannot be arranged from the environment.
+var testNow func() time.Time
+
 // run executes the command line args and returns the process exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	// Never a stack trace: a bug still ends in one error line.
@@ -55,14 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY}
-	// NOTEVAULT_TEST_NOW is a test hook, not a feature: when set (RFC 3339)
-	// the vault runs on that fixed clock, so that scripts can assert times.
-	if s := os.Getenv("NOTEVAULT_TEST_NOW"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return reportError(stderr, fmt.Errorf("NOTEVAULT_TEST_NOW %q is not an RFC 3339 time", s))
-		}
-		e.now = func() time.Time { return t }
+	if testNow != nil {
+		e.now = testNow
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
