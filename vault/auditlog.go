@@ -71,7 +71,9 @@ func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signe
 }
 
 // writeCheckpoint signs the current size and head of the log and stores it
-// outside the chain, so that cutting records off the end is detected.
+// outside the chain, so that cutting records off the end is detected. The
+// file is written with fsync of the temporary file, rename and fsync of the
+// directory, so that a power cut leaves the old checkpoint or the new one.
 func (v *Vault) writeCheckpoint() error {
 	var head logHead
 	err := v.view(func(txn *badger.Txn) error { return get(txn, kLogHead, &head) })
@@ -89,12 +91,10 @@ func (v *Vault) writeCheckpoint() error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(v.dir, checkpointFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, msg, 0o600); err != nil {
-		return err
+	if err := writeFileAtomic(filepath.Join(v.dir, checkpointFile), msg, 0o600); err != nil {
+		return fmt.Errorf("writing the audit checkpoint: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // AuditLog returns the audit records, oldest first; with agreement set, only
