@@ -3,10 +3,11 @@ package vault
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -70,31 +71,276 @@ func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signe
 	return nil
 }
 
-// writeCheckpoint signs the current size and head of the log and stores it
-// outside the chain, so that cutting records off the end is detected. The
-// file is written with fsync of the temporary file, rename and fsync of the
-// directory, so that a power cut leaves the old checkpoint or the new one.
-func (v *Vault) writeCheckpoint() error {
-	var head logHead
-	err := v.view(func(txn *badger.Txn) error { return get(txn, kLogHead, &head) })
-	if isNotFound(err) {
-		return nil
+// trust is what this process has verified of the audit log, under mu.
+type trust struct {
+	key       string           // verifier key: the vault's checkpoint.pub
+	signed    audit.Checkpoint // the vault's newest signed checkpoint, verified
+	signedMsg []byte           // its signed note; nil only for an empty log without one
+	log       audit.Checkpoint // the log as far as verified to extend signed
+}
+
+// rollback builds the refusal.
+func (v *Vault) rollback(format string, args ...any) *RollbackError {
+	return &RollbackError{Dir: v.dir, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (v *Vault) noLongerExtends(cp audit.Checkpoint, format string, args ...any) *RollbackError {
+	return v.rollback("the vault's audit log no longer extends its own signed checkpoint (size %d): %s", cp.Size, fmt.Sprintf(format, args...))
+}
+
+func (v *Vault) checkpointMissing(records uint64) *RollbackError {
+	return v.rollback("the vault's signed checkpoint is missing but its audit log has %d records: it was deleted", records)
+}
+
+// fail keeps a refusal: after it, the vault writes nothing.
+func (v *Vault) fail(err error) error {
+	if errors.Is(err, ErrRollback) && v.failed == nil {
+		v.failed = err
 	}
+	return err
+}
+
+// vaultVerifierKey reads checkpoint.pub from the vault directory.
+func (v *Vault) vaultVerifierKey() (string, error) {
+	b, err := readSmallFile(filepath.Join(v.dir, checkpointPub))
+	if err != nil {
+		return "", fmt.Errorf("reading the checkpoint verifier key: %w", err)
+	}
+	return string(trimNewline(b)), nil
+}
+
+// readCheckpoint reads audit.checkpoint and verifies it under key. A missing
+// file gives a nil message and no error.
+func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
+	msg, err := readSmallFile(filepath.Join(v.dir, checkpointFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return audit.Checkpoint{}, nil, nil
+	}
+	if err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("reading the audit checkpoint: %w", err)
+	}
+	size, head, err := audit.OpenCheckpoint(msg, key)
+	if err != nil {
+		return audit.Checkpoint{}, nil, v.rollback("the vault's signed checkpoint does not verify under its checkpoint key: it was replaced or edited (%v)", err)
+	}
+	return audit.Checkpoint{Size: size, Head: head}, msg, nil
+}
+
+// establish verifies, once per process, that the vault's audit history
+// extends the vault's own signed checkpoint, and sets v.trust. Only an empty
+// log may lack a checkpoint. Only the records after the checkpoint's size
+// (and the record at it) are read.
+func (v *Vault) establish(txn *badger.Txn) error {
+	key, err := v.vaultVerifierKey()
 	if err != nil {
 		return err
 	}
-	var h [32]byte
-	if _, err := hex.Decode(h[:], []byte(head.Hash)); err != nil {
-		return fmt.Errorf("audit head: %w", err)
+	if err := v.checkSigner(key); err != nil {
+		return err
 	}
-	msg, err := audit.SignCheckpoint(v.ckKey, head.Seq, h)
+	cp, msg, err := v.readCheckpoint(key)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(v.dir, checkpointFile), msg, 0o600); err != nil {
-		return fmt.Errorf("writing the audit checkpoint: %w", err)
+	if msg == nil {
+		// Nothing to start from: only an empty log may lack a checkpoint.
+		if n := lastLogSeq(txn); n > 0 {
+			return v.checkpointMissing(n)
+		}
+	}
+	end, err := v.walkLog(txn, cp)
+	if err != nil {
+		return err
+	}
+	v.trust = &trust{key: key, signed: cp, signedMsg: msg, log: end}
+	return nil
+}
+
+// checkSigner refuses a checkpoint signing key whose checkpoints would not
+// verify under key, before any action is taken on it.
+func (v *Vault) checkSigner(key string) error {
+	msg, err := audit.SignCheckpoint(v.ckKey, 0, [32]byte{})
+	if err == nil {
+		_, _, err = audit.OpenCheckpoint(msg, key)
+	}
+	if err != nil {
+		return v.rollback("the vault's checkpoint signing key does not match its verifier key: it was replaced")
 	}
 	return nil
+}
+
+// walkLog checks that the audit log still extends from: the record at
+// from.Size hashes to from.Head, every later record links to the one before
+// it, and z/loghead names the last one. It returns the log's size and head.
+// Nothing before from.Size is read, so the cost grows with the records
+// added since from, not with the log.
+func (v *Vault) walkLog(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoint, error) {
+	cur, err := v.follow(txn, from)
+	var le *linkError
+	switch {
+	case errors.Is(err, errShort):
+		return cur, v.noLongerExtends(from, "it was cut or rolled back to %d records", lastLogSeq(txn))
+	case errors.As(err, &le) && le.seq == from.Size:
+		return cur, v.noLongerExtends(from, "record %d was replaced, so the log was rolled back or rewritten", le.seq)
+	case errors.As(err, &le):
+		return cur, v.noLongerExtends(from, "record %d %s", le.seq, le.reason)
+	case err != nil:
+		return cur, err
+	}
+	var head logHead
+	if err := get(txn, kLogHead, &head); err != nil && !isNotFound(err) {
+		return cur, err
+	}
+	if head.Seq != cur.Size || (cur.Size > 0 && head.Hash != hex.EncodeToString(cur.Head[:])) {
+		return cur, v.rollback("the vault's audit log head names record %d but its last record is %d: the log was edited outside notevault", head.Seq, cur.Size)
+	}
+	return cur, nil
+}
+
+// errShort: the log ends before the record follow starts from.
+var errShort = errors.New("audit log ends early")
+
+// linkError is a record that breaks the chain follow walks.
+type linkError struct {
+	seq    uint64
+	reason string
+}
+
+func (e *linkError) Error() string { return fmt.Sprintf("audit record %d %s", e.seq, e.reason) }
+
+// follow reads the log from the record at from.Size, which must hash to
+// from.Head, to its end, and checks that each later record links to the one
+// before it. It returns the log's size and head: errShort if there is no
+// record at from.Size, a *linkError for the first record that breaks the
+// chain.
+func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoint, error) {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	it := txn.NewIterator(o)
+	defer it.Close()
+	it.Seek([]byte(logKey(from.Size)))
+	if from.Size > 0 {
+		if !it.Valid() || string(it.Item().Key()) != logKey(from.Size) {
+			return from, errShort
+		}
+		rec, err := decodeLogItem(it.Item())
+		if err != nil || rec.Seq != from.Size || rec.Hash() != from.Head {
+			return from, &linkError{seq: from.Size, reason: "was replaced"}
+		}
+		it.Next()
+	}
+	cur := from
+	for ; it.Valid(); it.Next() {
+		want := cur.Size + 1
+		rec, err := decodeLogItem(it.Item())
+		switch {
+		case err != nil:
+			return cur, &linkError{seq: want, reason: "does not decode"}
+		case rec.Seq != want || string(it.Item().Key()) != logKey(want):
+			return cur, &linkError{seq: want, reason: fmt.Sprintf("is missing (found record %d after record %d)", rec.Seq, cur.Size)}
+		case cur.Size == 0 && rec.Prev != "",
+			cur.Size > 0 && rec.Prev != hex.EncodeToString(cur.Head[:]):
+			return cur, &linkError{seq: want, reason: fmt.Sprintf("does not link to record %d", cur.Size)}
+		}
+		cur = audit.Checkpoint{Size: want, Head: rec.Hash()}
+	}
+	return cur, nil
+}
+
+func decodeLogItem(item *badger.Item) (*audit.Record, error) {
+	var rec *audit.Record
+	err := item.Value(func(b []byte) error {
+		var err error
+		rec, err = audit.Decode(b)
+		return err
+	})
+	return rec, err
+}
+
+// lastLogSeq is the sequence number of the log's last stored record (0 for
+// none), read from its key alone.
+func lastLogSeq(txn *badger.Txn) uint64 {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	o.Reverse = true
+	o.PrefetchValues = false
+	it := txn.NewIterator(o)
+	defer it.Close()
+	it.Seek([]byte(pLog + "\xff\xff\xff\xff\xff\xff\xff\xff\xff"))
+	if !it.Valid() {
+		return 0
+	}
+	k := it.Item().Key()[len(pLog):]
+	if len(k) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k)
+}
+
+// checkLog runs before every write: the log must still extend what this
+// process verified (establishing that first), so a rolled-back vault takes
+// no new action.
+func (v *Vault) checkLog(txn *badger.Txn) error {
+	if v.trust == nil {
+		return v.establish(txn)
+	}
+	end, err := v.walkLog(txn, v.trust.signed)
+	if err != nil {
+		return err
+	}
+	v.trust.log = end
+	return nil
+}
+
+// writeCheckpoint signs the current size and head of the log and stores it
+// outside the chain, so that cutting records off the end is detected. It
+// first verifies the previous checkpoint (the one this process verified
+// before, under the same key) and that the log extends it: the record at its
+// size still hashes to its head and the chain links from there to the new
+// head. The file is written with fsync of the temporary file, rename and
+// fsync of the directory. Called with mu held, after a commit.
+func (v *Vault) writeCheckpoint() error {
+	t := v.trust
+	return v.view(func(txn *badger.Txn) error {
+		cp, msg, err := v.readCheckpoint(t.key)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg == nil && t.signedMsg != nil:
+			return v.rollback("the vault's signed checkpoint is missing (it covered %d records): it was deleted", t.signed.Size)
+		case cp != t.signed || (msg != nil) != (t.signedMsg != nil):
+			return v.rollback("the vault's signed checkpoint changed from size %d to %d while the vault was open: it was replaced", t.signed.Size, cp.Size)
+		}
+		end, err := v.walkLog(txn, t.signed)
+		if err != nil {
+			return err
+		}
+		t.log = end
+		if end == t.signed && msg != nil {
+			return nil
+		}
+		next, err := audit.SignCheckpoint(v.ckKey, end.Size, end.Head)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(v.dir, checkpointFile), next, 0o600); err != nil {
+			return fmt.Errorf("writing the audit checkpoint: %w", err)
+		}
+		t.signed, t.signedMsg = end, next
+		return nil
+	})
+}
+
+// verifierKey is the key checkpoints must verify under: the one verified
+// earlier in this process, else the vault's.
+func (v *Vault) verifierKey() (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.trust != nil {
+		return v.trust.key, nil
+	}
+	return v.vaultVerifierKey()
 }
 
 // AuditLog returns the audit records, oldest first; with agreement set, only
@@ -131,6 +377,10 @@ func (v *Vault) AuditLog(ctx context.Context, agreement string) ([]*audit.Record
 // checkpoint. It returns the number of records verified, or an
 // *audit.VerifyError naming the first record that fails.
 func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
+	return v.verifyAudit(ctx)
+}
+
+func (v *Vault) verifyAudit(ctx context.Context) (uint64, error) {
 	parts, err := v.Participants(ctx)
 	if err != nil {
 		return 0, err
@@ -144,16 +394,18 @@ func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
 		return k, ok
 	}, ActorVault, ActorRetention)
 
-	if msg, err := os.ReadFile(filepath.Join(v.dir, checkpointFile)); err == nil {
-		size, head, err := audit.OpenCheckpoint(msg, v.checkpointVerifierKey())
-		if err != nil {
-			return 0, fmt.Errorf("the signed audit checkpoint does not verify: %w", err)
-		}
-		if err := ver.Expect(audit.Checkpoint{Size: size, Head: head}); err != nil {
+	key, err := v.verifierKey()
+	if err != nil {
+		return 0, err
+	}
+	cp, msg, err := v.readCheckpoint(key)
+	if err != nil {
+		return 0, err
+	}
+	if msg != nil {
+		if err := ver.Expect(cp); err != nil {
 			return 0, err
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return 0, err
 	}
 
 	err = v.view(func(txn *badger.Txn) error {
@@ -182,5 +434,11 @@ func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return ver.Size(), err
 	}
-	return ver.Size(), ver.Finish()
+	if err := ver.Finish(); err != nil {
+		return ver.Size(), err
+	}
+	if msg == nil && ver.Size() > 0 {
+		return ver.Size(), v.checkpointMissing(ver.Size())
+	}
+	return ver.Size(), nil
 }

@@ -22,7 +22,21 @@ var (
 	ErrNoKey = errors.New("no key to decrypt")
 	// ErrInvalid: the input is refused (bad agreement file, bad name, ...).
 	ErrInvalid = errors.New("invalid input")
+	// ErrRollback: the vault's audit history is not a continuation of one
+	// already seen (cut, rolled back, or signed by another key). Every
+	// *RollbackError matches it.
+	ErrRollback = errors.New("the vault's audit log was cut or rolled back")
 )
+
+// RollbackError says why the vault's audit log no longer extends the
+// vault's own signed checkpoint. The vault refuses to act on such a log.
+type RollbackError struct {
+	Dir    string // the vault
+	Reason string // one sentence, lowercase
+}
+
+func (e *RollbackError) Error() string        { return e.Reason }
+func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 
 // DeniedError carries the policy decision that refused an action.
 type DeniedError struct{ Decision policy.Decision }

@@ -67,6 +67,8 @@ type Vault struct {
 	head      *logHead
 	headDirty bool
 	wrote     bool
+	trust     *trust // what this process verified of the log (guarded by mu)
+	failed    error  // a refusal since open: no more writes (guarded by mu)
 	closeMu   sync.Once
 }
 
@@ -91,6 +93,21 @@ func Init(dir string) error {
 		}
 		if err := os.WriteFile(filepath.Join(dir, checkpointPub), []byte(vkey+"\n"), 0o644); err != nil {
 			return err
+		}
+	}
+	// The empty log's checkpoint: from here on, a vault without one has had
+	// it deleted.
+	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); errors.Is(err, fs.ErrNotExist) {
+		skey, err := os.ReadFile(filepath.Join(dir, checkpointKey))
+		if err != nil {
+			return fmt.Errorf("reading the checkpoint key: %w", err)
+		}
+		msg, err := audit.SignCheckpoint(string(trimNewline(skey)), 0, [32]byte{})
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, checkpointFile), msg, 0o600); err != nil {
+			return fmt.Errorf("writing the audit checkpoint: %w", err)
 		}
 	}
 	v, err := open(context.Background(), dir, Options{}, true)
@@ -215,11 +232,6 @@ func (v *Vault) compactL0(limit time.Duration) {
 	for v.level0Tables() > 1 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func (v *Vault) checkpointVerifierKey() string {
-	b, _ := os.ReadFile(filepath.Join(v.dir, checkpointPub))
-	return string(trimNewline(b))
 }
 
 // Dir is the vault's directory.
