@@ -73,26 +73,43 @@ func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signe
 
 // trust is what this process has verified of the audit log, under mu.
 type trust struct {
-	key       string           // verifier key: the vault's checkpoint.pub
+	key       string           // verifier key: the pinned one, else the vault's checkpoint.pub
 	signed    audit.Checkpoint // the vault's newest signed checkpoint, verified
 	signedMsg []byte           // its signed note; nil only for an empty log without one
 	log       audit.Checkpoint // the log as far as verified to extend signed
 }
 
-// rollback builds the refusal.
-func (v *Vault) rollback(format string, args ...any) *RollbackError {
-	return &RollbackError{Dir: v.dir, Reason: fmt.Sprintf(format, args...)}
+// A mark is a checkpoint the log must still extend, and how a refusal
+// names it.
+type mark struct {
+	audit.Checkpoint
+	what    string // "the checkpoint you last saw", "its own signed checkpoint"
+	pinFile string // the user's pin, when the mark comes from it
 }
 
-func (v *Vault) noLongerExtends(cp audit.Checkpoint, format string, args ...any) *RollbackError {
-	return v.rollback("the vault's audit log no longer extends its own signed checkpoint (size %d): %s", cp.Size, fmt.Sprintf(format, args...))
+const (
+	pinnedWhat = "the checkpoint you last saw"
+	signedWhat = "its own signed checkpoint"
+)
+
+func signedMark(cp audit.Checkpoint) mark { return mark{cp, signedWhat, ""} }
+
+// rollback builds the refusal; pinFile names the user's pin when the pin is
+// what the vault no longer matches.
+func (v *Vault) rollback(pinFile, format string, args ...any) *RollbackError {
+	return &RollbackError{Dir: v.dir, PinFile: pinFile, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (v *Vault) noLongerExtends(m mark, format string, args ...any) *RollbackError {
+	return v.rollback(m.pinFile, "the vault's audit log no longer extends %s (size %d): %s", m.what, m.Size, fmt.Sprintf(format, args...))
 }
 
 func (v *Vault) checkpointMissing(records uint64) *RollbackError {
-	return v.rollback("the vault's signed checkpoint is missing but its audit log has %d records: it was deleted", records)
+	return v.rollback("", "the vault's signed checkpoint is missing but its audit log has %d records: it was deleted", records)
 }
 
-// fail keeps a refusal: after it, the vault writes nothing.
+// fail keeps a refusal: after it, the vault writes nothing and Close leaves
+// the pin alone.
 func (v *Vault) fail(err error) error {
 	if errors.Is(err, ErrRollback) && v.failed == nil {
 		v.failed = err
@@ -121,19 +138,26 @@ func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
 	}
 	size, head, err := audit.OpenCheckpoint(msg, key)
 	if err != nil {
-		return audit.Checkpoint{}, nil, v.rollback("the vault's signed checkpoint does not verify under its checkpoint key: it was replaced or edited (%v)", err)
+		return audit.Checkpoint{}, nil, v.rollback("", "the vault's signed checkpoint does not verify under its checkpoint key: it was replaced or edited (%v)", err)
 	}
 	return audit.Checkpoint{Size: size, Head: head}, msg, nil
 }
 
-// establish verifies, once per process, that the vault's audit history
-// extends the vault's own signed checkpoint, and sets v.trust. Only an empty
-// log may lack a checkpoint. Only the records after the checkpoint's size
-// (and the record at it) are read.
+// establish verifies, once per process, that the vault's audit history is
+// one this user may trust, and sets v.trust. With a pin: the vault's
+// verifier key is the pinned one, and the log and the vault's checkpoint
+// extend the pinned checkpoint. Without (first use, or pinning off): the
+// log extends the vault's own checkpoint, and only an empty log may lack
+// one. Either way only the records after the trusted size (and the record
+// at it) are read.
 func (v *Vault) establish(txn *badger.Txn) error {
 	key, err := v.vaultVerifierKey()
 	if err != nil {
 		return err
+	}
+	p := v.pinned
+	if p != nil && key != p.Key {
+		return v.rollback(v.pinPath, "the vault's checkpoint key is not the one you last saw: the vault was replaced or its key swapped")
 	}
 	if err := v.checkSigner(key); err != nil {
 		return err
@@ -142,15 +166,28 @@ func (v *Vault) establish(txn *badger.Txn) error {
 	if err != nil {
 		return err
 	}
-	if msg == nil {
+	from, also := signedMark(cp), (*mark)(nil)
+	switch {
+	case p != nil:
+		from = mark{p.cp, pinnedWhat, v.pinPath}
+		if msg != nil && cp.Size >= p.cp.Size {
+			also = &mark{cp, signedWhat, ""}
+		}
+	case msg == nil:
 		// Nothing to start from: only an empty log may lack a checkpoint.
 		if n := lastLogSeq(txn); n > 0 {
 			return v.checkpointMissing(n)
 		}
 	}
-	end, err := v.walkLog(txn, cp)
+	end, err := v.walkLog(txn, from, also, from.Size)
 	if err != nil {
 		return err
+	}
+	switch {
+	case msg == nil && end.Size > 0:
+		return v.checkpointMissing(end.Size)
+	case p != nil && msg != nil && cp.Size < p.cp.Size:
+		return v.rollback(v.pinPath, "the vault's signed checkpoint (size %d) is older than the one you last saw (size %d): it was rolled back", cp.Size, p.cp.Size)
 	}
 	v.trust = &trust{key: key, signed: cp, signedMsg: msg, log: end}
 	return nil
@@ -164,18 +201,32 @@ func (v *Vault) checkSigner(key string) error {
 		_, _, err = audit.OpenCheckpoint(msg, key)
 	}
 	if err != nil {
-		return v.rollback("the vault's checkpoint signing key does not match its verifier key: it was replaced")
+		return v.rollback("", "the vault's checkpoint signing key does not match its verifier key: it was replaced")
 	}
 	return nil
 }
 
 // walkLog checks that the audit log still extends from: the record at
 // from.Size hashes to from.Head, every later record links to the one before
-// it, and z/loghead names the last one. It returns the log's size and head.
-// Nothing before from.Size is read, so the cost grows with the records
-// added since from, not with the log.
-func (v *Vault) walkLog(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoint, error) {
-	cur, err := v.follow(txn, from)
+// it, and z/loghead names the last one. With also set (a checkpoint at least
+// as large as from), the record at also.Size must hash to also.Head. Records
+// after observeAfter are handed to observeRecord, in order. It returns the
+// log's size and head. Nothing before from.Size is read, so the cost grows
+// with the records added since from, not with the log.
+func (v *Vault) walkLog(txn *badger.Txn, from mark, also *mark, observeAfter uint64) (audit.Checkpoint, error) {
+	var alsoHead [32]byte // the hash of the record at also.Size
+	if also != nil && also.Size == from.Size {
+		alsoHead = from.Head
+	}
+	cur, err := v.follow(txn, from.Checkpoint, func(rec *audit.Record, h [32]byte) error {
+		if also != nil && rec.Seq == also.Size {
+			alsoHead = h
+		}
+		if rec.Seq > observeAfter {
+			return v.observeRecord(rec)
+		}
+		return nil
+	})
 	var le *linkError
 	switch {
 	case errors.Is(err, errShort):
@@ -187,12 +238,18 @@ func (v *Vault) walkLog(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoin
 	case err != nil:
 		return cur, err
 	}
+	if also != nil && also.Size > cur.Size {
+		return cur, v.noLongerExtends(*also, "it was cut or rolled back to %d records", cur.Size)
+	}
+	if also != nil && alsoHead != also.Head {
+		return cur, v.noLongerExtends(*also, "record %d was replaced, so the log was rolled back or rewritten", also.Size)
+	}
 	var head logHead
 	if err := get(txn, kLogHead, &head); err != nil && !isNotFound(err) {
 		return cur, err
 	}
 	if head.Seq != cur.Size || (cur.Size > 0 && head.Hash != hex.EncodeToString(cur.Head[:])) {
-		return cur, v.rollback("the vault's audit log head names record %d but its last record is %d: the log was edited outside notevault", head.Seq, cur.Size)
+		return cur, v.rollback("", "the vault's audit log head names record %d but its last record is %d: the log was edited outside notevault", head.Seq, cur.Size)
 	}
 	return cur, nil
 }
@@ -209,11 +266,11 @@ type linkError struct {
 func (e *linkError) Error() string { return fmt.Sprintf("audit record %d %s", e.seq, e.reason) }
 
 // follow reads the log from the record at from.Size, which must hash to
-// from.Head, to its end, and checks that each later record links to the one
-// before it. It returns the log's size and head: errShort if there is no
-// record at from.Size, a *linkError for the first record that breaks the
-// chain.
-func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoint, error) {
+// from.Head, to its end, checks that each later record links to the one
+// before it, and calls fn with each of them and its hash. It returns the
+// log's size and head: errShort if there is no record at from.Size, a
+// *linkError for the first record that breaks the chain.
+func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint, fn func(*audit.Record, [32]byte) error) (audit.Checkpoint, error) {
 	o := badger.DefaultIteratorOptions
 	o.Prefix = []byte(pLog)
 	it := txn.NewIterator(o)
@@ -243,6 +300,9 @@ func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint) (audit.Checkpoint
 			return cur, &linkError{seq: want, reason: fmt.Sprintf("does not link to record %d", cur.Size)}
 		}
 		cur = audit.Checkpoint{Size: want, Head: rec.Hash()}
+		if err := fn(rec, cur.Head); err != nil {
+			return cur, err
+		}
 	}
 	return cur, nil
 }
@@ -278,13 +338,13 @@ func lastLogSeq(txn *badger.Txn) uint64 {
 }
 
 // checkLog runs before every write: the log must still extend what this
-// process verified (establishing that first), so a rolled-back vault takes
-// no new action.
+// process verified (establishing that first if pinning is off), so a
+// rolled-back vault takes no new action.
 func (v *Vault) checkLog(txn *badger.Txn) error {
 	if v.trust == nil {
 		return v.establish(txn)
 	}
-	end, err := v.walkLog(txn, v.trust.signed)
+	end, err := v.walkLog(txn, signedMark(v.trust.signed), nil, v.trust.log.Size)
 	if err != nil {
 		return err
 	}
@@ -308,11 +368,11 @@ func (v *Vault) writeCheckpoint() error {
 		}
 		switch {
 		case msg == nil && t.signedMsg != nil:
-			return v.rollback("the vault's signed checkpoint is missing (it covered %d records): it was deleted", t.signed.Size)
+			return v.rollback("", "the vault's signed checkpoint is missing (it covered %d records): it was deleted", t.signed.Size)
 		case cp != t.signed || (msg != nil) != (t.signedMsg != nil):
-			return v.rollback("the vault's signed checkpoint changed from size %d to %d while the vault was open: it was replaced", t.signed.Size, cp.Size)
+			return v.rollback("", "the vault's signed checkpoint changed from size %d to %d while the vault was open: it was replaced", t.signed.Size, cp.Size)
 		}
-		end, err := v.walkLog(txn, t.signed)
+		end, err := v.walkLog(txn, signedMark(t.signed), nil, t.log.Size)
 		if err != nil {
 			return err
 		}
@@ -332,8 +392,8 @@ func (v *Vault) writeCheckpoint() error {
 	})
 }
 
-// verifierKey is the key checkpoints must verify under: the one verified
-// earlier in this process, else the vault's.
+// verifierKey is the key checkpoints must verify under: the pinned one (or
+// the one verified earlier in this process), else the vault's.
 func (v *Vault) verifierKey() (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

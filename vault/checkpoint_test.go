@@ -157,9 +157,9 @@ func (f *fixture) write() error {
 
 // TestCheckpointRefusesCutLog plays the attack of cutting the log's tail,
 // rewriting z/loghead and waiting for the next write to re-sign a checkpoint
-// over the shorter log. The log must extend the vault's own checkpoint: the
-// write is refused before it happens and nothing is re-signed. The untouched
-// case is the control that shows the test can fail.
+// over the shorter log. Without a pin, the vault's own checkpoint is what
+// the log must extend: the write is refused before it happens and nothing is
+// re-signed. The untouched case is the control that shows the test can fail.
 func TestCheckpointRefusesCutLog(t *testing.T) {
 	attacks := []struct {
 		name   string

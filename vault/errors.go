@@ -28,11 +28,16 @@ var (
 	ErrRollback = errors.New("the vault's audit log was cut or rolled back")
 )
 
-// RollbackError says why the vault's audit log no longer extends the
-// vault's own signed checkpoint. The vault refuses to act on such a log.
+// RollbackError says why the vault's audit log no longer extends a
+// checkpoint that was trusted before: the one the user pinned outside the
+// vault, or the vault's own signed checkpoint. The vault refuses to act on
+// such a log.
 type RollbackError struct {
-	Dir    string // the vault
-	Reason string // one sentence, lowercase
+	Dir string // the vault
+	// PinFile is the user's pin that holds the newer checkpoint ("" when the
+	// vault's own checkpoint is what the log no longer extends).
+	PinFile string
+	Reason  string // one sentence, lowercase
 }
 
 func (e *RollbackError) Error() string        { return e.Reason }

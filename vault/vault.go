@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,6 +49,15 @@ type Options struct {
 	// CompactAt is the number of level-0 tables past which a closing writer
 	// compacts (see Close). Defaults to 8.
 	CompactAt int
+	// PinDir is where this user keeps a pin of every vault they open: the
+	// vault's checkpoint verifier key and the newest signed checkpoint they
+	// saw, outside the vault (see pin.go). With it, Open refuses with a
+	// *RollbackError a vault whose key changed or whose audit log no longer
+	// extends the pinned checkpoint, and Close moves the pin forward. The
+	// first open of a vault trusts and pins what it finds. Empty: no pinning
+	// (the vault still refuses to write on a log that no longer extends its
+	// own checkpoint).
+	PinDir string
 }
 
 // Vault is an open vault. Methods are safe for concurrent use within one
@@ -68,12 +78,23 @@ type Vault struct {
 	headDirty bool
 	wrote     bool
 	trust     *trust // what this process verified of the log (guarded by mu)
-	failed    error  // a refusal since open: no more writes (guarded by mu)
+	failed    error  // a refusal since open: no more writes, no pin (guarded by mu)
 	closeMu   sync.Once
+
+	pinPath string // the user's pin of this vault ("" when pinning is off)
+	pinAbs  string // the vault's absolute path, which names the pin
+	pinned  *pin   // the pin as loaded at open (nil: none yet)
+	pinMu   sync.Mutex
+	heads   map[string]string // pinned heads of other chains (guarded by pinMu)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
-func Init(dir string) error {
+func Init(dir string) error { return InitWith(dir, Options{}) }
+
+// InitWith is Init with options. With opts.PinDir set, the creator pins the
+// new vault's verifier key and first checkpoint, replacing any pin left by a
+// vault that was at dir before.
+func InitWith(dir string, opts Options) error {
 	if dir == "" {
 		return errors.New("no vault directory given")
 	}
@@ -110,7 +131,7 @@ func Init(dir string) error {
 			return fmt.Errorf("writing the audit checkpoint: %w", err)
 		}
 	}
-	v, err := open(context.Background(), dir, Options{}, true)
+	v, err := open(context.Background(), dir, opts, true)
 	if err != nil {
 		return err
 	}
@@ -169,11 +190,39 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		lock.Close()
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
-	return &Vault{
+	v := &Vault{
 		dir: dir, db: db, keys: keys, lock: lock,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
-	}, nil
+	}
+	if opts.PinDir != "" {
+		if err := v.checkPin(creating); err != nil {
+			db.Close()
+			lock.Close()
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// checkPin loads the user's pin of this vault (none when creating it: the
+// new vault replaces whatever was pinned at its path) and verifies the
+// vault against it, or against the vault's own checkpoint on first use.
+func (v *Vault) checkPin(creating bool) error {
+	path, abs, err := pinPath(v.opts.PinDir, v.dir)
+	if err != nil {
+		return err
+	}
+	v.pinPath, v.pinAbs = path, abs
+	if !creating {
+		if v.pinned, err = loadPin(path, abs); err != nil {
+			return err
+		}
+	}
+	if v.pinned != nil {
+		v.heads = maps.Clone(v.pinned.Heads)
+	}
+	return v.view(v.establish)
 }
 
 // badgerOptions are tuned for short CLI processes: small memtables keep open
@@ -202,16 +251,38 @@ func badgerOptions(dir string) badger.Options {
 // CompactAt tables waits for badger's compactors to merge them first: short
 // CLI processes never live long enough to compact otherwise, and reads slow
 // down with every table left behind.
+//
+// The audit checkpoint is brought up to the log first if it lags behind (a
+// process that ended between a commit and its checkpoint), and after the
+// store is closed the user's pin moves to the newest checkpoint — only if
+// everything this process checked verified.
 func (v *Vault) Close() error {
 	var err error
 	v.closeMu.Do(func() {
 		if v.wrote {
 			v.compactL0(5 * time.Second)
 		}
-		err = v.db.Close()
+		err = v.catchUpCheckpoint()
+		if cerr := v.db.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = v.savePin()
+		}
 		v.lock.Close() // releases the flock
 	})
 	return err
+}
+
+// catchUpCheckpoint signs a checkpoint for records verified beyond the
+// newest one, so that the pin can cover them.
+func (v *Vault) catchUpCheckpoint() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.trust == nil || v.failed != nil || v.trust.log == v.trust.signed {
+		return nil
+	}
+	return v.fail(v.writeCheckpoint())
 }
 
 // level0Tables counts the tables badger holds at level 0.
