@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
@@ -392,6 +393,28 @@ func (v *Vault) writeCheckpoint() error {
 	})
 }
 
+// Checkpoint returns the vault's newest signed checkpoint: the size and head
+// of its audit log as a golang.org/x/mod/sumdb/note signed note, verified
+// under the vault's verifier key (the pinned one, if the user has a pin).
+// Keep a copy outside the vault; VerifyAuditCheckpoint checks the log
+// against it later.
+func (v *Vault) Checkpoint(ctx context.Context) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.failed != nil {
+		return nil, v.failed
+	}
+	if v.trust == nil {
+		if err := v.view(v.establish); err != nil {
+			return nil, v.fail(err)
+		}
+	}
+	if v.trust.signedMsg == nil {
+		return nil, errors.New("the vault has no signed checkpoint yet: its audit log is empty")
+	}
+	return bytes.Clone(v.trust.signedMsg), nil
+}
+
 // verifierKey is the key checkpoints must verify under: the pinned one (or
 // the one verified earlier in this process), else the vault's.
 func (v *Vault) verifierKey() (string, error) {
@@ -437,10 +460,27 @@ func (v *Vault) AuditLog(ctx context.Context, agreement string) ([]*audit.Record
 // checkpoint. It returns the number of records verified, or an
 // *audit.VerifyError naming the first record that fails.
 func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
-	return v.verifyAudit(ctx)
+	return v.verifyAudit(ctx, nil)
 }
 
-func (v *Vault) verifyAudit(ctx context.Context) (uint64, error) {
+// VerifyAuditCheckpoint is VerifyAudit that also checks the log against a
+// signed checkpoint kept elsewhere (as Checkpoint returned it): the log must
+// not end before it and its record at the checkpoint's size must hash to the
+// checkpoint's head. The checkpoint must verify under the vault's verifier
+// key, the pinned one if the user has a pin.
+func (v *Vault) VerifyAuditCheckpoint(ctx context.Context, checkpoint []byte) (uint64, error) {
+	key, err := v.verifierKey()
+	if err != nil {
+		return 0, err
+	}
+	size, head, err := audit.OpenCheckpoint(checkpoint, key)
+	if err != nil {
+		return 0, fmt.Errorf("the checkpoint is not one this vault's checkpoint key signed: %w", err)
+	}
+	return v.verifyAudit(ctx, &audit.Checkpoint{Size: size, Head: head})
+}
+
+func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64, error) {
 	parts, err := v.Participants(ctx)
 	if err != nil {
 		return 0, err
@@ -464,6 +504,11 @@ func (v *Vault) verifyAudit(ctx context.Context) (uint64, error) {
 	}
 	if msg != nil {
 		if err := ver.Expect(cp); err != nil {
+			return 0, err
+		}
+	}
+	if kept != nil {
+		if err := ver.Expect(*kept); err != nil {
 			return 0, err
 		}
 	}

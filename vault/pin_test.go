@@ -379,3 +379,43 @@ func TestCloseCatchesUpCheckpoint(t *testing.T) {
 		t.Fatalf("pin at %d, want %d", p.Size, ahead.Size)
 	}
 }
+
+// TestVerifyAuditCheckpoint: a checkpoint kept outside the vault catches a
+// rollback even for a user without a pin, and one signed by another key is
+// refused.
+func TestVerifyAuditCheckpoint(t *testing.T) {
+	f, size := checkpointFixture(t)
+	f.open()
+	kept, err := f.v.Checkpoint(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.v.VerifyAuditCheckpoint(f.ctx, kept); err != nil || n != size {
+		t.Fatalf("VerifyAuditCheckpoint on the intact log: %d, %v", n, err)
+	}
+	f.close()
+
+	cutTail(t, f.dir, 2)
+	resign(t, f.dir)
+	f.open()
+	defer f.close()
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatalf("control: the re-signed cut log passes its own checks: %v", err)
+	}
+	_, err = f.v.VerifyAuditCheckpoint(f.ctx, kept)
+	if err == nil || !strings.Contains(err.Error(), "records were cut off") {
+		t.Fatalf("VerifyAuditCheckpoint on the cut log: %v", err)
+	}
+
+	other := filepath.Join(t.TempDir(), "other")
+	if err := Init(other); err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := os.ReadFile(filepath.Join(other, checkpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.VerifyAuditCheckpoint(f.ctx, foreign); err == nil || !strings.Contains(err.Error(), "not one this vault's checkpoint key signed") {
+		t.Fatalf("a foreign checkpoint: %v", err)
+	}
+}
