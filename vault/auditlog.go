@@ -120,7 +120,7 @@ func (v *Vault) fail(err error) error {
 
 // vaultVerifierKey reads checkpoint.pub from the vault directory.
 func (v *Vault) vaultVerifierKey() (string, error) {
-	b, err := readSmallFile(filepath.Join(v.dir, checkpointPub))
+	b, err := readSmallFile(filepath.Join(v.dir, checkpointPub), checkpointFileLimit)
 	if err != nil {
 		return "", fmt.Errorf("reading the checkpoint verifier key: %w", err)
 	}
@@ -130,7 +130,7 @@ func (v *Vault) vaultVerifierKey() (string, error) {
 // readCheckpoint reads audit.checkpoint and verifies it under key. A missing
 // file gives a nil message and no error.
 func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
-	msg, err := readSmallFile(filepath.Join(v.dir, checkpointFile))
+	msg, err := readSmallFile(filepath.Join(v.dir, checkpointFile), checkpointFileLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return audit.Checkpoint{}, nil, nil
 	}

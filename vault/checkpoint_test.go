@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,5 +335,37 @@ func TestOldEmptyVaultWithoutCheckpoint(t *testing.T) {
 	}
 	if n, err := f.v.VerifyAudit(f.ctx); err != nil || n != 1 {
 		t.Fatalf("VerifyAudit: %d, %v", n, err)
+	}
+}
+
+// TestCheckpointFileNotRegular: what an attacker plants under the
+// checkpoint's name is refused with an error, never waited on or read whole.
+func TestCheckpointFileNotRegular(t *testing.T) {
+	for name, plant := range map[string]func(path string) error{
+		"fifo":  func(path string) error { return syscall.Mkfifo(path, 0o600) },
+		"huge":  func(path string) error { return os.WriteFile(path, make([]byte, 1<<20), 0o600) },
+		"a dir": func(path string) error { return os.Mkdir(path, 0o700) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, _ := checkpointFixture(t)
+			path := filepath.Join(f.dir, checkpointFile)
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant(path); err != nil {
+				t.Fatal(err)
+			}
+			f.open()
+			done := make(chan error, 1)
+			go func() { done <- f.write() }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "reading the audit checkpoint") {
+					t.Fatalf("write over a planted %s: %v", name, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("write blocked on a planted %s", name)
+			}
+		})
 	}
 }

@@ -49,16 +49,17 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// maxSmallFile bounds the small files read from the vault directory (the
-// checkpoint and its verifier key are a few hundred bytes).
-const maxSmallFile = 64 << 10
+// checkpointFileLimit bounds the checkpoint files read from the vault
+// directory: a signed checkpoint and a verifier key are a few hundred bytes.
+const checkpointFileLimit = 4096
 
-// readSmallFile reads a small file of the vault directory, which is not
-// trusted: it does not block on a FIFO and refuses anything that is not a
-// regular file of at most maxSmallFile bytes. A missing file wraps
-// fs.ErrNotExist.
-func readSmallFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// readSmallFile reads a file of the vault that is known to be small and
+// refuses anything but a regular file of at most limit bytes: the vault
+// directory is not trusted, and a name planted there could point at
+// /dev/zero or be a FIFO. The open does not block and the read stops at
+// limit+1 bytes. A missing file wraps fs.ErrNotExist.
+func readSmallFile(p string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -68,14 +69,14 @@ func readSmallFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, fmt.Errorf("%s is not a regular file", p)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSmallFile)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", p, limit)
 	}
 	return b, nil
 }
