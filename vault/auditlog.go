@@ -84,29 +84,31 @@ type trust struct {
 // names it.
 type mark struct {
 	audit.Checkpoint
-	what    string // "the checkpoint you last saw", "its own signed checkpoint"
+	what    string // "the checkpoint you last saw", "the vault's signed checkpoint"
 	pinFile string // the user's pin, when the mark comes from it
 }
 
 const (
 	pinnedWhat = "the checkpoint you last saw"
-	signedWhat = "its own signed checkpoint"
+	signedWhat = "the vault's signed checkpoint"
 )
 
 func signedMark(cp audit.Checkpoint) mark { return mark{cp, signedWhat, ""} }
 
+// What a RollbackError names.
+const (
+	theLog        = "the audit log"
+	theCheckpoint = "the audit checkpoint"
+)
+
 // rollback builds the refusal; pinFile names the user's pin when the pin is
 // what the vault no longer matches.
-func (v *Vault) rollback(pinFile, format string, args ...any) *RollbackError {
-	return &RollbackError{Dir: v.dir, PinFile: pinFile, Reason: fmt.Sprintf(format, args...)}
-}
-
-func (v *Vault) noLongerExtends(m mark, format string, args ...any) *RollbackError {
-	return v.rollback(m.pinFile, "the vault's audit log no longer extends %s (size %d): %s", m.what, m.Size, fmt.Sprintf(format, args...))
+func (v *Vault) rollback(pinFile, what, format string, args ...any) *RollbackError {
+	return &RollbackError{What: what, Msg: fmt.Sprintf(format, args...), Dir: v.dir, PinFile: pinFile}
 }
 
 func (v *Vault) checkpointMissing(records uint64) *RollbackError {
-	return v.rollback("", "the vault's signed checkpoint is missing but its audit log has %d records: it was deleted", records)
+	return v.rollback("", theCheckpoint, "it is missing, but the log has %d records", records)
 }
 
 // fail keeps a refusal: after it, the vault writes nothing and Close leaves
@@ -139,7 +141,7 @@ func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
 	}
 	size, head, err := audit.OpenCheckpoint(msg, key)
 	if err != nil {
-		return audit.Checkpoint{}, nil, v.rollback("", "the vault's signed checkpoint does not verify under its checkpoint key: it was replaced or edited (%v)", err)
+		return audit.Checkpoint{}, nil, v.rollback("", theCheckpoint, "it does not verify under the vault's checkpoint key (%v)", err)
 	}
 	return audit.Checkpoint{Size: size, Head: head}, msg, nil
 }
@@ -158,7 +160,7 @@ func (v *Vault) establish(txn *badger.Txn) error {
 	}
 	p := v.pinned
 	if p != nil && key != p.Key {
-		return v.rollback(v.pinPath, "the vault's checkpoint key is not the one you last saw: the vault was replaced or its key swapped")
+		return v.rollback(v.pinPath, "the vault", "its checkpoint key is not the one you last saw")
 	}
 	if err := v.checkSigner(key); err != nil {
 		return err
@@ -188,7 +190,7 @@ func (v *Vault) establish(txn *badger.Txn) error {
 	case msg == nil && end.Size > 0:
 		return v.checkpointMissing(end.Size)
 	case p != nil && msg != nil && cp.Size < p.cp.Size:
-		return v.rollback(v.pinPath, "the vault's signed checkpoint (size %d) is older than the one you last saw (size %d): it was rolled back", cp.Size, p.cp.Size)
+		return v.rollback(v.pinPath, theCheckpoint, "it covers %d records, but the checkpoint you last saw covers %d", cp.Size, p.cp.Size)
 	}
 	v.trust = &trust{key: key, signed: cp, signedMsg: msg, log: end}
 	return nil
@@ -202,7 +204,7 @@ func (v *Vault) checkSigner(key string) error {
 		_, _, err = audit.OpenCheckpoint(msg, key)
 	}
 	if err != nil {
-		return v.rollback("", "the vault's checkpoint signing key does not match its verifier key: it was replaced")
+		return v.rollback("", "the checkpoint signing key", "it does not match the vault's verifier key")
 	}
 	return nil
 }
@@ -231,28 +233,38 @@ func (v *Vault) walkLog(txn *badger.Txn, from mark, also *mark, observeAfter uin
 	var le *linkError
 	switch {
 	case errors.Is(err, errShort):
-		return cur, v.noLongerExtends(from, "it was cut or rolled back to %d records", lastLogSeq(txn))
+		return cur, v.cutBack(from, lastLogSeq(txn))
 	case errors.As(err, &le) && le.seq == from.Size:
-		return cur, v.noLongerExtends(from, "record %d was replaced, so the log was rolled back or rewritten", le.seq)
+		return cur, v.forked(from)
 	case errors.As(err, &le):
-		return cur, v.noLongerExtends(from, "record %d %s", le.seq, le.reason)
+		return cur, v.rollback(from.pinFile, theLog, "its record %d %s", le.seq, le.reason)
 	case err != nil:
 		return cur, err
 	}
 	if also != nil && also.Size > cur.Size {
-		return cur, v.noLongerExtends(*also, "it was cut or rolled back to %d records", cur.Size)
+		return cur, v.cutBack(*also, cur.Size)
 	}
 	if also != nil && alsoHead != also.Head {
-		return cur, v.noLongerExtends(*also, "record %d was replaced, so the log was rolled back or rewritten", also.Size)
+		return cur, v.forked(*also)
 	}
 	var head logHead
 	if err := get(txn, kLogHead, &head); err != nil && !isNotFound(err) {
 		return cur, err
 	}
 	if head.Seq != cur.Size || (cur.Size > 0 && head.Hash != hex.EncodeToString(cur.Head[:])) {
-		return cur, v.rollback("", "the vault's audit log head names record %d but its last record is %d: the log was edited outside notevault", head.Seq, cur.Size)
+		return cur, v.rollback("", theLog, "its head names record %d, but its last record is %d", head.Seq, cur.Size)
 	}
 	return cur, nil
+}
+
+// cutBack: the log ends (with last records) before the mark.
+func (v *Vault) cutBack(m mark, last uint64) *RollbackError {
+	return v.rollback(m.pinFile, theLog, "it ends at record %d, but %s covers %d records", last, m.what, m.Size)
+}
+
+// forked: the log's record at the mark's size is another one.
+func (v *Vault) forked(m mark) *RollbackError {
+	return v.rollback(m.pinFile, theLog, "its record %d is not the one %s covers: the log was forked", m.Size, m.what)
 }
 
 // errShort: the log ends before the record follow starts from.
@@ -369,9 +381,9 @@ func (v *Vault) writeCheckpoint() error {
 		}
 		switch {
 		case msg == nil && t.signedMsg != nil:
-			return v.rollback("", "the vault's signed checkpoint is missing (it covered %d records): it was deleted", t.signed.Size)
+			return v.rollback("", theCheckpoint, "it was deleted while the vault was open (it covered %d records)", t.signed.Size)
 		case cp != t.signed || (msg != nil) != (t.signedMsg != nil):
-			return v.rollback("", "the vault's signed checkpoint changed from size %d to %d while the vault was open: it was replaced", t.signed.Size, cp.Size)
+			return v.rollback("", theCheckpoint, "it changed from %d to %d records while the vault was open", t.signed.Size, cp.Size)
 		}
 		end, err := v.walkLog(txn, signedMark(t.signed), nil, t.log.Size)
 		if err != nil {

@@ -131,8 +131,8 @@ func wantRollback(t *testing.T, err error, reason string) *RollbackError {
 	if !errors.As(err, &re) || !errors.Is(err, ErrRollback) {
 		t.Fatalf("got %v (%T), want a *RollbackError", err, err)
 	}
-	if !strings.Contains(re.Reason, reason) {
-		t.Fatalf("reason %q does not contain %q", re.Reason, reason)
+	if !strings.Contains(re.Error(), reason) {
+		t.Fatalf("%q does not contain %q", re.Error(), reason)
 	}
 	return re
 }
@@ -169,22 +169,22 @@ func TestCheckpointRefusesCutLog(t *testing.T) {
 	}{
 		{"control: untouched", func(*testing.T, string) {}, ""},
 		{"tail cut, checkpoint kept", func(t *testing.T, dir string) { cutTail(t, dir, 2) },
-			"no longer extends its own signed checkpoint"},
+			"but the vault's signed checkpoint covers"},
 		{"tail cut, checkpoint deleted", func(t *testing.T, dir string) {
 			cutTail(t, dir, 2)
 			removeCheckpoint(t, dir)
-		}, "signed checkpoint is missing"},
+		}, "it is missing, but the log has"},
 		{"checkpoint deleted", func(t *testing.T, dir string) { removeCheckpoint(t, dir) },
-			"signed checkpoint is missing"},
+			"it is missing, but the log has"},
 		{"key pair swapped, checkpoint deleted", func(t *testing.T, dir string) {
 			cutTail(t, dir, 2)
 			removeCheckpoint(t, dir)
 			swapKeys(t, dir)
-		}, "signed checkpoint is missing"},
+		}, "it is missing, but the log has"},
 		{"key pair swapped, old checkpoint kept", func(t *testing.T, dir string) {
 			cutTail(t, dir, 2)
 			swapKeys(t, dir)
-		}, "does not verify under its checkpoint key"},
+		}, "does not verify under the vault's checkpoint key"},
 		{"signing key swapped, verifier key kept", func(t *testing.T, dir string) {
 			pub, err := os.ReadFile(filepath.Join(dir, checkpointPub))
 			if err != nil {
@@ -194,7 +194,7 @@ func TestCheckpointRefusesCutLog(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, checkpointPub), pub, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, "signing key does not match its verifier key"},
+		}, "does not match the vault's verifier key"},
 		{"last record replaced", func(t *testing.T, dir string) {
 			withBadger(t, dir, func(db *badgerDB) {
 				last := logHeadOf(t, db).Seq
@@ -209,7 +209,7 @@ func TestCheckpointRefusesCutLog(t *testing.T) {
 				}
 				rawSet(t, db, rawLogKey(last), b)
 			})
-		}, "was replaced"},
+		}, "is not the one the vault's signed checkpoint covers: the log was forked"},
 		{"head rewound, records kept", func(t *testing.T, dir string) {
 			withBadger(t, dir, func(db *badgerDB) {
 				h := logHeadOf(t, db)
@@ -285,7 +285,7 @@ func TestCheckpointWriteVerifiesPrevious(t *testing.T) {
 	if err := os.Rename(old, filepath.Join(f.dir, checkpointFile)); err != nil {
 		t.Fatal(err)
 	}
-	wantRollback(t, f.write(), "changed from size")
+	wantRollback(t, f.write(), "while the vault was open")
 	f.close()
 }
 

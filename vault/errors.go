@@ -28,19 +28,25 @@ var (
 	ErrRollback = errors.New("the vault's audit log was cut or rolled back")
 )
 
-// RollbackError says why the vault's audit log no longer extends a
-// checkpoint that was trusted before: the one the user pinned outside the
-// vault, or the vault's own signed checkpoint. The vault refuses to act on
-// such a log.
+// RollbackError reports a vault that no longer extends what was trusted of
+// it: the audit log cut back or forked, the checkpoint or the key that signs
+// it replaced or older than the one the user pinned outside the vault, or
+// the log no longer extending the vault's own signed checkpoint. The vault
+// refuses to act on it.
 type RollbackError struct {
-	Dir string // the vault
-	// PinFile is the user's pin that holds the newer checkpoint ("" when the
-	// vault's own checkpoint is what the log no longer extends).
+	What string // "the audit log", "the audit checkpoint", "the vault"
+	Msg  string // how it shows, lowercase
+	Dir  string // the vault
+	// PinFile is the user's pin that holds what the vault no longer matches
+	// ("" when the vault's own checkpoint is what the log no longer extends:
+	// removing the pin would not help then).
 	PinFile string
-	Reason  string // one sentence, lowercase
 }
 
-func (e *RollbackError) Error() string        { return e.Reason }
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("%s was rolled back: %s; someone restored an older copy of the vault or edited it", e.What, e.Msg)
+}
+
 func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 
 // DeniedError carries the policy decision that refused an action.

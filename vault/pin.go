@@ -140,7 +140,7 @@ func (v *Vault) savePin() error {
 		return nil
 	}
 	v.pinMu.Lock()
-	heads := maps.Clone(v.heads)
+	heads := maps.Clone(v.pinHeads)
 	v.pinMu.Unlock()
 	if len(heads) == 0 {
 		heads = nil
@@ -164,7 +164,7 @@ func (v *Vault) savePin() error {
 func (v *Vault) pinnedHead(name string) (string, bool) {
 	v.pinMu.Lock()
 	defer v.pinMu.Unlock()
-	h, ok := v.heads[name]
+	h, ok := v.pinHeads[name]
 	return h, ok
 }
 
@@ -173,8 +173,8 @@ func (v *Vault) pinnedHead(name string) (string, bool) {
 func (v *Vault) setPinnedHead(name, head string) {
 	v.pinMu.Lock()
 	defer v.pinMu.Unlock()
-	if v.heads == nil {
-		v.heads = map[string]string{}
+	if v.pinHeads == nil {
+		v.pinHeads = map[string]string{}
 	}
-	v.heads[name] = head
+	v.pinHeads[name] = head
 }

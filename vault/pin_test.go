@@ -84,11 +84,11 @@ func TestPinRefusesRollback(t *testing.T) {
 				t.Fatal(err)
 			}
 			copyDir(t, older, f.dir)
-		}, "no longer extends the checkpoint you last saw (size %d): it was cut or rolled back to"},
+		}, "but the checkpoint you last saw covers %d records"},
 		{"tail cut and re-signed with the vault's key", func(t *testing.T, f *fixture, _ string) {
 			cutTail(t, f.dir, 3)
 			resign(t, f.dir)
-		}, "no longer extends the checkpoint you last saw (size %d): it was cut or rolled back to"},
+		}, "but the checkpoint you last saw covers %d records"},
 		{"tail cut, checkpoint deleted, new key pair signs the cut log", func(t *testing.T, f *fixture, _ string) {
 			cutTail(t, f.dir, 3)
 			removeCheckpoint(t, f.dir)
@@ -106,7 +106,7 @@ func TestPinRefusesRollback(t *testing.T) {
 				}
 			}
 			g.close()
-		}, "no longer extends the checkpoint you last saw (size %d): record %d was replaced"},
+		}, "its record %d is not the one the checkpoint you last saw covers"},
 		{"older checkpoint file put back", func(t *testing.T, f *fixture, older string) {
 			b, err := os.ReadFile(filepath.Join(older, checkpointFile))
 			if err != nil {
@@ -115,7 +115,7 @@ func TestPinRefusesRollback(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(f.dir, checkpointFile), b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, "is older than the one you last saw (size %d)"},
+		}, "but the checkpoint you last saw covers %d;"},
 	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestPinOpenReadsOnlyNewRecords(t *testing.T) {
 	t.Run("at the pin", func(t *testing.T) {
 		f, pinDir, size := pinnedFixture(t)
 		garble(t, f.dir, size)
-		wantRollback(t, f.openPinned(pinDir), "was replaced")
+		wantRollback(t, f.openPinned(pinDir), "the log was forked")
 	})
 }
 

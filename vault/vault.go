@@ -81,11 +81,11 @@ type Vault struct {
 	failed    error  // a refusal since open: no more writes, no pin (guarded by mu)
 	closeMu   sync.Once
 
-	pinPath string // the user's pin of this vault ("" when pinning is off)
-	pinAbs  string // the vault's absolute path, which names the pin
-	pinned  *pin   // the pin as loaded at open (nil: none yet)
-	pinMu   sync.Mutex
-	heads   map[string]string // pinned heads of other chains (guarded by pinMu)
+	pinPath  string // the user's pin of this vault ("" when pinning is off)
+	pinAbs   string // the vault's absolute path, which names the pin
+	pinned   *pin   // the pin as loaded at open (nil: none yet)
+	pinMu    sync.Mutex
+	pinHeads map[string]string // pinned heads of other chains (guarded by pinMu)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
@@ -220,7 +220,7 @@ func (v *Vault) checkPin(creating bool) error {
 		}
 	}
 	if v.pinned != nil {
-		v.heads = maps.Clone(v.pinned.Heads)
+		v.pinHeads = maps.Clone(v.pinned.Heads)
 	}
 	return v.view(v.establish)
 }
