@@ -119,7 +119,7 @@ func InitWith(dir string, opts Options) error {
 	// The empty log's checkpoint: from here on, a vault without one has had
 	// it deleted.
 	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); errors.Is(err, fs.ErrNotExist) {
-		skey, err := os.ReadFile(filepath.Join(dir, checkpointKey))
+		skey, err := readSmallFile(filepath.Join(dir, checkpointKey), checkpointFileLimit)
 		if err != nil {
 			return fmt.Errorf("reading the checkpoint key: %w", err)
 		}
