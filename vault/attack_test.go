@@ -459,3 +459,60 @@ func TestAttackEarlierExpiry(t *testing.T) {
 		t.Fatal("the sweep destroyed a note on tampered metadata")
 	}
 }
+
+// Rows 3 and 6 for a user who saw the newer state: a revocation deleted
+// from the chain (or an older chain written back) is refused by every
+// action on the agreement, not only by check. Two users: alice loaded the
+// chain after the revocation; dave-the-operator never loaded the agreement
+// but his pin covers the audit record of the revocation. A third user who
+// never saw the vault before (a fresh pin) is the control: a fork shown to a
+// newcomer is the limit the threat model states.
+func TestAttackRollbackRefusedByPins(t *testing.T) {
+	f, g, _, _ := grantFixture(t, false)
+	alicePins := filepath.Join(t.TempDir(), "alice")
+	operatorPins := filepath.Join(t.TempDir(), "operator")
+	f.close()
+	// The operator pins the vault before the revocation ...
+	if err := f.openPinned(operatorPins); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	if err := f.openPinned(alicePins); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.RevokeGrant(f.ctx, g.ID, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	// ... and sees its audit record, without loading the agreement.
+	if err := f.openPinned(operatorPins); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		key, last := lastFact(t, db, f.agreement)
+		if last.Type != factRevoke {
+			t.Fatalf("newest fact is %s", last.Type)
+		}
+		rawDelete(t, db, key)
+	})
+	for name, dir := range map[string]string{"alice": alicePins, "operator": operatorPins} {
+		if err := f.openPinned(dir); err != nil {
+			t.Fatalf("%s opens: %v", name, err)
+		}
+		_, _, err := f.v.Grants(f.ctx, f.agreement)
+		var re *RollbackError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), "agreement "+f.agreement) {
+			t.Fatalf("%s lists grants on the cut chain: %v, want a rollback of agreement %s", name, err, f.agreement)
+		}
+		f.close()
+	}
+	// The control: a newcomer trusts what they find.
+	if err := f.openPinned(filepath.Join(t.TempDir(), "newcomer")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.v.Grants(f.ctx, f.agreement); err != nil {
+		t.Fatalf("a newcomer is refused too (the test cannot tell pins apart): %v", err)
+	}
+	f.checkNames("agreement " + f.agreement)
+}

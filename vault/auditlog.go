@@ -1,12 +1,14 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -70,31 +72,370 @@ func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signe
 	return nil
 }
 
-// writeCheckpoint signs the current size and head of the log and stores it
-// outside the chain, so that cutting records off the end is detected.
-func (v *Vault) writeCheckpoint() error {
-	var head logHead
-	err := v.view(func(txn *badger.Txn) error { return get(txn, kLogHead, &head) })
-	if isNotFound(err) {
+// trust is what this process has verified of the audit log, under mu.
+type trust struct {
+	key       string           // verifier key: the pinned one, else the vault's checkpoint.pub
+	signed    audit.Checkpoint // the vault's newest signed checkpoint, verified
+	signedMsg []byte           // its signed note; nil only for an empty log without one
+	log       audit.Checkpoint // the log as far as verified to extend signed
+}
+
+// A mark is a checkpoint the log must still extend, and how a refusal
+// names it.
+type mark struct {
+	audit.Checkpoint
+	what    string // "the checkpoint you last saw", "the vault's signed checkpoint"
+	pinFile string // the user's pin, when the mark comes from it
+}
+
+const (
+	pinnedWhat = "the checkpoint you last saw"
+	signedWhat = "the vault's signed checkpoint"
+)
+
+func signedMark(cp audit.Checkpoint) mark { return mark{cp, signedWhat, ""} }
+
+// What a RollbackError names.
+const (
+	theLog        = "the audit log"
+	theCheckpoint = "the audit checkpoint"
+)
+
+// rollback builds the refusal; pinFile names the user's pin when the pin is
+// what the vault no longer matches.
+func (v *Vault) rollback(pinFile, what, format string, args ...any) *RollbackError {
+	return &RollbackError{What: what, Msg: fmt.Sprintf(format, args...), Dir: v.dir, PinFile: pinFile}
+}
+
+func (v *Vault) checkpointMissing(records uint64) *RollbackError {
+	return v.rollback("", theCheckpoint, "it is missing, but the log has %d records", records)
+}
+
+// fail keeps a refusal: after it, the vault writes nothing and Close leaves
+// the pin alone.
+func (v *Vault) fail(err error) error {
+	if errors.Is(err, ErrRollback) && v.failed == nil {
+		v.failed = err
+	}
+	return err
+}
+
+// vaultVerifierKey reads checkpoint.pub from the vault directory.
+func (v *Vault) vaultVerifierKey() (string, error) {
+	b, err := readSmallFile(filepath.Join(v.dir, checkpointPub), checkpointFileLimit)
+	if err != nil {
+		return "", fmt.Errorf("reading the checkpoint verifier key: %w", err)
+	}
+	return string(trimNewline(b)), nil
+}
+
+// readCheckpoint reads audit.checkpoint and verifies it under key. A missing
+// file gives a nil message and no error.
+func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
+	msg, err := readSmallFile(filepath.Join(v.dir, checkpointFile), checkpointFileLimit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return audit.Checkpoint{}, nil, nil
+	}
+	if err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("reading the audit checkpoint: %w", err)
+	}
+	size, head, err := audit.OpenCheckpoint(msg, key)
+	if err != nil {
+		return audit.Checkpoint{}, nil, v.rollback("", theCheckpoint, "it does not verify under the vault's checkpoint key (%v)", err)
+	}
+	return audit.Checkpoint{Size: size, Head: head}, msg, nil
+}
+
+// establish verifies, once per process, that the vault's audit history is
+// one this user may trust, and sets v.trust. With a pin: the vault's
+// verifier key is the pinned one, and the log and the vault's checkpoint
+// extend the pinned checkpoint. Without (first use, or pinning off): the
+// log extends the vault's own checkpoint, and only an empty log may lack
+// one. Either way only the records after the trusted size (and the record
+// at it) are read.
+func (v *Vault) establish(txn *badger.Txn) error {
+	key, err := v.vaultVerifierKey()
+	if err != nil {
+		return err
+	}
+	p := v.pinned
+	if p != nil && key != p.Key {
+		return v.rollback(v.pinPath, "the vault", "its checkpoint key is not the one you last saw")
+	}
+	if err := v.checkSigner(key); err != nil {
+		return err
+	}
+	cp, msg, err := v.readCheckpoint(key)
+	if err != nil {
+		return err
+	}
+	from, also := signedMark(cp), (*mark)(nil)
+	switch {
+	case p != nil:
+		from = mark{p.cp, pinnedWhat, v.pinPath}
+		if msg != nil && cp.Size >= p.cp.Size {
+			also = &mark{cp, signedWhat, ""}
+		}
+	case msg == nil:
+		// Nothing to start from: only an empty log may lack a checkpoint.
+		if n := lastLogSeq(txn); n > 0 {
+			return v.checkpointMissing(n)
+		}
+	}
+	end, err := v.walkLog(txn, from, also, from.Size)
+	if err != nil {
+		return err
+	}
+	switch {
+	case msg == nil && end.Size > 0:
+		return v.checkpointMissing(end.Size)
+	case p != nil && msg != nil && cp.Size < p.cp.Size:
+		return v.rollback(v.pinPath, theCheckpoint, "it covers %d records, but the checkpoint you last saw covers %d", cp.Size, p.cp.Size)
+	}
+	v.trust = &trust{key: key, signed: cp, signedMsg: msg, log: end}
+	return nil
+}
+
+// checkSigner refuses a checkpoint signing key whose checkpoints would not
+// verify under key, before any action is taken on it.
+func (v *Vault) checkSigner(key string) error {
+	msg, err := audit.SignCheckpoint(v.ckKey, 0, [32]byte{})
+	if err == nil {
+		_, _, err = audit.OpenCheckpoint(msg, key)
+	}
+	if err != nil {
+		return v.rollback("", "the checkpoint signing key", "it does not match the vault's verifier key")
+	}
+	return nil
+}
+
+// walkLog checks that the audit log still extends from: the record at
+// from.Size hashes to from.Head, every later record links to the one before
+// it, and z/loghead names the last one. With also set (a checkpoint at least
+// as large as from), the record at also.Size must hash to also.Head. Records
+// after observeAfter are handed to observeRecord, in order. It returns the
+// log's size and head. Nothing before from.Size is read, so the cost grows
+// with the records added since from, not with the log.
+func (v *Vault) walkLog(txn *badger.Txn, from mark, also *mark, observeAfter uint64) (audit.Checkpoint, error) {
+	var alsoHead [32]byte // the hash of the record at also.Size
+	if also != nil && also.Size == from.Size {
+		alsoHead = from.Head
+	}
+	cur, err := v.follow(txn, from.Checkpoint, func(rec *audit.Record, h [32]byte) error {
+		if also != nil && rec.Seq == also.Size {
+			alsoHead = h
+		}
+		if rec.Seq > observeAfter {
+			return v.observeRecord(rec)
+		}
 		return nil
+	})
+	var le *linkError
+	switch {
+	case errors.Is(err, errShort):
+		return cur, v.cutBack(from, lastLogSeq(txn))
+	case errors.As(err, &le) && le.seq == from.Size:
+		return cur, v.forked(from)
+	case errors.As(err, &le):
+		return cur, v.rollback(from.pinFile, theLog, "its record %d %s", le.seq, le.reason)
+	case err != nil:
+		return cur, err
 	}
+	if also != nil && also.Size > cur.Size {
+		return cur, v.cutBack(*also, cur.Size)
+	}
+	if also != nil && alsoHead != also.Head {
+		return cur, v.forked(*also)
+	}
+	var head logHead
+	if err := get(txn, kLogHead, &head); err != nil && !isNotFound(err) {
+		return cur, err
+	}
+	if head.Seq != cur.Size || (cur.Size > 0 && head.Hash != hex.EncodeToString(cur.Head[:])) {
+		return cur, v.rollback("", theLog, "its head names record %d, but its last record is %d", head.Seq, cur.Size)
+	}
+	return cur, nil
+}
+
+// cutBack: the log ends (with last records) before the mark.
+func (v *Vault) cutBack(m mark, last uint64) *RollbackError {
+	return v.rollback(m.pinFile, theLog, "it ends at record %d, but %s covers %d records", last, m.what, m.Size)
+}
+
+// forked: the log's record at the mark's size is another one.
+func (v *Vault) forked(m mark) *RollbackError {
+	return v.rollback(m.pinFile, theLog, "its record %d is not the one %s covers: the log was forked", m.Size, m.what)
+}
+
+// errShort: the log ends before the record follow starts from.
+var errShort = errors.New("audit log ends early")
+
+// linkError is a record that breaks the chain follow walks.
+type linkError struct {
+	seq    uint64
+	reason string
+}
+
+func (e *linkError) Error() string { return fmt.Sprintf("audit record %d %s", e.seq, e.reason) }
+
+// follow reads the log from the record at from.Size, which must hash to
+// from.Head, to its end, checks that each later record links to the one
+// before it, and calls fn with each of them and its hash. It returns the
+// log's size and head: errShort if there is no record at from.Size, a
+// *linkError for the first record that breaks the chain.
+func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint, fn func(*audit.Record, [32]byte) error) (audit.Checkpoint, error) {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	it := txn.NewIterator(o)
+	defer it.Close()
+	it.Seek([]byte(logKey(from.Size)))
+	if from.Size > 0 {
+		if !it.Valid() || string(it.Item().Key()) != logKey(from.Size) {
+			return from, errShort
+		}
+		rec, err := decodeLogItem(it.Item())
+		if err != nil || rec.Seq != from.Size || rec.Hash() != from.Head {
+			return from, &linkError{seq: from.Size, reason: "was replaced"}
+		}
+		it.Next()
+	}
+	cur := from
+	for ; it.Valid(); it.Next() {
+		want := cur.Size + 1
+		rec, err := decodeLogItem(it.Item())
+		switch {
+		case err != nil:
+			return cur, &linkError{seq: want, reason: "does not decode"}
+		case rec.Seq != want || string(it.Item().Key()) != logKey(want):
+			return cur, &linkError{seq: want, reason: fmt.Sprintf("is missing (found record %d after record %d)", rec.Seq, cur.Size)}
+		case cur.Size == 0 && rec.Prev != "",
+			cur.Size > 0 && rec.Prev != hex.EncodeToString(cur.Head[:]):
+			return cur, &linkError{seq: want, reason: fmt.Sprintf("does not link to record %d", cur.Size)}
+		}
+		cur = audit.Checkpoint{Size: want, Head: rec.Hash()}
+		if err := fn(rec, cur.Head); err != nil {
+			return cur, err
+		}
+	}
+	return cur, nil
+}
+
+func decodeLogItem(item *badger.Item) (*audit.Record, error) {
+	var rec *audit.Record
+	err := item.Value(func(b []byte) error {
+		var err error
+		rec, err = audit.Decode(b)
+		return err
+	})
+	return rec, err
+}
+
+// lastLogSeq is the sequence number of the log's last stored record (0 for
+// none), read from its key alone.
+func lastLogSeq(txn *badger.Txn) uint64 {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = []byte(pLog)
+	o.Reverse = true
+	o.PrefetchValues = false
+	it := txn.NewIterator(o)
+	defer it.Close()
+	it.Seek([]byte(pLog + "\xff\xff\xff\xff\xff\xff\xff\xff\xff"))
+	if !it.Valid() {
+		return 0
+	}
+	k := it.Item().Key()[len(pLog):]
+	if len(k) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k)
+}
+
+// checkLog runs before every write: the log must still extend what this
+// process verified (establishing that first if pinning is off), so a
+// rolled-back vault takes no new action.
+func (v *Vault) checkLog(txn *badger.Txn) error {
+	if v.trust == nil {
+		return v.establish(txn)
+	}
+	end, err := v.walkLog(txn, signedMark(v.trust.signed), nil, v.trust.log.Size)
 	if err != nil {
 		return err
 	}
-	var h [32]byte
-	if _, err := hex.Decode(h[:], []byte(head.Hash)); err != nil {
-		return fmt.Errorf("audit head: %w", err)
+	v.trust.log = end
+	return nil
+}
+
+// writeCheckpoint signs the current size and head of the log and stores it
+// outside the chain, so that cutting records off the end is detected. It
+// first verifies the previous checkpoint (the one this process verified
+// before, under the same key) and that the log extends it: the record at its
+// size still hashes to its head and the chain links from there to the new
+// head. The file is written with fsync of the temporary file, rename and
+// fsync of the directory. Called with mu held, after a commit.
+func (v *Vault) writeCheckpoint() error {
+	t := v.trust
+	return v.view(func(txn *badger.Txn) error {
+		cp, msg, err := v.readCheckpoint(t.key)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg == nil && t.signedMsg != nil:
+			return v.rollback("", theCheckpoint, "it was deleted while the vault was open (it covered %d records)", t.signed.Size)
+		case cp != t.signed || (msg != nil) != (t.signedMsg != nil):
+			return v.rollback("", theCheckpoint, "it changed from %d to %d records while the vault was open", t.signed.Size, cp.Size)
+		}
+		end, err := v.walkLog(txn, signedMark(t.signed), nil, t.log.Size)
+		if err != nil {
+			return err
+		}
+		t.log = end
+		if end == t.signed && msg != nil {
+			return nil
+		}
+		next, err := audit.SignCheckpoint(v.ckKey, end.Size, end.Head)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(v.dir, checkpointFile), next, 0o600); err != nil {
+			return fmt.Errorf("writing the audit checkpoint: %w", err)
+		}
+		t.signed, t.signedMsg = end, next
+		return nil
+	})
+}
+
+// Checkpoint returns the vault's newest signed checkpoint: the size and head
+// of its audit log as a golang.org/x/mod/sumdb/note signed note, verified
+// under the vault's verifier key (the pinned one, if the user has a pin).
+// Keep a copy outside the vault; VerifyAuditCheckpoint checks the log
+// against it later.
+func (v *Vault) Checkpoint(ctx context.Context) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.failed != nil {
+		return nil, v.failed
 	}
-	msg, err := audit.SignCheckpoint(v.ckKey, head.Seq, h)
-	if err != nil {
-		return err
+	if v.trust == nil {
+		if err := v.view(v.establish); err != nil {
+			return nil, v.fail(err)
+		}
 	}
-	path := filepath.Join(v.dir, checkpointFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, msg, 0o600); err != nil {
-		return err
+	if v.trust.signedMsg == nil {
+		return nil, errors.New("the vault has no signed checkpoint yet: its audit log is empty")
 	}
-	return os.Rename(tmp, path)
+	return bytes.Clone(v.trust.signedMsg), nil
+}
+
+// verifierKey is the key checkpoints must verify under: the pinned one (or
+// the one verified earlier in this process), else the vault's.
+func (v *Vault) verifierKey() (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.trust != nil {
+		return v.trust.key, nil
+	}
+	return v.vaultVerifierKey()
 }
 
 // AuditLog returns the audit records, oldest first; with agreement set, only
@@ -131,6 +472,27 @@ func (v *Vault) AuditLog(ctx context.Context, agreement string) ([]*audit.Record
 // checkpoint. It returns the number of records verified, or an
 // *audit.VerifyError naming the first record that fails.
 func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
+	return v.verifyAudit(ctx, nil)
+}
+
+// VerifyAuditCheckpoint is VerifyAudit that also checks the log against a
+// signed checkpoint kept elsewhere (as Checkpoint returned it): the log must
+// not end before it and its record at the checkpoint's size must hash to the
+// checkpoint's head. The checkpoint must verify under the vault's verifier
+// key, the pinned one if the user has a pin.
+func (v *Vault) VerifyAuditCheckpoint(ctx context.Context, checkpoint []byte) (uint64, error) {
+	key, err := v.verifierKey()
+	if err != nil {
+		return 0, err
+	}
+	size, head, err := audit.OpenCheckpoint(checkpoint, key)
+	if err != nil {
+		return 0, fmt.Errorf("the checkpoint is not one this vault's checkpoint key signed: %w", err)
+	}
+	return v.verifyAudit(ctx, &audit.Checkpoint{Size: size, Head: head})
+}
+
+func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64, error) {
 	parts, err := v.Participants(ctx)
 	if err != nil {
 		return 0, err
@@ -144,16 +506,23 @@ func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
 		return k, ok
 	}, ActorVault, ActorRetention)
 
-	if msg, err := os.ReadFile(filepath.Join(v.dir, checkpointFile)); err == nil {
-		size, head, err := audit.OpenCheckpoint(msg, v.checkpointVerifierKey())
-		if err != nil {
-			return 0, fmt.Errorf("the signed audit checkpoint does not verify: %w", err)
-		}
-		if err := ver.Expect(audit.Checkpoint{Size: size, Head: head}); err != nil {
+	key, err := v.verifierKey()
+	if err != nil {
+		return 0, err
+	}
+	cp, msg, err := v.readCheckpoint(key)
+	if err != nil {
+		return 0, err
+	}
+	if msg != nil {
+		if err := ver.Expect(cp); err != nil {
 			return 0, err
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return 0, err
+	}
+	if kept != nil {
+		if err := ver.Expect(*kept); err != nil {
+			return 0, err
+		}
 	}
 
 	err = v.view(func(txn *badger.Txn) error {
@@ -182,5 +551,11 @@ func (v *Vault) VerifyAudit(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return ver.Size(), err
 	}
-	return ver.Size(), ver.Finish()
+	if err := ver.Finish(); err != nil {
+		return ver.Size(), err
+	}
+	if msg == nil && ver.Size() > 0 {
+		return ver.Size(), v.checkpointMissing(ver.Size())
+	}
+	return ver.Size(), nil
 }

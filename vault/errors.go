@@ -27,7 +27,32 @@ var (
 	ErrOldFormat = errors.New("this vault was written by notevault's first release (format 1), whose records are not signed as this release requires: keep using that release for it, or create a new vault (notevault init) and register the participants and agreements again")
 	// ErrInvalid: the input is refused (bad agreement file, bad name, ...).
 	ErrInvalid = errors.New("invalid input")
+	// ErrRollback: the vault's audit history is not a continuation of one
+	// already seen (cut, rolled back, or signed by another key). Every
+	// *RollbackError matches it.
+	ErrRollback = errors.New("the vault's audit log was cut or rolled back")
 )
+
+// RollbackError reports a vault that no longer extends what was trusted of
+// it: the audit log cut back or forked, the checkpoint or the key that signs
+// it replaced or older than the one the user pinned outside the vault, or
+// the log no longer extending the vault's own signed checkpoint. The vault
+// refuses to act on it.
+type RollbackError struct {
+	What string // "the audit log", "the audit checkpoint", "the vault"
+	Msg  string // how it shows, lowercase
+	Dir  string // the vault
+	// PinFile is the user's pin that holds what the vault no longer matches
+	// ("" when the vault's own checkpoint is what the log no longer extends:
+	// removing the pin would not help then).
+	PinFile string
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("%s was rolled back: %s; someone restored an older copy of the vault or edited it", e.What, e.Msg)
+}
+
+func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 
 // DeniedError carries the policy decision that refused an action.
 type DeniedError struct{ Decision policy.Decision }

@@ -69,18 +69,6 @@ func (v *Vault) settleHeads(txn *badger.Txn, committed bool) {
 	delete(v.pending, txn)
 }
 
-// RollbackError reports a store that no longer extends what this user saw
-// of it: the audit log or an agreement's chain was cut back, forked or
-// replaced by an older copy.
-type RollbackError struct {
-	What string // "the audit log", "agreement a-x"
-	Msg  string
-}
-
-func (e *RollbackError) Error() string {
-	return fmt.Sprintf("%s was rolled back: %s; someone restored an older copy of the vault or edited it", e.What, e.Msg)
-}
-
 // formatHead and parseHead are a head's form in the pin file: "seq:hash".
 func formatHead(h factHead) string { return strconv.FormatUint(h.Seq, 10) + ":" + h.Hash }
 
@@ -91,4 +79,33 @@ func parseHead(s string) (factHead, bool) {
 		return factHead{}, false
 	}
 	return factHead{Seq: n, Hash: hash}, true
+}
+
+// loadPinnedHeads takes the agreement heads of the user's pin.
+func (v *Vault) loadPinnedHeads(pinned map[string]string) error {
+	v.headsMu.Lock()
+	defer v.headsMu.Unlock()
+	v.heads = map[string]factHead{}
+	for id, s := range pinned {
+		h, ok := parseHead(s)
+		if !ok {
+			return fmt.Errorf("your pin of this vault holds a malformed head for agreement %s", id)
+		}
+		v.heads[id] = h
+	}
+	return nil
+}
+
+// headsForPin is what the pin saves of the agreement heads.
+func (v *Vault) headsForPin() map[string]string {
+	v.headsMu.Lock()
+	defer v.headsMu.Unlock()
+	if len(v.heads) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(v.heads))
+	for id, h := range v.heads {
+		out[id] = formatHead(h)
+	}
+	return out
 }

@@ -144,10 +144,16 @@ func logKey(seq uint64) string {
 func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.failed != nil {
+		return v.failed
+	}
 	v.head, v.headDirty = nil, false
 	defer func() { v.head, v.headDirty = nil, false }()
 	txn := v.db.NewTransaction(true)
 	defer txn.Discard()
+	if err := v.checkLog(txn); err != nil {
+		return v.fail(err)
+	}
 	if err := fn(txn); err != nil {
 		v.settleHeads(txn, false)
 		return err
@@ -168,8 +174,9 @@ func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	v.wrote = true
 	v.settleHeads(txn, true)
 	// The checkpoint follows the log's head; a crash before this line leaves
-	// a checkpoint that covers fewer records, which verify accepts.
-	return v.writeCheckpoint()
+	// a checkpoint that covers fewer records, which the next process accepts
+	// (the log still extends it) and brings up to date.
+	return v.fail(v.writeCheckpoint())
 }
 
 func (v *Vault) view(fn func(txn *badger.Txn) error) error {

@@ -52,6 +52,15 @@ type Options struct {
 	// CompactAt is the number of level-0 tables past which a closing writer
 	// compacts (see Close). Defaults to 8.
 	CompactAt int
+	// PinDir is where this user keeps a pin of every vault they open: the
+	// vault's checkpoint verifier key and the newest signed checkpoint they
+	// saw, outside the vault (see pin.go). With it, Open refuses with a
+	// *RollbackError a vault whose key changed or whose audit log no longer
+	// extends the pinned checkpoint, and Close moves the pin forward. The
+	// first open of a vault trusts and pins what it finds. Empty: no pinning
+	// (the vault still refuses to write on a log that no longer extends its
+	// own checkpoint).
+	PinDir string
 }
 
 // Vault is an open vault. Methods are safe for concurrent use within one
@@ -71,6 +80,8 @@ type Vault struct {
 	head      *logHead
 	headDirty bool
 	wrote     bool
+	trust     *trust // what this process verified of the log (guarded by mu)
+	failed    error  // a refusal since open: no more writes, no pin (guarded by mu)
 	closeMu   sync.Once
 
 	// Agreement heads this user pinned, and those seen by transactions not
@@ -78,10 +89,18 @@ type Vault struct {
 	headsMu sync.Mutex
 	heads   map[string]factHead
 	pending map[*badger.Txn]map[string]factHead
+	pinPath  string // the user's pin of this vault ("" when pinning is off)
+	pinAbs   string // the vault's absolute path, which names the pin
+	pinned   *pin   // the pin as loaded at open (nil: none yet)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
-func Init(dir string) error {
+func Init(dir string) error { return InitWith(dir, Options{}) }
+
+// InitWith is Init with options. With opts.PinDir set, the creator pins the
+// new vault's verifier key and first checkpoint, replacing any pin left by a
+// vault that was at dir before.
+func InitWith(dir string, opts Options) error {
 	if dir == "" {
 		return errors.New("no vault directory given")
 	}
@@ -116,7 +135,22 @@ func Init(dir string) error {
 			return err
 		}
 	}
-	v, err := open(context.Background(), dir, Options{}, true)
+	// The empty log's checkpoint: from here on, a vault without one has had
+	// it deleted.
+	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); errors.Is(err, fs.ErrNotExist) {
+		skey, err := readSmallFile(filepath.Join(dir, checkpointKey), checkpointFileLimit)
+		if err != nil {
+			return fmt.Errorf("reading the checkpoint key: %w", err)
+		}
+		msg, err := audit.SignCheckpoint(string(trimNewline(skey)), 0, [32]byte{})
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, checkpointFile), msg, 0o600); err != nil {
+			return fmt.Errorf("writing the audit checkpoint: %w", err)
+		}
+	}
+	v, err := open(context.Background(), dir, opts, true)
 	if err != nil {
 		return err
 	}
@@ -192,11 +226,41 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		lock.Close()
 		return nil, err
 	}
-	return &Vault{
+	v := &Vault{
 		dir: dir, db: db, keys: keys, lock: lock,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
-	}, nil
+	}
+	if opts.PinDir != "" {
+		if err := v.checkPin(creating); err != nil {
+			db.Close()
+			lock.Close()
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// checkPin loads the user's pin of this vault (none when creating it: the
+// new vault replaces whatever was pinned at its path) and verifies the
+// vault against it, or against the vault's own checkpoint on first use.
+func (v *Vault) checkPin(creating bool) error {
+	path, abs, err := pinPath(v.opts.PinDir, v.dir)
+	if err != nil {
+		return err
+	}
+	v.pinPath, v.pinAbs = path, abs
+	if !creating {
+		if v.pinned, err = loadPin(path, abs); err != nil {
+			return err
+		}
+	}
+	if v.pinned != nil {
+		if err := v.loadPinnedHeads(v.pinned.Heads); err != nil {
+			return err
+		}
+	}
+	return v.view(v.establish)
 }
 
 // badgerOptions are tuned for short CLI processes: small memtables keep open
@@ -229,16 +293,38 @@ func badgerOptions(dir string) badger.Options {
 // CompactAt tables waits for badger's compactors to merge them first: short
 // CLI processes never live long enough to compact otherwise, and reads slow
 // down with every table left behind.
+//
+// The audit checkpoint is brought up to the log first if it lags behind (a
+// process that ended between a commit and its checkpoint), and after the
+// store is closed the user's pin moves to the newest checkpoint — only if
+// everything this process checked verified.
 func (v *Vault) Close() error {
 	var err error
 	v.closeMu.Do(func() {
 		if v.wrote {
 			v.compactL0(5 * time.Second)
 		}
-		err = v.db.Close()
+		err = v.catchUpCheckpoint()
+		if cerr := v.db.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = v.savePin()
+		}
 		v.lock.Close() // releases the flock
 	})
 	return err
+}
+
+// catchUpCheckpoint signs a checkpoint for records verified beyond the
+// newest one, so that the pin can cover them.
+func (v *Vault) catchUpCheckpoint() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.trust == nil || v.failed != nil || v.trust.log == v.trust.signed {
+		return nil
+	}
+	return v.fail(v.writeCheckpoint())
 }
 
 // level0Tables counts the tables badger holds at level 0.
@@ -259,11 +345,6 @@ func (v *Vault) compactL0(limit time.Duration) {
 	for v.level0Tables() > 1 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func (v *Vault) checkpointVerifierKey() string {
-	b, _ := os.ReadFile(filepath.Join(v.dir, checkpointPub))
-	return string(trimNewline(b))
 }
 
 // Dir is the vault's directory.

@@ -53,6 +53,7 @@ type demo struct {
 	e     *env
 	vault string
 	dir   string
+	state string // NOTEVAULT_STATE_DIR for a throwaway vault ("": the user's)
 }
 
 // step runs one notevault command line and returns its stdout, which it also
@@ -69,7 +70,7 @@ func (d *demo) step(what, stdin string, args ...string) (string, error) {
 		stdin:   strings.NewReader(stdin),
 		stdout:  io.MultiWriter(&out, d.e.stdout),
 		stderr:  d.e.stderr,
-		getenv:  d.e.getenv,
+		getenv:  d.getenv,
 		now:     d.e.now,
 		openTTY: d.e.openTTY,
 	}
@@ -78,6 +79,15 @@ func (d *demo) step(what, stdin string, args ...string) (string, error) {
 		return out.String(), fmt.Errorf("demo step %q: %w", strings.Join(shown, " "), err)
 	}
 	return strings.TrimSpace(out.String()), nil
+}
+
+// getenv keeps the pin of a throwaway vault in the demo's directory, so that
+// it goes with the vault.
+func (d *demo) getenv(key string) string {
+	if key == "NOTEVAULT_STATE_DIR" && d.state != "" {
+		return d.state
+	}
+	return d.e.getenv(key)
 }
 
 func runDemo(ctx context.Context, opts demoOptions, g *globals, e *env) (err error) {
@@ -90,9 +100,9 @@ func runDemo(ctx context.Context, opts demoOptions, g *globals, e *env) (err err
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	d := &demo{ctx: ctx, e: e, dir: dir, vault: filepath.Join(dir, "vault")}
+	d := &demo{ctx: ctx, e: e, dir: dir, vault: filepath.Join(dir, "vault"), state: filepath.Join(dir, "state")}
 	if g.cmd.PersistentFlags().Changed("vault") {
-		d.vault = g.vaultDir
+		d.vault, d.state = g.vaultDir, ""
 	}
 	key := func(name string) string { return filepath.Join(dir, name+".key") }
 	agreementFile := filepath.Join(dir, "agreement.yaml")

@@ -25,7 +25,8 @@ const exitCodesHelp = `Exit codes of notevault:
   0  ok
   1  failure: anything not listed below (bad input, a vault that is missing
      or busy, an identity file that cannot be read, a failed audit verify or
-     check, a store changed outside notevault or rolled back)
+     check, a store changed outside notevault, a vault whose audit log or
+     agreement chains no longer extend what you last saw)
   2  usage: an unknown command or flag, a missing or extra argument, a flag
      value that is not one of the allowed ones
   3  denied: the policy refused the action (or could not decide), the identity
@@ -81,6 +82,8 @@ func exitCode(err error) int {
 		return exitDenied
 	case errors.Is(err, vault.ErrNotFound):
 		return exitNotFound
+	case errors.Is(err, vault.ErrRollback):
+		return exitFailure
 	default:
 		return exitFailure
 	}
@@ -97,12 +100,17 @@ func reportError(w io.Writer, err error) int {
 	var (
 		he *hintError
 		ie *vault.InsecureError
+		re *vault.RollbackError
 	)
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(w, "notevault: hint: %s\n", he.hint)
 	case errors.As(err, &ie):
 		fmt.Fprintf(w, "notevault: hint: chmod 700 %s\n", ie.Path)
+	case errors.As(err, &re) && re.PinFile != "":
+		fmt.Fprintf(w, "notevault: hint: if you restored this vault from a backup on purpose, remove %s to trust it as it is now\n", re.PinFile)
+	case errors.As(err, &re):
+		fmt.Fprintf(w, "notevault: hint: the vault's files were changed outside notevault; restore it from a backup you trust\n")
 	case errors.Is(err, vault.ErrNotInitialized):
 		fmt.Fprintf(w, "notevault: hint: run notevault init (or give --vault DIR)\n")
 	case errors.Is(err, vault.ErrNotParticipant):

@@ -21,11 +21,11 @@ func newInitCmd(g *globals, e *env) *cobra.Command {
 }
 
 func runInit(_ context.Context, g *globals, e *env) error {
-	dir, err := g.dir(e)
+	dir, opts, err := vaultOptions(g, e)
 	if err != nil {
 		return err
 	}
-	if err := vault.Init(dir); err != nil {
+	if err := vault.InitWith(dir, opts); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "notevault: created a vault in %s\n", dir)

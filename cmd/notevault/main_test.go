@@ -59,6 +59,9 @@ func TestScripts(t *testing.T) {
 			e.Setenv("NOTEVAULT_DIR", filepath.Join(e.WorkDir, "vault"))
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("XDG_DATA_HOME", "")
+			// Each script keeps its checkpoint pins apart, outside its vault.
+			e.Setenv("NOTEVAULT_STATE_DIR", filepath.Join(e.WorkDir, "state"))
+			e.Setenv("XDG_STATE_HOME", "")
 			e.Setenv("NOTEVAULT_IDENTITY", "")
 			e.Setenv("NOTEVAULT_PASSPHRASE_FILE", "")
 			return nil

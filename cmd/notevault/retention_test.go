@@ -43,8 +43,14 @@ func TestRetentionDaemonSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr syncBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		getenv: func(string) string { return "" }, now: time.Now}
+	state := filepath.Join(t.TempDir(), "state")
+	getenv := func(key string) string {
+		if key == "NOTEVAULT_STATE_DIR" {
+			return state
+		}
+		return ""
+	}
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv, now: time.Now}
 	done := make(chan error, 1)
 	go func() {
 		done <- execute(context.Background(), []string{"--vault", dir, "retention", "daemon", "--every", "1h"}, e)

@@ -88,8 +88,15 @@ func newRootCmd(e *env) *cobra.Command {
 the people its agreement names, and enforces that agreement.
 
 Environment: NOTEVAULT_DIR (the vault), NOTEVAULT_IDENTITY (your identity
-file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity).
-Flags beat the environment, which beats the defaults.`,
+file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity),
+NOTEVAULT_STATE_DIR (where your checkpoint pins live, default
+$XDG_STATE_HOME/notevault). Flags beat the environment, which beats the
+defaults.
+
+Every command checks that the vault's audit log still extends the newest
+signed checkpoint you saw, which it keeps outside the vault, and refuses a
+vault that was cut or rolled back. The first use of a vault trusts what it
+finds.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		Args:              noSubcommand,
@@ -190,13 +197,56 @@ func (g *globals) dir(e *env) (string, error) {
 	return "", usagef("cannot tell where the vault is: give --vault DIR or set NOTEVAULT_DIR")
 }
 
+// pinDir resolves where the user's checkpoint pins live: the pins folder of
+// NOTEVAULT_STATE_DIR, else of $XDG_STATE_HOME/notevault, else of
+// ~/.local/state/notevault. It must lie outside the vault in dir: whoever
+// can write the vault must not reach the pins.
+func (g *globals) pinDir(e *env, dir string) (string, error) {
+	var state string
+	switch {
+	case e.getenv("NOTEVAULT_STATE_DIR") != "":
+		state = e.getenv("NOTEVAULT_STATE_DIR")
+	case e.getenv("XDG_STATE_HOME") != "":
+		state = filepath.Join(e.getenv("XDG_STATE_HOME"), "notevault")
+	case e.getenv("HOME") != "":
+		state = filepath.Join(e.getenv("HOME"), ".local", "state", "notevault")
+	default:
+		return "", usagef("cannot tell where to keep your checkpoint pins: set NOTEVAULT_STATE_DIR or HOME")
+	}
+	pins, err := filepath.Abs(filepath.Join(state, "pins"))
+	if err != nil {
+		return "", err
+	}
+	vdir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if rel, err := filepath.Rel(vdir, pins); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", usagef("the state directory %s is inside the vault: keep it elsewhere (NOTEVAULT_STATE_DIR)", state)
+	}
+	return pins, nil
+}
+
+// vaultOptions are the options every command opens the vault with.
+func vaultOptions(g *globals, e *env) (dir string, opts vault.Options, err error) {
+	dir, err = g.dir(e)
+	if err != nil {
+		return "", opts, err
+	}
+	pins, err := g.pinDir(e, dir)
+	if err != nil {
+		return "", opts, err
+	}
+	return dir, vault.Options{Now: e.now, PinDir: pins}, nil
+}
+
 // openVault opens the vault; the caller defers closeVault.
 func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
-	dir, err := g.dir(e)
+	dir, opts, err := vaultOptions(g, e)
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(ctx, dir, vault.Options{Now: e.now})
+	return vault.Open(ctx, dir, opts)
 }
 
 // closeVault closes v and keeps the first error.
