@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -38,12 +40,30 @@ const (
 	editDirName = "notevault-edit"
 	// editFileName is the file the editor opens, in the run's subdirectory.
 	editFileName = "note.txt"
+	// editorGrace is how long an interrupted editor has to exit after
+	// SIGTERM (vim restores the terminal and exits in milliseconds) before
+	// it is killed.
+	editorGrace = 2 * time.Second
 )
+
+// errInterrupted is the one sentence for SIGINT, SIGTERM or SIGHUP while the
+// note is being edited.
+var errInterrupted = errors.New("note not written: interrupted")
 
 // editBody runs $VISUAL or $EDITOR (default vi) on an empty file in a
 // private memory-backed directory and returns what the editor left in it.
 // The file is wiped and removed before editBody returns, whatever happens.
+// SIGINT, SIGTERM and SIGHUP abort: the editor is stopped and waited for, the
+// file is wiped, and the error is errInterrupted.
 func editBody(ctx context.Context, e *env) (body []byte, err error) {
+	// run() already turns SIGINT and SIGTERM into a cancelled ctx. A hang-up
+	// of the terminal would otherwise kill notevault outright and leave the
+	// file behind; here it cancels too. Under nohup it stays ignored.
+	if !signal.Ignored(syscall.SIGHUP) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
+		defer stop()
+	}
 	root, err := editRoot(e.getenv, shmDir, os.Getuid())
 	if err != nil {
 		return nil, err
@@ -53,7 +73,7 @@ func editBody(ctx context.Context, e *env) (body []byte, err error) {
 		return nil, err
 	}
 	defer s.remove(e.stderr)
-	if err := runEditor(editorCommand(e.getenv), s.path, e); err != nil {
+	if err := runEditor(ctx, editorCommand(e.getenv), s.path, e); err != nil {
 		return nil, err
 	}
 	body, err = readEditFile(s.path)
@@ -62,6 +82,10 @@ func editBody(ctx context.Context, e *env) (body []byte, err error) {
 	}
 	// Read, then remove, before anything else happens.
 	s.remove(e.stderr)
+	if ctx.Err() != nil {
+		clear(body)
+		return nil, errInterrupted
+	}
 	return body, nil
 }
 
@@ -219,8 +243,8 @@ func (s *editSession) remove(warn io.Writer) {
 	}
 }
 
-// flockWait takes an exclusive flock on f, polling so that ctx can still
-// end the wait. Other runs hold the root lock for milliseconds.
+// flockWait takes an exclusive flock on f, polling so that a signal can
+// still interrupt the wait. Other runs hold the root lock for milliseconds.
 func flockWait(ctx context.Context, f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -232,7 +256,7 @@ func flockWait(ctx context.Context, f *os.File) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the editor directory: %w", ctx.Err())
+			return errInterrupted
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -333,13 +357,59 @@ func zeroFile(p string) error {
 
 // runEditor runs editor (a shell command line, like git's core.editor) on
 // path with the terminal, and waits for it.
-func runEditor(editor, path string, e *env) error {
-	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", path)
+//
+// When ctx is cancelled by a signal, the editor must not live on without
+// notevault, holding the terminal and a file that is about to be wiped. A
+// Ctrl-C or hang-up from the terminal reaches the editor by itself, since it
+// stays in notevault's process group (a vi in raw mode reads Ctrl-C as a key
+// instead). A kill aimed at notevault's pid alone does not, so the editor is
+// sent SIGTERM (and SIGCONT, in case it was stopped), which lets it restore
+// the terminal; if it is still running editorGrace later, it is killed. The
+// command line starts with exec so that the signalled process is the editor,
+// not a shell that would die and leave the editor orphaned. On Linux the
+// editor also gets SIGTERM if notevault dies without a chance to act
+// (kill -9); see editorSysProcAttr.
+func runEditor(ctx context.Context, editor, path string, e *env) error {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+editor+` "$1"`, "sh", path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stderr, e.stderr
-	if err := cmd.Run(); err != nil {
+	cmd.SysProcAttr = editorSysProcAttr()
+	cmd.Cancel = func() error {
+		err := cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Process.Signal(syscall.SIGCONT)
+		return err
+	}
+	cmd.WaitDelay = editorGrace
+	// The parent-death signal follows the thread that started the child, not
+	// the process: keep this goroutine on that thread until the editor exits.
+	runtime.LockOSThread()
+	err := cmd.Run()
+	runtime.UnlockOSThread()
+	if ctx.Err() != nil || killedByInterrupt(err) {
+		return errInterrupted
+	}
+	if err != nil {
 		return fmt.Errorf("note not written: the editor %q failed: %w", editor, err)
 	}
 	return nil
+}
+
+// killedByInterrupt reports whether err says the editor died of SIGINT,
+// SIGTERM or SIGHUP: a Ctrl-C or hang-up that reached it before notevault
+// saw its own copy.
+func killedByInterrupt(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	switch ws.Signal() {
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
+		return true
+	}
+	return false
 }
 
 // readEditFile reads what the editor saved at path, which must still be a

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeEditor writes a /bin/sh script to dir and returns its path. In the
@@ -408,4 +409,74 @@ printf 'backup copy\n' > "$1~"
 		t.Fatalf("editBody = %q, %v", body, err)
 	}
 	assertGone(t, filepath.Dir(readTrim(t, filepath.Join(out, "path"))))
+}
+
+// Cancelling (what SIGINT, SIGTERM and SIGHUP do) while the editor runs stops
+// the editor, waits for it and removes the file. The signals themselves are
+// sent to a real notevault process in editor_linux_test.go.
+func TestEditBodyCancelStopsTheEditor(t *testing.T) {
+	run, out := t.TempDir(), t.TempDir()
+	editor := fakeEditor(t, out, `
+echo "$1" > OUT/path
+echo $$ > OUT/pid
+printf 'must not be kept\n' > "$1"
+touch OUT/ready
+exec sleep 60
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		waitForFile(t, filepath.Join(out, "ready"))
+		cancel()
+	}()
+	start := time.Now()
+	body, err := editBody(ctx, testEnv(map[string]string{"XDG_RUNTIME_DIR": run, "EDITOR": editor}))
+	if !errors.Is(err, errInterrupted) || body != nil {
+		t.Fatalf("editBody = %q, %v; want %v", body, err, errInterrupted)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("editBody took %v: it waited for the editor to finish instead of stopping it", d)
+	}
+	pid, err := strconv.Atoi(readTrim(t, filepath.Join(out, "pid")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// editBody waited for the editor, so it is reaped: no such process.
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the editor (pid %d) is still running: %v", pid, err)
+	}
+	assertGone(t, filepath.Dir(readTrim(t, filepath.Join(out, "path"))))
+}
+
+// A signal that came before the editor could start: no editor, no file.
+func TestEditBodyAlreadyInterrupted(t *testing.T) {
+	run, out := t.TempDir(), t.TempDir()
+	editor := fakeEditor(t, out, "touch OUT/ran\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := editBody(ctx, testEnv(map[string]string{"XDG_RUNTIME_DIR": run, "EDITOR": editor}))
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("err = %v, want %v", err, errInterrupted)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ran")); err == nil {
+		t.Error("the editor ran")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(run, "notevault-edit")); len(ents) != 0 {
+		t.Errorf("left %v behind", ents)
+	}
+}
+
+// waitForFile polls for path, failing the test after 30 seconds.
+func waitForFile(t *testing.T, path string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s did not appear", path)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
