@@ -41,7 +41,14 @@ func newNoteAddCmd(g *globals, e *env) *cobra.Command {
 		Long: `Write a note and print its id.
 
 The body comes from --file, else from stdin when it is not a terminal, else
-from $EDITOR editing a temporary file in /dev/shm (memory, never disk).`,
+from $VISUAL or $EDITOR (default vi) editing a file that only you can open,
+under $XDG_RUNTIME_DIR/notevault-edit, else /dev/shm/notevault-edit-UID:
+memory, never a disk-backed temporary directory. Without either, use --file
+or stdin. The file is wiped when the editor exits, and files left by a killed
+run are wiped before the next editor opens. SIGINT, SIGTERM or SIGHUP (a
+closed terminal) while the editor runs stops it and writes no note; to give
+up from inside the editor, quit with an error (:cq in vi) or leave the file
+empty.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
