@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,14 @@ func newNoteAddCmd(g *globals, e *env) *cobra.Command {
 		Long: `Write a note and print its id.
 
 The body comes from --file, else from stdin when it is not a terminal, else
-from $EDITOR editing a temporary file in /dev/shm (memory, never disk).`,
+from $VISUAL or $EDITOR (default vi) editing a file that only you can open,
+under $XDG_RUNTIME_DIR/notevault-edit, else /dev/shm/notevault-edit-UID:
+memory, never a disk-backed temporary directory. Without either, use --file
+or stdin. The file is wiped when the editor exits, and files left by a killed
+run are wiped before the next editor opens. SIGINT, SIGTERM or SIGHUP (a
+closed terminal) while the editor runs stops it and writes no note; to give
+up from inside the editor, quit with an error (:cq in vi) or leave the file
+empty.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
@@ -69,7 +75,7 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	if err != nil {
 		return err
 	}
-	body, err := noteBody(opts.file, e)
+	body, err := noteBody(ctx, opts.file, e)
 	if err != nil {
 		return err
 	}
@@ -97,7 +103,7 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 
 // noteBody reads the body from file, else stdin if it is not a terminal,
 // else from $EDITOR.
-func noteBody(file string, e *env) ([]byte, error) {
+func noteBody(ctx context.Context, file string, e *env) ([]byte, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -112,42 +118,7 @@ func noteBody(file string, e *env) ([]byte, error) {
 		}
 		return b, nil
 	}
-	return editBody(e)
-}
-
-// shmDir is where the editor's temporary file lives: memory, not disk.
-const shmDir = "/dev/shm"
-
-// editBody runs $EDITOR on a temporary file in /dev/shm and returns what was
-// written. The file is mode 0600 and removed whatever happens; without
-// /dev/shm it refuses rather than put plaintext on disk.
-func editBody(e *env) ([]byte, error) {
-	if fi, err := os.Stat(shmDir); err != nil || !fi.IsDir() {
-		return nil, withHint(errors.New("no /dev/shm to hold the note while you edit it; refusing to write plaintext to disk"),
-			"give the body with --file or on stdin")
-	}
-	editor := e.getenv("VISUAL")
-	if editor == "" {
-		editor = e.getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	f, err := os.CreateTemp(shmDir, "notevault-note-*.txt") // mode 0600
-	if err != nil {
-		return nil, fmt.Errorf("creating the temporary note file: %w", err)
-	}
-	path := f.Name()
-	defer os.Remove(path)
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stderr, e.stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("running the editor %q: %w", editor, err)
-	}
-	return os.ReadFile(path)
+	return editBody(ctx, e)
 }
 
 func newNoteShowCmd(g *globals, e *env) *cobra.Command {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,61 +17,6 @@ func testEnv(vars map[string]string) *env {
 		getenv:  func(k string) string { return vars[k] },
 		now:     time.Now,
 		openTTY: func() (*os.File, error) { return nil, errors.New("no tty") },
-	}
-}
-
-func TestEditBodyUsesShmAndRemovesIt(t *testing.T) {
-	if fi, err := os.Stat(shmDir); err != nil || !fi.IsDir() {
-		t.Skip("no /dev/shm")
-	}
-	dir := t.TempDir()
-	seen := filepath.Join(dir, "seen")
-	editor := filepath.Join(dir, "editor.sh")
-	script := "#!/bin/sh\necho \"$1\" > " + seen + "\nstat -c %a \"$1\" >> " + seen + "\nprintf 'written in the editor\\n' > \"$1\"\n"
-	if err := os.WriteFile(editor, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	e := testEnv(map[string]string{"EDITOR": editor})
-	body, err := editBody(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(body) != "written in the editor\n" {
-		t.Errorf("body = %q", body)
-	}
-	b, err := os.ReadFile(seen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Fields(string(b))
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], shmDir+"/") || lines[1] != "600" {
-		t.Fatalf("editor saw %q, want a 0600 file under %s", b, shmDir)
-	}
-	if _, err := os.Stat(lines[0]); !os.IsNotExist(err) {
-		t.Errorf("temporary file %s was not removed: %v", lines[0], err)
-	}
-}
-
-func TestEditBodyRemovesFileWhenEditorFails(t *testing.T) {
-	if fi, err := os.Stat(shmDir); err != nil || !fi.IsDir() {
-		t.Skip("no /dev/shm")
-	}
-	dir := t.TempDir()
-	seen := filepath.Join(dir, "seen")
-	editor := filepath.Join(dir, "editor.sh")
-	script := "#!/bin/sh\necho \"$1\" > " + seen + "\nexit 1\n"
-	if err := os.WriteFile(editor, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := editBody(testEnv(map[string]string{"EDITOR": editor})); err == nil {
-		t.Fatal("editBody succeeded with a failing editor")
-	}
-	b, err := os.ReadFile(seen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(strings.TrimSpace(string(b))); !os.IsNotExist(err) {
-		t.Errorf("temporary file was not removed: %v", err)
 	}
 }
 
