@@ -50,4 +50,3 @@ func syncDir(dir string) error {
 // checkpointFileLimit bounds the checkpoint files read from the vault
 // directory: a signed checkpoint and a verifier key are a few hundred bytes.
 const checkpointFileLimit = 4096
-
