@@ -344,14 +344,7 @@ func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]
 		if !d.Allowed() {
 			return nil
 		}
-		blob := n.ID
-		switch d.Rule {
-		case "grant":
-			blob = grantCopyID(d.Basis, n.ID)
-		case "disclosure":
-			blob = d.Basis
-		}
-		ageFile, err = v.getBlob(txn, blob)
+		ageFile, err = v.getBlob(txn, copyFor(n, d))
 		return err
 	})
 	if err == nil && !d.Allowed() {
@@ -361,6 +354,19 @@ func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]
 		err = denied(d)
 	}
 	return ageFile, n, d, me, err
+}
+
+// copyFor is the blob id of the copy of n that an allowing read decision d
+// rests on: the note itself for its readers, the grant's or the
+// disclosure's copy otherwise.
+func copyFor(n *Note, d policy.Decision) string {
+	switch d.Rule {
+	case "grant":
+		return grantCopyID(d.Basis, n.ID)
+	case "disclosure":
+		return d.Basis
+	}
+	return n.ID
 }
 
 func (v *Vault) logAccess(id *identity.Identity, me *Participant, n *Note, d policy.Decision, action string) error {
@@ -374,8 +380,17 @@ func (v *Vault) logAccess(id *identity.Identity, me *Participant, n *Note, d pol
 type NoteFilter struct {
 	Agreement string
 	Kind      policy.Kind
+	// Since, when set, keeps only the notes written at or after it.
+	Since time.Time
 	// Reader, when set, keeps only the notes this participant may read now.
 	Reader string
+}
+
+// keeps reports whether n passes the filter's metadata conditions (all but
+// Reader, which needs the agreement).
+func (f NoteFilter) keeps(n *Note) bool {
+	return (f.Agreement == "" || n.Agreement == f.Agreement) && (f.Kind == "" || n.Kind == f.Kind) &&
+		(f.Since.IsZero() || !n.Created.Before(f.Since))
 }
 
 // ListNotes lists note metadata, oldest first. It reads only the small
@@ -388,7 +403,7 @@ func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 		agreements := map[string]*Agreement{}
 		return scan(txn, pNote, func(_ string, rec *noteRec) error {
 			n := rec.note()
-			if (f.Agreement != "" && n.Agreement != f.Agreement) || (f.Kind != "" && n.Kind != f.Kind) {
+			if !f.keeps(n) {
 				return nil
 			}
 			a, ok := agreements[n.Agreement]
