@@ -258,3 +258,44 @@ func (m matcher) matches(c *Content) bool {
 	defer clear(body)
 	return bytes.Contains(body, []byte(m.text))
 }
+
+// Disclosed is a disclosure with the agreement it was made under.
+type Disclosed struct {
+	Agreement string
+	policy.Disclosure
+}
+
+// Disclosures lists the disclosures of an agreement, or of every agreement
+// when agreementID is "", oldest first, from the verified chains. Who
+// disclosed which note to whom, under which exception and when is in the
+// clear by design (the mentee must be able to see it, and the audit log
+// records it too), so listing needs no identity and is not logged; the
+// statement of why stays encrypted (DisclosureStatement).
+func (v *Vault) Disclosures(ctx context.Context, agreementID string) ([]Disclosed, error) {
+	var as []*Agreement
+	if agreementID != "" {
+		a, err := v.GetAgreement(ctx, agreementID)
+		if err != nil {
+			return nil, err
+		}
+		as = []*Agreement{a}
+	} else {
+		var err error
+		if as, err = v.Agreements(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []Disclosed
+	for _, a := range as {
+		for _, d := range a.disclosures {
+			out = append(out, Disclosed{Agreement: a.ID, Disclosure: d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}

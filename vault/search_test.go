@@ -338,3 +338,43 @@ func TestListReadableNamesTamperedNotes(t *testing.T) {
 		}
 	}
 }
+
+func TestDisclosures(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Session, f.alice, content("t", "b"))
+	if ds, err := f.v.Disclosures(f.ctx, ""); err != nil || len(ds) != 0 {
+		t.Fatalf("Disclosures before any: %v, %v", ds, err)
+	}
+	d1, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "first", f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	d2, err := f.v.Disclose(f.ctx, n.ID, "carol", "legal-obligation", "second", f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.v.CreateAgreement(f.ctx, f.text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, agreement := range []string{"", f.agreement} {
+		ds, err := f.v.Disclosures(f.ctx, agreement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 2 || ds[0].ID != d1.ID || ds[1].ID != d2.ID {
+			t.Fatalf("Disclosures(%q) = %+v, want %s then %s", agreement, ds, d1.ID, d2.ID)
+		}
+		if d := ds[1]; d.Agreement != f.agreement || d.Note != n.ID || d.By != "bob" || d.To != "carol" ||
+			d.Reason != "legal-obligation" || !d.At.Equal(d2.At) {
+			t.Fatalf("disclosure listed as %+v", d)
+		}
+	}
+	if ds, err := f.v.Disclosures(f.ctx, other.ID); err != nil || len(ds) != 0 {
+		t.Fatalf("Disclosures of an agreement without any: %v, %v", ds, err)
+	}
+	if _, err := f.v.Disclosures(f.ctx, "a-nosuch"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Disclosures of an unknown agreement: %v, want ErrNotFound", err)
+	}
+}
