@@ -207,6 +207,13 @@ func (v *Vault) verifiedNote(txn *badger.Txn, id string) (*Note, *Agreement, err
 }
 
 func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
+	return verifyNoteBy(a, n, func(name string) (*Participant, error) { return v.participant(txn, name) })
+}
+
+// verifyNoteBy is verifyNote with the author's participant record from
+// participant, which a listing of many notes caches: parsing a key and
+// checking its proof of possession costs more than the note's signature.
+func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Participant, error)) error {
 	what := "note " + n.ID
 	m := n.rec.Meta
 	ver := a.Version(m.Version)
@@ -217,7 +224,7 @@ func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
 	if !ok {
 		return integrity(what, "its author %s is not a party of agreement %s version %d", m.Author, a.ID, m.Version)
 	}
-	p, err := v.participant(txn, m.Author)
+	p, err := participant(m.Author)
 	if err != nil {
 		return integrity(what, "its author: %v", err)
 	}

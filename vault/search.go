@@ -83,10 +83,15 @@ func (v *Vault) SearchNotes(ctx context.Context, text string, q Query, id *ident
 	return v.find(ctx, q, text, id, "note.search")
 }
 
-// openJob is one copy for the workers to open.
+// openJob is one note for the workers to verify and open: its agreement,
+// its author's participant record (or why there is none) and the copy the
+// caller may read.
 type openJob struct {
-	l       *Listed
-	ageFile []byte
+	l         *Listed
+	agreement *Agreement
+	author    *Participant
+	authorErr error
+	ageFile   []byte
 }
 
 func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Identity, action string) ([]*Listed, error) {
@@ -102,7 +107,7 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 		wg.Go(func() {
 			for j := range jobs {
 				if ctx.Err() == nil {
-					j.l.open(j.ageFile, id, m)
+					j.open(id, m)
 				}
 			}
 		})
@@ -114,6 +119,11 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 		}
 		f, now := q.filter(), v.Now()
 		agreements := map[string]*Agreement{}
+		type author struct {
+			p   *Participant
+			err error
+		}
+		authors := map[string]author{}
 		return scan(txn, pNote, func(_ string, rec *noteRec) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -136,12 +146,10 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 			}
 			l := &Listed{Note: n, Rule: d.Rule, Basis: d.Basis}
 			all = append(all, l)
-			if err := v.verifyNote(txn, a, n); err != nil {
-				if !errors.As(err, new(*IntegrityError)) {
-					return err
-				}
-				l.Problem = err
-				return nil
+			au, ok := authors[n.Author]
+			if !ok {
+				au.p, au.err = v.participant(txn, n.Author)
+				authors[n.Author] = au
 			}
 			ageFile, err := v.getBlob(txn, copyFor(n, d))
 			if errors.Is(err, ErrNotFound) || errors.Is(err, seal.ErrOpen) {
@@ -150,7 +158,7 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 			} else if err != nil {
 				return err
 			}
-			jobs <- openJob{l: l, ageFile: ageFile}
+			jobs <- openJob{l: l, agreement: a, author: au.p, authorErr: au.err, ageFile: ageFile}
 			return nil
 		})
 	})
@@ -226,10 +234,18 @@ func findRecord(actor, action string, q Query, all, shown []*Listed) *audit.Reco
 	return rec
 }
 
-// open decrypts l's copy, verifies it as openNote does, keeps the title and
-// tags, and records whether the note matches. The plaintext is wiped.
-func (l *Listed) open(ageFile []byte, id *identity.Identity, m matcher) {
-	plain, env, err := openNote(ageFile, l.Note, id)
+// open verifies the note's metadata as verifyNote does, decrypts the copy
+// and verifies it as openNote does, keeps the title and tags, and records
+// whether the note matches. The plaintext is wiped. Workers share the
+// agreement and the participant records, which nothing changes once loaded.
+func (j openJob) open(id *identity.Identity, m matcher) {
+	l := j.l
+	err := verifyNoteBy(j.agreement, l.Note, func(string) (*Participant, error) { return j.author, j.authorErr })
+	if err != nil {
+		l.Problem = err
+		return
+	}
+	plain, env, err := openNote(j.ageFile, l.Note, id)
 	if errors.Is(err, ErrNoKey) {
 		err = integrity("note "+l.Note.ID, "your key does not open the copy the policy lets you read")
 	}
