@@ -6,20 +6,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/agreement"
 )
 
 func newNoteCmd(g *globals, e *env) *cobra.Command {
-	return group("note", "Write, read, list and export notes",
+	return group("note", "Write, read, list, search and export notes",
 		newNoteAddCmd(g, e),
 		newNoteShowCmd(g, e),
 		newNoteListCmd(g, e),
+		newNoteSearchCmd(g, e),
 		newNoteExportCmd(g, e),
 		newNoteDeleteCmd(g, e),
 	)
@@ -163,42 +169,136 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	return err
 }
 
-type noteListOptions struct {
+// noteQueryFlags are the filters note list and note search share.
+type noteQueryFlags struct {
 	agreement string
+	kind      string
+	since     string
+	tag       string
+}
+
+func (q *noteQueryFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&q.agreement, "agreement", "", "only the notes of agreement `ID`")
+	f.StringVar(&q.kind, "kind", "", "only notes of `KIND` session, reflection or summary")
+	f.StringVar(&q.since, "since", "", "only notes written at or after `TIME` (RFC 3339, a date such as 2026-03-01, or a duration back from now such as 30d)")
+	f.StringVar(&q.tag, "tag", "", "only notes with the tag `TAG`, in any case (needs -i: tags are encrypted)")
+}
+
+// query reads the flags into a vault.Query.
+func (q *noteQueryFlags) query(now time.Time) (vault.Query, error) {
+	out := vault.Query{Agreement: q.agreement, Tag: q.tag}
+	if q.kind != "" {
+		k, err := policy.ParseKind(q.kind)
+		if err != nil {
+			return out, usagef("--kind %q: must be session, reflection or summary", q.kind)
+		}
+		out.Kind = k
+	}
+	since, err := parseSince(q.since, now)
+	if err != nil {
+		return out, err
+	}
+	out.Since = since
+	return out, nil
+}
+
+// parseSince reads --since: an RFC 3339 time, a date (midnight UTC), or a
+// duration back from now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, err := agreement.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, usagef("--since %q: give an RFC 3339 time, a date such as 2026-03-01 or a duration such as 30d", s)
+}
+
+type noteListOptions struct {
+	noteQueryFlags
 }
 
 func newNoteListCmd(g *globals, e *env) *cobra.Command {
 	var opts noteListOptions
 	cmd := &cobra.Command{
-		Use:   "list [--agreement ID] [-i FILE]",
-		Short: "List notes (with -i, only those you may read now)",
-		Args:  exactArgs(),
+		Use:   "list [--agreement ID] [--kind KIND] [--since TIME] [-i FILE [--tag TAG]]",
+		Short: "List notes; with -i, the titles and tags of the notes you may read",
+		Long: `List notes, oldest first.
+
+Without -i, every note's metadata: id, agreement, version, kind, author,
+creation and expiry, readers. That is in the clear by design; nothing is
+decrypted and nothing is logged.
+
+With -i FILE, only the notes you may read now, with their titles and tags,
+which only a reader's key opens. Each note is decided, verified and decrypted
+as notevault note show would; a note that fails verification is listed with
+"not shown" and nothing of its content, and the command exits 1. The listing
+is one audit record (action note.list: the notes opened and how many were
+listed, never a title or a tag), written before anything is printed.
+
+--agreement, --kind and --since work with or without -i; --tag needs -i.
+--since takes an RFC 3339 time, a date (midnight UTC) or a duration back
+from now (30d, 2w, 36h).
+
+With --json, an array of notes. With -i, each also has "title", "tags",
+"read_as" (reader, grant or disclosure) and, for a grant or a disclosure,
+"basis" (its id); a note that failed verification has "problem" instead of
+a title and tags.`,
+		Example: `  notevault note list
+  notevault note list --agreement a-3k9x2mfp0v7q -i bob.key
+  notevault note list --kind summary --tag scorecard -i bob.key
+  notevault note list --since 2026-03-01 --json -i bob.key`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runNoteList(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.agreement, "agreement", "", "only the notes of agreement `ID`")
+	opts.register(cmd)
 	return cmd
 }
 
 func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) (err error) {
-	f := vault.NoteFilter{Agreement: opts.agreement}
+	q, err := opts.query(e.now())
+	if err != nil {
+		return err
+	}
+	if g.identityPath(e) == "" {
+		if q.Tag != "" {
+			return usagef("--tag needs -i FILE: tags are encrypted, and only a reader's key shows them")
+		}
+		return runNoteListMeta(ctx, vault.NoteFilter{Agreement: q.Agreement, Kind: q.Kind, Since: q.Since}, g, e)
+	}
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	if g.identityPath(e) != "" {
-		id, err := loadIdentity(g, e)
-		if err != nil {
-			return err
-		}
-		me, err := v.Whoami(ctx, id)
-		if err != nil {
-			return err
-		}
-		f.Reader = me.Name
+	ls, err := v.ListReadable(ctx, q, id)
+	if err != nil {
+		return err
 	}
+	return printListed(e, g.json, ls)
+}
+
+// runNoteListMeta lists note metadata, for anyone: no identity, nothing
+// decrypted.
+func runNoteListMeta(ctx context.Context, f vault.NoteFilter, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
 	ns, err := v.ListNotes(ctx, f)
 	if err != nil {
 		return err
@@ -220,6 +320,171 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 			fmtTime(n.Created), exp, strings.Join(n.Readers, ","))
 	}
 	return tw.Flush()
+}
+
+// listedJSON is a note of note list -i or note search in JSON: the note's
+// metadata as note list prints it, with what the caller's key showed.
+type listedJSON struct {
+	*vault.Note
+	Title   *string  `json:"title,omitempty"`
+	Tags    []string `json:"tags,omitzero"`
+	ReadAs  string   `json:"read_as"`
+	Basis   string   `json:"basis,omitempty"`
+	Problem string   `json:"problem,omitempty"`
+}
+
+// printListed prints a listing of readable notes, then fails if a note in
+// it failed verification.
+func printListed(e *env, asJSON bool, ls []*vault.Listed) error {
+	if asJSON {
+		out := make([]listedJSON, len(ls))
+		for i, l := range ls {
+			out[i] = listedJSON{Note: l.Note, ReadAs: l.Rule, Basis: l.Basis}
+			if l.Problem != nil {
+				out[i].Problem = message(l.Problem)
+				continue
+			}
+			title := l.Title
+			out[i].Title = &title
+			out[i].Tags = append([]string{}, l.Tags...)
+		}
+		if err := printJSON(e.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		tw := table(e.stdout)
+		fmt.Fprintln(tw, "ID\tKIND\tAUTHOR\tCREATED\tTAGS\tTITLE")
+		for _, l := range ls {
+			tags, title := orDash(strings.Join(l.Tags, ",")), orDash(l.Title)
+			if l.Problem != nil {
+				tags, title = "-", "(not shown: it failed verification)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Note.ID, l.Note.Kind, l.Note.Author, fmtTime(l.Note.Created),
+				terminalSafe(tags), terminalSafe(title))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return listingProblems(ls)
+}
+
+// listingProblems is the error for the notes of a listing that failed
+// verification, or nil.
+func listingProblems(ls []*vault.Listed) error {
+	var failed []string
+	var first error
+	for _, l := range ls {
+		if l.Problem != nil {
+			failed = append(failed, l.Note.ID)
+			if first == nil {
+				first = l.Problem
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	err := fmt.Errorf("%w; it is listed without its content", first)
+	if len(failed) > 1 {
+		err = fmt.Errorf("%d notes failed verification and are listed without their content (%s); the first: %w",
+			len(failed), strings.Join(failed, ", "), first)
+	}
+	return withHint(err, "notevault check names every problem it finds; a backup you trust restores the vault")
+}
+
+// terminalSafe escapes the control and bidirectional-formatting characters
+// of text someone else wrote (a title, a tag), so that printing it cannot
+// move the cursor, recolour or rewrite the terminal.
+func terminalSafe(s string) string {
+	unsafe := func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError
+	}
+	if !strings.ContainsFunc(s, unsafe) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafe(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+type noteSearchOptions struct {
+	noteQueryFlags
+	text string
+}
+
+// maxSearchText bounds a search text read from stdin.
+const maxSearchText = 64 << 10
+
+func newNoteSearchCmd(g *globals, e *env) *cobra.Command {
+	var opts noteSearchOptions
+	cmd := &cobra.Command{
+		Use:   "search TEXT -i FILE [--agreement ID] [--kind KIND] [--since TIME] [--tag TAG]",
+		Short: "Find the notes you may read whose title, tags or body contain TEXT",
+		Long: `Find the notes you may read now whose title, one of whose tags, or whose
+body contains TEXT, in any case, and list them as notevault note list -i does
+(the same columns, the same --json, the same filters).
+
+Every note you may read is decrypted and verified to search it; a note that
+fails verification is listed with "not shown", whatever it holds, and the
+command exits 1. The search is one audit record (action note.search: the
+notes searched and how many matched), written before anything is printed.
+The text searched for is never logged, but a command line is visible to
+other users of the machine (ps) and stays in your shell history: give TEXT
+as - to read it from stdin instead (to search for a lone -, pipe it in).`,
+		Example: `  notevault note search scorecard -i bob.key
+  notevault note search 'feature engineering' --kind session -i bob.key
+  notevault note search - -i bob.key < search-words.txt`,
+		Args: exactArgs("TEXT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.text = args[0]
+			return runNoteSearch(cmd.Context(), opts, g, e)
+		},
+	}
+	opts.register(cmd)
+	return cmd
+}
+
+func runNoteSearch(ctx context.Context, opts noteSearchOptions, g *globals, e *env) (err error) {
+	q, err := opts.query(e.now())
+	if err != nil {
+		return err
+	}
+	text := opts.text
+	if text == "-" {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, maxSearchText+1))
+		if err != nil {
+			return fmt.Errorf("reading the search text from stdin: %w", err)
+		}
+		if len(b) > maxSearchText {
+			return usagef("the search text on stdin is longer than %d KiB", maxSearchText>>10)
+		}
+		text = strings.TrimRight(string(b), "\r\n")
+	}
+	if strings.TrimSpace(text) == "" {
+		return usagef("the search text is empty")
+	}
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	ls, err := v.SearchNotes(ctx, text, q, id)
+	if err != nil {
+		return err
+	}
+	return printListed(e, g.json, ls)
 }
 
 type noteExportOptions struct {
