@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -75,7 +76,81 @@ is recorded in the audit log.`,
 			return runDisclosureShow(cmd.Context(), args[0], g, e)
 		},
 	}
-	return group("disclosure", "Read the statements of disclosures", show)
+	return group("disclosure", "List disclosures and read their statements", newDisclosureListCmd(g, e), show)
+}
+
+type disclosureListOptions struct {
+	agreement string
+	note      string
+}
+
+func newDisclosureListCmd(g *globals, e *env) *cobra.Command {
+	var opts disclosureListOptions
+	cmd := &cobra.Command{
+		Use:   "list [--agreement ID] [--note NOTE]",
+		Short: "List who disclosed which note to whom, under which exception, and when",
+		Long: `List the disclosures of every agreement, or of one, oldest first, from the
+agreements' verified chains: the disclosure's id, its agreement, the note, who
+disclosed it, to whom, under which exception, and when.
+
+No identity is needed and nothing is logged: that a note was disclosed, by
+whom, to whom, why in one word and when is kept in the clear on purpose, so
+that the mentee and every party can always see what happened to the notes
+(the audit log records it too). The statement of why is encrypted to the
+discloser, the recipient and the mentee: notevault disclosure show ID -i FILE.
+
+With --json, an array of objects with "id", "agreement", "note", "by",
+"to", "reason" and "at".`,
+		Example: `  notevault disclosure list
+  notevault disclosure list --agreement a-3k9x2mfp0v7q --json
+  notevault disclosure list --note n-5wp9v7qs3ypv5uah`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDisclosureList(cmd.Context(), opts, g, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.agreement, "agreement", "", "only the disclosures of agreement `ID`")
+	f.StringVar(&opts.note, "note", "", "only the disclosures of note `NOTE`")
+	return cmd
+}
+
+// disclosureJSON is a disclosure in disclosure list --json.
+type disclosureJSON struct {
+	ID        string    `json:"id"`
+	Agreement string    `json:"agreement"`
+	Note      string    `json:"note"`
+	By        string    `json:"by"`
+	To        string    `json:"to"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+func runDisclosureList(ctx context.Context, opts disclosureListOptions, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	ds, err := v.Disclosures(ctx, opts.agreement)
+	if err != nil {
+		return err
+	}
+	out := []disclosureJSON{}
+	for _, d := range ds {
+		if opts.note == "" || d.Note == opts.note {
+			out = append(out, disclosureJSON{ID: d.ID, Agreement: d.Agreement, Note: d.Note, By: d.By, To: d.To, Reason: d.Reason, At: d.At.UTC()})
+		}
+	}
+	if g.json {
+		return printJSON(e.stdout, out)
+	}
+	tw := table(e.stdout)
+	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tBY\tTO\tREASON\tAT")
+	for _, d := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Agreement, d.Note, d.By, d.To, d.Reason, fmtTime(d.At))
+	}
+	return tw.Flush()
 }
 
 func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *env) (err error) {
