@@ -102,8 +102,8 @@ discloser, the recipient and the mentee: notevault disclosure show ID -i FILE.
 With --json, an array of objects with "id", "agreement", "note", "by",
 "to", "reason" and "at".`,
 		Example: `  notevault disclosure list
-  notevault disclosure list --agreement a-3k9x2mfp0v7q --json
-  notevault disclosure list --note n-5wp9v7qs3ypv5uah`,
+  notevault disclosure list --agreement $a --json
+  notevault disclosure list --note $n`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDisclosureList(cmd.Context(), opts, g, e)

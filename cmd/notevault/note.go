@@ -252,7 +252,7 @@ With --json, an array of notes. With -i, each also has "title", "tags",
 "basis" (its id); a note that failed verification has "problem" instead of
 a title and tags.`,
 		Example: `  notevault note list
-  notevault note list --agreement a-3k9x2mfp0v7q -i bob.key
+  notevault note list --agreement $a -i bob.key
   notevault note list --kind summary --tag scorecard -i bob.key
   notevault note list --since 2026-03-01 --json -i bob.key`,
 		Args: exactArgs(),
