@@ -69,14 +69,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return reportError(stderr, execute(ctx, args, e))
 }
 
-// execute builds the command tree and runs args through it.
+// execute builds the command tree and runs args through it. A usage error
+// learns which command it belongs to, so that its hint can name that
+// command's help.
 func execute(ctx context.Context, args []string, e *env) error {
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	return root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ue *usageError
+	if errors.As(err, &ue) && ue.help == "" && cmd != nil {
+		ue.help = cmd.CommandPath()
+	}
+	return err
 }
 
 func newRootCmd(e *env) *cobra.Command {
@@ -109,9 +116,8 @@ finds.`,
 	pf.StringVarP(&g.identityFile, "identity", "i", "", "your identity `FILE` (env NOTEVAULT_IDENTITY)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "read the identity passphrase from `FILE` (env NOTEVAULT_PASSPHRASE_FILE)")
 	pf.BoolVar(&g.json, "json", false, "print records as JSON")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
-	})
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd())
 	root.AddCommand(
 		newInitCmd(g, e),
 		newIdentityCmd(g, e),
@@ -149,9 +155,15 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	return c
 }
 
+// noSubcommand refuses arguments to a command that only holds
+// subcommands, suggesting the subcommands a typo may have meant.
 func noSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+		return &usageError{
+			msg:     fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath()),
+			help:    cmd.CommandPath(),
+			suggest: suggestCommands(cmd, args[0]),
+		}
 	}
 	return nil
 }
