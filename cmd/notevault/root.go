@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -31,6 +32,9 @@ type env struct {
 	now            func() time.Time
 	// openTTY opens the terminal for passphrase prompts (/dev/tty).
 	openTTY func() (*os.File, error)
+	// buildInfo reads what the toolchain recorded in the binary
+	// (debug.ReadBuildInfo); notevault version prints it.
+	buildInfo func() (*debug.BuildInfo, bool)
 }
 
 func openDevTTY() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
@@ -60,7 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = exitFailure
 		}
 	}()
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY, buildInfo: debug.ReadBuildInfo}
 	if testNow != nil {
 		e.now = testNow
 	}
@@ -88,6 +92,7 @@ func execute(ctx context.Context, args []string, e *env) error {
 
 func newRootCmd(e *env) *cobra.Command {
 	g := &globals{}
+	var version bool
 	root := &cobra.Command{
 		Use:   "notevault",
 		Short: "An encrypted vault for the notes of mentoring relationships",
@@ -104,10 +109,15 @@ Every command checks that the vault's audit log still extends the newest
 signed checkpoint you saw, which it keeps outside the vault, and refuses a
 vault that was cut or rolled back. The first use of a vault trusts what it
 finds.`,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		Args:              noSubcommand,
-		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if version {
+				return runVersion(g, e)
+			}
+			return cmd.Help()
+		},
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	g.cmd = root
@@ -116,6 +126,7 @@ finds.`,
 	pf.StringVarP(&g.identityFile, "identity", "i", "", "your identity `FILE` (env NOTEVAULT_IDENTITY)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "read the identity passphrase from `FILE` (env NOTEVAULT_PASSPHRASE_FILE)")
 	pf.BoolVar(&g.json, "json", false, "print records as JSON")
+	versionFlag(root, &version)
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpCommand(newHelpCmd())
 	root.AddCommand(
@@ -134,6 +145,7 @@ finds.`,
 		newRetentionCmd(g, e),
 		newCheckCmd(g, e),
 		newDemoCmd(g, e),
+		newVersionCmd(g, e),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
 	)
 	return root
