@@ -52,8 +52,11 @@ func (e *usageError) Error() string { return e.msg }
 
 // hint is the line that follows a usage error.
 func (e *usageError) hint() string {
-	if len(e.suggest) > 0 {
-		return "did you mean " + strings.Join(e.suggest, " or ") + "?"
+	if n := len(e.suggest); n > 0 {
+		if n == 1 {
+			return "did you mean " + e.suggest[0] + "?"
+		}
+		return "did you mean " + strings.Join(e.suggest[:n-1], ", ") + " or " + e.suggest[n-1] + "?"
 	}
 	help := e.help
 	if help == "" {

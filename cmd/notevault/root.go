@@ -118,7 +118,6 @@ finds.`,
 			}
 			return cmd.Help()
 		},
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	g.cmd = root
 	pf := root.PersistentFlags()
@@ -146,8 +145,10 @@ finds.`,
 		newCheckCmd(g, e),
 		newDemoCmd(g, e),
 		newVersionCmd(g, e),
+		newCompletionCmd(),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
 	)
+	addCompletions(root, g, e)
 	return root
 }
 
