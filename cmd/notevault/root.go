@@ -146,6 +146,7 @@ finds.`,
 		newDemoCmd(g, e),
 		newVersionCmd(g, e),
 		newCompletionCmd(),
+		newManCmd(e),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
 	)
 	addCompletions(root, g, e)
