@@ -109,6 +109,11 @@ Every command checks that the vault's audit log still extends the newest
 signed checkpoint you saw, which it keeps outside the vault, and refuses a
 vault that was cut or rolled back. The first use of a vault trusts what it
 finds.`,
+		Example: `  notevault demo   # the whole lifecycle in a throwaway vault
+  notevault init
+  notevault identity new --out alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
+  notevault help exit-codes`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          noSubcommand,
@@ -153,12 +158,14 @@ finds.`,
 	return root
 }
 
-// group makes a noun command that only holds subcommands.
+// group makes a noun command that only holds subcommands. Its examples are
+// the first example of each subcommand.
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  noSubcommand,
+		Use:     use,
+		Short:   short,
+		Example: firstExamples(subs),
+		Args:    noSubcommand,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SetOut(cmd.ErrOrStderr())
 			_ = cmd.Help()
@@ -171,6 +178,20 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 // noSubcommand refuses arguments to a command that only holds
 // subcommands, suggesting the subcommands a typo may have meant.
+// firstExamples is the first example line of each command that has one.
+func firstExamples(cmds []*cobra.Command) string {
+	var lines []string
+	for _, c := range cmds {
+		for _, line := range strings.Split(c.Example, "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+				lines = append(lines, line)
+				break
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 func noSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return &usageError{
