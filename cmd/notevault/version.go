@@ -26,8 +26,12 @@ type versionInfo struct {
 	Platform   string `json:"platform"`
 }
 
-// readVersion reads the build information of the running binary.
+// readVersion reads the build information with read, by default the
+// running binary's.
 func readVersion(read func() (*debug.BuildInfo, bool)) versionInfo {
+	if read == nil {
+		read = debug.ReadBuildInfo
+	}
 	v := versionInfo{Version: "unknown", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	bi, ok := read()
 	if !ok {
