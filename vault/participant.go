@@ -209,15 +209,18 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 	if id == nil {
 		return nil, ErrNotParticipant
 	}
-	want := id.Public()
+	// Keys print canonically (the proof is deterministic): compare the
+	// lines, and load (checking the proof) only the one that matches.
+	want := id.Public().String()
 	var me *Participant
 	err := scan(txn, pParticipant, func(_ string, p *Participant) error {
+		if p.Key != want {
+			return nil
+		}
 		if err := p.load(); err != nil {
 			return err
 		}
-		if p.Public.Equal(want) {
-			me = p
-		}
+		me = p
 		return nil
 	})
 	if err != nil {
