@@ -90,9 +90,9 @@ type Vault struct {
 	heads    map[string]factHead
 	verified map[string]factHead
 	pending  map[*badger.Txn]map[string]factHead
-	pinPath string // the user's pin of this vault ("" when pinning is off)
-	pinAbs  string // the vault's absolute path, which names the pin
-	pinned  *pin   // the pin as loaded at open (nil: none yet)
+	pinPath  string // the user's pin of this vault ("" when pinning is off)
+	pinAbs   string // the vault's absolute path, which names the pin
+	pinned   *pin   // the pin as loaded at open (nil: none yet)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
