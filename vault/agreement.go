@@ -719,9 +719,8 @@ func (v *Vault) AgreementText(ctx context.Context, agreementID string, version i
 				return notFound(fmt.Sprintf("agreement %s version", a.ID), strconv.Itoa(version))
 			}
 		}
-		if !slices.Contains(a.parties(ver), act.me.Name) {
-			return denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
-				Reason: fmt.Sprintf("the text of agreement %s version %d is for its parties; %s is not one", a.ID, ver.Version, act.me.Name)})
+		if d := policy.ReadAgreementText(act.me.Name, a.Terms(ver)); !d.Allowed() {
+			return denied(d)
 		}
 		text, err = v.openText(txn, a, ver, id)
 		return err

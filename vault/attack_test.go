@@ -563,3 +563,29 @@ func TestAttackEditInsideVerifiedChain(t *testing.T) {
 		t.Fatalf("grants on a chain edited inside the verified part: %v, want a refusal", err)
 	}
 }
+
+// An amendment only proposed changes nothing: a supervisor it would add
+// cannot place a hold (before, the hold code read the latest version, not
+// the one in force). Control: once both accept, the same hold is placed.
+func TestProposedAmendmentGrantsNothing(t *testing.T) {
+	f := newFixture(t, true)
+	dave := newIdentity(t)
+	if _, err := f.v.AddParticipant(f.ctx, "dave", policy.Supervisor, dave.Public().String()); err != nil {
+		t.Fatal(err)
+	}
+	amended := strings.Replace(string(f.text), "supervisors: [carol]", "supervisors: [carol, dave]", 1)
+	if amended == string(f.text) {
+		t.Fatal("agreement file has no supervisors: [carol] line")
+	}
+	if _, err := f.v.AmendAgreement(f.ctx, f.agreement, []byte(amended), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	var de *DeniedError
+	if _, err := f.v.AddHold(f.ctx, f.agreement, "", "dave's hold", dave); !errors.As(err, &de) {
+		t.Fatalf("dave holds under a proposed amendment: %v", err)
+	}
+	f.accept(f.bob)
+	if _, err := f.v.AddHold(f.ctx, f.agreement, "", "dave's hold", dave); err != nil {
+		t.Fatalf("dave's hold once the amendment is in force: %v", err)
+	}
+}
