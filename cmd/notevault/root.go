@@ -176,8 +176,6 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	return c
 }
 
-// noSubcommand refuses arguments to a command that only holds
-// subcommands, suggesting the subcommands a typo may have meant.
 // firstExamples is the first example line of each command that has one.
 func firstExamples(cmds []*cobra.Command) string {
 	var lines []string
@@ -192,6 +190,8 @@ func firstExamples(cmds []*cobra.Command) string {
 	return strings.Join(lines, "\n")
 }
 
+// noSubcommand refuses arguments to a command that only holds
+// subcommands, suggesting the subcommands a typo may have meant.
 func noSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return &usageError{
