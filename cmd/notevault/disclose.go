@@ -29,6 +29,8 @@ the audit log, where the mentee can see it; the statement of why is encrypted
 to the discloser, the recipient and the mentee (notevault disclosure show). The recipient gets a copy sealed to them alone, which
 expires with the note.`,
 		Args: exactArgs("NOTE"),
+		Example: `  notevault disclose n-jvr6sxxs6k3tc9uh --to carol --reason legal-obligation --statement "Court order 2026-114 asks for the session notes" -i alice.key
+  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key   # what the mentee sees`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "to", "reason", "statement"); err != nil {
 				return err
@@ -72,6 +74,8 @@ func newDisclosureCmd(g *globals, e *env) *cobra.Command {
 discloser, the recipient and the mentee; only they can read it, and reading it
 is recorded in the audit log.`,
 		Args: exactArgs("DISCLOSURE"),
+		Example: `  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key
+  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDisclosureShow(cmd.Context(), args[0], g, e)
 		},
@@ -102,8 +106,8 @@ discloser, the recipient and the mentee: notevault disclosure show ID -i FILE.
 With --json, an array of objects with "id", "agreement", "note", "by",
 "to", "reason" and "at".`,
 		Example: `  notevault disclosure list
-  notevault disclosure list --agreement $a --json
-  notevault disclosure list --note $n`,
+  notevault disclosure list --agreement a-5znce28d4shyt7ma --json
+  notevault disclosure list --note n-jvr6sxxs6k3tc9uh   # what happened to one note`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDisclosureList(cmd.Context(), opts, g, e)

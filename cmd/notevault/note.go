@@ -56,6 +56,9 @@ closed terminal) while the editor runs stops it and writes no note; to give
 up from inside the editor, quit with an error (:cq in vi) or leave the file
 empty.`,
 		Args: exactArgs(),
+		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
+  echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -132,6 +135,8 @@ func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 		Use:   "show NOTE -i FILE",
 		Short: "Decrypt a note and print its body",
 		Args:  exactArgs("NOTE"),
+		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteShow(cmd.Context(), args[0], g, e)
 		},
@@ -252,7 +257,7 @@ With --json, an array of notes. With -i, each also has "title", "tags",
 "basis" (its id); a note that failed verification has "problem" instead of
 a title and tags.`,
 		Example: `  notevault note list
-  notevault note list --agreement $a -i bob.key
+  notevault note list --agreement a-5znce28d4shyt7ma -i bob.key   # titles and tags of what bob may read now
   notevault note list --kind summary --tag scorecard -i bob.key
   notevault note list --since 2026-03-01 --json -i bob.key`,
 		Args: exactArgs(),
@@ -440,8 +445,8 @@ The text searched for is never logged, but a command line is visible to
 other users of the machine (ps) and stays in your shell history: give TEXT
 as - to read it from stdin instead (to search for a lone -, pipe it in).`,
 		Example: `  notevault note search scorecard -i bob.key
-  notevault note search 'feature engineering' --kind session -i bob.key
-  notevault note search - -i bob.key < search-words.txt`,
+  notevault note search "feature engineering" --kind session -i bob.key
+  notevault note search - -i bob.key < words.txt   # the text stays out of ps and shell history`,
 		Args: exactArgs("TEXT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.text = args[0]
@@ -498,6 +503,8 @@ func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 		Use:   "export NOTE --out F.age -i FILE",
 		Short: "Write a note as a standard age file that your identity opens",
 		Args:  exactArgs("NOTE"),
+		Example: `  notevault note export n-jvr6sxxs6k3tc9uh --out first.age -i bob.key
+  age -d -i bob.key first.age`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err
