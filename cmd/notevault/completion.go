@@ -70,10 +70,11 @@ To load it in every new shell, add that line to your PowerShell profile.`,
 			}),
 	)
 	c.Long = `Print the script that teaches a shell to complete notevault's commands and
-flags, and the ids of agreements and notes, the names of participants and
-the kinds of note from the vault (--vault, else NOTEVAULT_DIR, else the
-default). Completing reads only what notevault note list shows without an
-identity: it never asks for a passphrase or shows anything encrypted.`
+flags, and the ids of agreements, notes and disclosures, the names of
+participants and the kinds of note from the vault (--vault, else
+NOTEVAULT_DIR, else the default). Completing reads only what notevault note
+list and notevault disclosure list show without an identity: it never asks
+for a passphrase or shows anything encrypted.`
 	c.Example = `  source <(notevault completion bash)
   notevault completion zsh > "${fpath[1]}/_notevault"
   notevault completion fish > ~/.config/fish/completions/notevault.fish`
@@ -121,6 +122,7 @@ var argCompletions = map[string]string{
 	"notevault note export":       "note",
 	"notevault note delete":       "note",
 	"notevault disclose":          "note",
+	"notevault disclosure show":   "disclosure",
 }
 
 // flagCompletions are what the values of flags are, by flag name, on every
@@ -195,8 +197,8 @@ func fixed(choices ...string) cobra.CompletionFunc {
 	}
 }
 
-// fromVault lists the agreement ids, note ids or participant names that
-// start with prefix, with a description from the vault's clear metadata.
+// fromVault lists the agreement, note or disclosure ids or participant names
+// that start with prefix, with a description from the vault's clear metadata.
 func fromVault(ctx context.Context, g *globals, e *env, what, prefix string) []cobra.Completion {
 	dir, opts, err := vaultOptions(g, e)
 	if err != nil {
@@ -234,6 +236,14 @@ func fromVault(ctx context.Context, g *globals, e *env, what, prefix string) []c
 		}
 		for _, n := range ns {
 			add(n.ID, fmt.Sprintf("%s by %s, %s", n.Kind, n.Author, n.Created.UTC().Format(time.DateOnly)))
+		}
+	case "disclosure":
+		ds, err := v.Disclosures(ctx, "")
+		if err != nil {
+			return nil
+		}
+		for _, d := range ds {
+			add(d.ID, fmt.Sprintf("note %s to %s, %s", d.Note, d.To, d.At.UTC().Format(time.DateOnly)))
 		}
 	case "participant":
 		ps, err := v.Participants(ctx)
