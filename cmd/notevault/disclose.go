@@ -93,7 +93,7 @@ func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, map[string]any{"disclosure": d, "statement": statement})
+		return printJSON(e.stdout, disclosureShowJSON{disclosureOf(*d), statement})
 	}
 	w := table(e.stdout)
 	fmt.Fprintf(w, "id:\t%s\nnote:\t%s\nby:\t%s\nto:\t%s\nexception:\t%s\nat:\t%s\nstatement:\t%s\n",

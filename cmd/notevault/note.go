@@ -148,16 +148,7 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	}
 	defer clear(p.Content.Body)
 	if g.json {
-		tags := p.Content.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		return printJSON(e.stdout, struct {
-			Note  *vault.Note `json:"note"`
-			Title string      `json:"title"`
-			Tags  []string    `json:"tags"`
-			Body  string      `json:"body"`
-		}{p.Note, p.Content.Title, tags, string(p.Content.Body)})
+		return printJSON(e.stdout, plainJSON(p))
 	}
 	_, err = e.stdout.Write(p.Content.Body)
 	return err
@@ -204,10 +195,7 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		if ns == nil {
-			ns = []*vault.Note{}
-		}
-		return printJSON(e.stdout, ns)
+		return printJSON(e.stdout, notesJSON(ns))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tVERSION\tKIND\tAUTHOR\tCREATED\tEXPIRES\tREADERS")

@@ -106,10 +106,7 @@ func runRetentionPlan(ctx context.Context, opts retentionPlanOptions, g *globals
 	}
 	printWarnings(e, warnings)
 	if g.json {
-		if items == nil {
-			items = []retention.Item{}
-		}
-		return printJSON(e.stdout, items)
+		return printJSON(e.stdout, planJSON(items))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tRULE\tREASON")
@@ -192,22 +189,7 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 	refused := err
 	printWarnings(e, sum.Warnings)
 	if g.json {
-		if sum.Destroyed == nil {
-			sum.Destroyed = []vault.Receipt{}
-		}
-		if sum.Held == nil {
-			sum.Held = []string{}
-		}
-		if sum.GrantsEnded == nil {
-			sum.GrantsEnded = []string{}
-		}
-		if sum.Plan == nil {
-			sum.Plan = []retention.Item{}
-		}
-		if sum.Warnings == nil {
-			sum.Warnings = []string{}
-		}
-		if err := printJSON(e.stdout, sum); err != nil {
+		if err := printJSON(e.stdout, sweepSummaryJSON(sum, refused)); err != nil {
 			return err
 		}
 		return refused
