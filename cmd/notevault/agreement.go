@@ -33,6 +33,8 @@ func newAgreementCreateCmd(g *globals, e *env) *cobra.Command {
 		Use:   "create --file AGREEMENT.yaml",
 		Short: "Create an agreement and print its id",
 		Args:  exactArgs(),
+		Example: `  notevault agreement create --file agreement.yaml
+  a=$(notevault agreement create --file agreement.yaml)   # keep the id`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "file"); err != nil {
 				return err
@@ -77,6 +79,8 @@ func newAgreementAcceptCmd(g *globals, e *env) *cobra.Command {
 		Use:   "accept ID -i FILE",
 		Short: "Accept the newest version of an agreement",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement accept a-5znce28d4shyt7ma -i alice.key
+  notevault agreement accept a-5znce28d4shyt7ma -i bob.key`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runAgreementAccept(cmd.Context(), opts, g, e)
@@ -112,6 +116,8 @@ func newAgreementAmendCmd(g *globals, e *env) *cobra.Command {
 		Use:   "amend ID --file AGREEMENT.yaml -i FILE",
 		Short: "Propose a new version of an agreement and print its version number",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement amend a-5znce28d4shyt7ma --file agreement-v2.yaml -i alice.key
+  notevault agreement accept a-5znce28d4shyt7ma -i bob.key   # the other party accepts the new version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "file"); err != nil {
 				return err
@@ -152,6 +158,8 @@ func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show an agreement: its state, and with -i the text of its newest version",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement show a-5znce28d4shyt7ma
+  notevault agreement show a-5znce28d4shyt7ma -i bob.key   # with the text of the newest version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgreementShow(cmd.Context(), args[0], g, e)
 		},
@@ -240,6 +248,8 @@ func newAgreementHistoryCmd(g *globals, e *env) *cobra.Command {
 		Use:   "history ID",
 		Short: "List every version of an agreement with who accepted it and when",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement history a-5znce28d4shyt7ma
+  notevault agreement history a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgreementHistory(cmd.Context(), args[0], g, e)
 		},
@@ -285,6 +295,8 @@ func newAgreementListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list",
 		Short: "List the agreements",
 		Args:  exactArgs(),
+		Example: `  notevault agreement list
+  notevault agreement list --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAgreementList(cmd.Context(), g, e)
 		},

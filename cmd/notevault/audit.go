@@ -26,6 +26,8 @@ func newAuditLogCmd(g *globals, e *env) *cobra.Command {
 		Use:   "log [--agreement ID]",
 		Short: "List the audit records, oldest first",
 		Args:  exactArgs(),
+		Example: `  notevault audit log --agreement a-5znce28d4shyt7ma
+  notevault audit log --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditLog(cmd.Context(), opts, g, e)
 		},
@@ -80,6 +82,8 @@ kept outside the vault (as printed by notevault audit checkpoint): a log cut
 or rolled back below it fails. The checkpoint must be signed by the vault's
 checkpoint key, the one you pinned if you have used this vault before.`,
 		Args: exactArgs(),
+		Example: `  notevault audit verify
+  notevault audit verify --checkpoint ~/offsite/vault.checkpoint`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditVerify(cmd.Context(), opts, g, e)
 		},
@@ -125,6 +129,8 @@ audit log, signed with the vault's checkpoint key (a golang.org/x/mod/sumdb/note
 signed note). Keep a copy somewhere the vault's writers cannot reach; later,
 notevault audit verify --checkpoint FILE shows whether the log still extends it.`,
 		Args: exactArgs(),
+		Example: `  notevault audit checkpoint > ~/offsite/vault.checkpoint
+  notevault audit verify --checkpoint ~/offsite/vault.checkpoint`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditCheckpoint(cmd.Context(), g, e)
 		},

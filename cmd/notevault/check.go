@@ -21,6 +21,8 @@ log with its signed checkpoint.
 It needs no identity and changes nothing. It exits 0 when all is well and 1
 naming the first problem it finds.`,
 		Args: exactArgs(),
+		Example: `  notevault check
+  notevault --vault /var/lib/notevault check --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), g, e)
 		},

@@ -40,6 +40,9 @@ note, and print the consent id.
 the consent lasts until it is withdrawn. A consent never widens access beyond
 what the agreement allows: reflections are never shared through a grant.`,
 		Args: exactArgs(),
+		Example: `  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --kinds summary -i bob.key
+  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --until 90d -i bob.key
+  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --until 2027-03-01T00:00:00Z -i bob.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "to"); err != nil {
 				return err
@@ -128,6 +131,8 @@ func newConsentWithdrawCmd(g *globals, e *env) *cobra.Command {
 		Use:   "withdraw CONSENT -i FILE",
 		Short: "Withdraw a consent now; every grant resting on it ends at once",
 		Args:  exactArgs("CONSENT"),
+		Example: `  notevault consent withdraw c-8kq2m4xz7w3rt5np -i bob.key
+  notevault consent list --agreement a-5znce28d4shyt7ma   # see which are live`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConsentWithdraw(cmd.Context(), args[0], g, e)
 		},
@@ -188,6 +193,8 @@ func newConsentListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list --agreement ID",
 		Short: "List an agreement's consents and whether each is live",
 		Args:  exactArgs(),
+		Example: `  notevault consent list --agreement a-5znce28d4shyt7ma
+  notevault consent list --agreement a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement"); err != nil {
 				return err

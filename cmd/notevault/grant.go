@@ -36,6 +36,8 @@ The mentee must have consented first. The supervisor gets a copy of every
 covered note, sealed to them alone; when the grant ends (--for runs out, it is
 revoked, or the consent is withdrawn) the copies are destroyed.`,
 		Args: exactArgs(),
+		Example: `  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --kinds summary --for 72h -i alice.key
+  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --for 2w -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "to", "for"); err != nil {
 				return err
@@ -84,6 +86,8 @@ func newGrantRevokeCmd(g *globals, e *env) *cobra.Command {
 		Use:   "revoke GRANT -i FILE",
 		Short: "End a grant now and destroy the supervisor's copies",
 		Args:  exactArgs("GRANT"),
+		Example: `  notevault grant revoke g-3hd9s2kf6q8mz4tw -i alice.key
+  notevault grant list --agreement a-5znce28d4shyt7ma   # see which are live`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGrantRevoke(cmd.Context(), args[0], g, e)
 		},
@@ -117,6 +121,8 @@ func newGrantListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list --agreement ID",
 		Short: "List an agreement's grants and whether each is live",
 		Args:  exactArgs(),
+		Example: `  notevault grant list --agreement a-5znce28d4shyt7ma
+  notevault grant list --agreement a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement"); err != nil {
 				return err

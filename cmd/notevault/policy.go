@@ -22,6 +22,8 @@ func newPolicyExplainCmd(g *globals, e *env) *cobra.Command {
 		Use:   "explain --note NOTE --who NAME",
 		Short: "Explain whether NAME may read NOTE now (exit 0 allowed, 3 denied)",
 		Args:  exactArgs(),
+		Example: `  notevault policy explain --note n-jvr6sxxs6k3tc9uh --who carol
+  notevault policy explain --note n-jvr6sxxs6k3tc9uh --who carol --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "note", "who"); err != nil {
 				return err

@@ -57,6 +57,8 @@ on the clock, it says so.
 
 ` + clockJumpHelp,
 		Args: exactArgs(),
+		Example: `  notevault retention plan
+  notevault retention plan --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionPlan(cmd.Context(), opts, g, e)
 		},
@@ -153,6 +155,9 @@ grant ended; --json prints all of it and the plan (docs/json.md).
 
 ` + clockJumpHelp,
 		Args: exactArgs(),
+		Example: `  notevault retention sweep --dry-run
+  notevault retention sweep
+  notevault --vault /var/lib/notevault retention sweep --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionSweep(cmd.Context(), opts, g, e)
 		},
@@ -272,6 +277,8 @@ to stderr.
 ` + clockJumpHelp + `
 The daemon logs each refusal as an error ("sweep refused") and keeps running.`,
 		Args: exactArgs(),
+		Example: `  notevault retention daemon --every 1h
+  notevault retention daemon --schedule "17 3 * * *" --log-format json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("every") && cmd.Flags().Changed("schedule") {
 				return usagef("%s: give --every or --schedule, not both", cmd.CommandPath())
