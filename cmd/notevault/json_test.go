@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -24,11 +25,12 @@ import (
 
 // printsNoRecords are the commands that print no records, so --json does
 // not change what they print: they print an id, a key, a signed checkpoint,
-// a guided tour or nothing. Every other command is documented in
+// a shell script, a guided tour or nothing. Every other command is documented in
 // docs/json.md. A new command goes in one or the other.
 var printsNoRecords = []string{
 	"agreement accept", "agreement amend", "agreement create",
 	"audit checkpoint",
+	"completion bash", "completion fish", "completion powershell", "completion zsh",
 	"consent give", "consent withdraw",
 	"demo",
 	"disclose",
@@ -36,6 +38,7 @@ var printsNoRecords = []string{
 	"hold add", "hold release",
 	"identity new", "identity public",
 	"init",
+	"man",
 	"note add", "note delete", "note export",
 	"participant add",
 	"retention daemon",
@@ -525,8 +528,9 @@ func (c *jsonCLI) run(want int, stdin string, args ...string) string {
 	now := c.now
 	var stdout, stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, getenv: c.getenv,
-		now:     func() time.Time { return now },
-		openTTY: func() (*os.File, error) { return nil, errors.New("no terminal in this test") }}
+		now:       func() time.Time { return now },
+		openTTY:   func() (*os.File, error) { return nil, errors.New("no terminal in this test") },
+		buildInfo: jsonBuildInfo}
 	code := reportError(&stderr, execute(context.Background(), args, e))
 	if code != want {
 		c.t.Fatalf("notevault %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
@@ -556,6 +560,16 @@ func (c *jsonCLI) file(name, text string) string {
 	return p
 }
 
+// jsonBuildInfo is a build from a checkout that recorded its commit.
+func jsonBuildInfo() (*debug.BuildInfo, bool) {
+	return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/notevault/notevault", Version: "v1.2.0"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "3ffe99812c4d5e6f708192a3b4c5d6e7f8091a2b"},
+			{Key: "vcs.time", Value: "2026-11-23T19:14:47Z"},
+			{Key: "vcs.modified", Value: "false"},
+		}}, true
+}
+
 const jsonAgreement = `name: Alice mentors Bob
 mentor: alice
 mentee: bob
@@ -575,6 +589,7 @@ retention: {session: 365d, reflection: 90d, summary: 180d}
 func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c := &jsonCLI{t: t, dir: t.TempDir(), state: t.TempDir(), now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
 		runs: map[string][]jsonRun{}}
+	c.json(0, "version")
 	c.run(0, "", "init")
 	keys := map[string]string{}
 	for _, p := range [][2]string{{"alice", "mentor"}, {"bob", "mentee"}, {"carol", "supervisor"}} {
