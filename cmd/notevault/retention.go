@@ -157,6 +157,7 @@ grant ended; --json prints all of it and the plan (docs/json.md).
 		Args: exactArgs(),
 		Example: `  notevault retention sweep --dry-run
   notevault retention sweep
+  notevault retention sweep --verbose
   notevault --vault /var/lib/notevault retention sweep --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionSweep(cmd.Context(), opts, g, e)
