@@ -215,7 +215,7 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 		}
 	}
 	if g.json {
-		return printJSON(e.stdout, a)
+		return printJSON(e.stdout, agreementDetailJSON(a))
 	}
 	inForce := "none (not accepted by both yet)"
 	if cur := a.Current(); cur != nil {
@@ -267,7 +267,7 @@ func runAgreementHistory(ctx context.Context, agreementID string, g *globals, e 
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, a.Versions)
+		return printJSON(e.stdout, versionsJSON(a))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "VERSION\tSTATUS\tPROPOSED\tPROPOSED BY\tACCEPTED BY")
@@ -314,7 +314,7 @@ func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, as)
+		return printJSON(e.stdout, agreementsJSON(as))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tMENTOR\tMENTEE\tIN FORCE\tLATEST\tNAME")

@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/notevault/notevault/vault/audit"
 )
 
 func newAuditCmd(g *globals, e *env) *cobra.Command {
@@ -56,10 +54,7 @@ func runAuditLog(ctx context.Context, opts auditLogOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		if rs == nil {
-			rs = []*audit.Record{}
-		}
-		return printJSON(e.stdout, rs)
+		return printJSON(e.stdout, auditRecordsJSON(rs))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tAGREEMENT\tSUBJECT\tKIND\tRULE")
@@ -118,8 +113,11 @@ func runAuditVerify(ctx context.Context, opts auditVerifyOptions, g *globals, e 
 	if err != nil {
 		return fmt.Errorf("audit log verification failed: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "audit log verified: %d records\n", n)
-	return nil
+	if g.json {
+		return printJSON(e.stdout, auditVerifyJSON{OK: true, Records: n, Checkpoint: opts.checkpoint})
+	}
+	_, err = fmt.Fprintf(e.stdout, "audit log verified: %d records\n", n)
+	return err
 }
 
 func newAuditCheckpointCmd(g *globals, e *env) *cobra.Command {

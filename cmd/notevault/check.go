@@ -40,10 +40,7 @@ func runCheck(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, map[string]any{
-			"ok": true, "participants": r.Participants, "agreements": r.Agreements, "facts": r.Facts,
-			"notes": r.Notes, "copies": r.Copies, "shred_keys": r.Keys, "audit_records": r.AuditRecords,
-		})
+		return printJSON(e.stdout, checkReportJSON(r))
 	}
 	fmt.Fprintf(e.stdout, "ok: %d participants, %d agreements (%d facts), %d notes, %d sealed copies, %d shred keys, %d audit records\n",
 		r.Participants, r.Agreements, r.Facts, r.Notes, r.Copies, r.Keys, r.AuditRecords)

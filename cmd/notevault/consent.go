@@ -220,21 +220,6 @@ func consentStatus(c policy.Consent, now time.Time) string {
 	}
 }
 
-// consentJSON is a consent as --json prints it.
-type consentJSON struct {
-	ID          string        `json:"id"`
-	Agreement   string        `json:"agreement"`
-	Version     int           `json:"version"`
-	Grantor     string        `json:"grantor"`
-	Grantee     string        `json:"grantee"`
-	Kinds       []policy.Kind `json:"kinds"`
-	GivenAt     time.Time     `json:"given_at"`
-	Until       time.Time     `json:"until,omitzero"`
-	WithdrawnAt time.Time     `json:"withdrawn_at,omitzero"`
-	Verified    bool          `json:"verified"`
-	Status      string        `json:"status"`
-}
-
 func runConsentList(ctx context.Context, opts consentListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -250,12 +235,7 @@ func runConsentList(ctx context.Context, opts consentListOptions, g *globals, e 
 	}
 	now := v.Now()
 	if g.json {
-		out := make([]consentJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, consentJSON{c.ID, c.Agreement, c.Version, c.Grantor, c.Grantee, c.Kinds,
-				c.GivenAt, c.Until, c.WithdrawnAt, c.Verified, consentStatus(c, now)})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, consentsJSON(cs, now))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tGRANTOR\tGRANTEE\tKINDS\tGIVEN\tUNTIL\tSTATUS")

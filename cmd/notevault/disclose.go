@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/spf13/cobra"
+
+	"github.com/notevault/notevault/vault"
 )
 
 type discloseOptions struct {
@@ -103,8 +105,8 @@ that the mentee and every party can always see what happened to the notes
 (the audit log records it too). The statement of why is encrypted to the
 discloser, the recipient and the mentee: notevault disclosure show ID -i FILE.
 
-With --json, an array of objects with "id", "agreement", "note", "by",
-"to", "reason" and "at".`,
+With --json, an array of disclosures as disclosure show prints them,
+without the statement, each with its "agreement" (docs/json.md).`,
 		Example: `  notevault disclosure list
   notevault disclosure list --agreement a-5znce28d4shyt7ma --json
   notevault disclosure list --note n-jvr6sxxs6k3tc9uh   # what happened to one note`,
@@ -119,17 +121,6 @@ With --json, an array of objects with "id", "agreement", "note", "by",
 	return cmd
 }
 
-// disclosureJSON is a disclosure in disclosure list --json.
-type disclosureJSON struct {
-	ID        string    `json:"id"`
-	Agreement string    `json:"agreement"`
-	Note      string    `json:"note"`
-	By        string    `json:"by"`
-	To        string    `json:"to"`
-	Reason    string    `json:"reason"`
-	At        time.Time `json:"at"`
-}
-
 func runDisclosureList(ctx context.Context, opts disclosureListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -140,18 +131,13 @@ func runDisclosureList(ctx context.Context, opts disclosureListOptions, g *globa
 	if err != nil {
 		return err
 	}
-	out := []disclosureJSON{}
-	for _, d := range ds {
-		if opts.note == "" || d.Note == opts.note {
-			out = append(out, disclosureJSON{ID: d.ID, Agreement: d.Agreement, Note: d.Note, By: d.By, To: d.To, Reason: d.Reason, At: d.At.UTC()})
-		}
-	}
+	ds = slices.DeleteFunc(ds, func(d vault.Disclosed) bool { return opts.note != "" && d.Note != opts.note })
 	if g.json {
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, disclosuresJSON(ds))
 	}
 	tw := table(e.stdout)
-	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tBY\tTO\tREASON\tAT")
-	for _, d := range out {
+	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tBY\tTO\tEXCEPTION\tDISCLOSED")
+	for _, d := range ds {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Agreement, d.Note, d.By, d.To, d.Reason, fmtTime(d.At))
 	}
 	return tw.Flush()
@@ -172,7 +158,7 @@ func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, map[string]any{"disclosure": d, "statement": statement})
+		return printJSON(e.stdout, disclosureShowJSON{disclosureOf(*d), statement})
 	}
 	w := table(e.stdout)
 	fmt.Fprintf(w, "id:\t%s\nnote:\t%s\nby:\t%s\nto:\t%s\nexception:\t%s\nat:\t%s\nstatement:\t%s\n",

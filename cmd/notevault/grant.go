@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -143,23 +142,6 @@ func grantStatus(d policy.Decision) string {
 	return d.Reason
 }
 
-// grantJSON is a grant as --json prints it.
-type grantJSON struct {
-	ID        string        `json:"id"`
-	Agreement string        `json:"agreement"`
-	Consent   string        `json:"consent"`
-	GrantedBy string        `json:"granted_by"`
-	Grantee   string        `json:"grantee"`
-	Kinds     []policy.Kind `json:"kinds"`
-	Issued    time.Time     `json:"issued"`
-	Expires   time.Time     `json:"expires"`
-	RevokedAt time.Time     `json:"revoked_at,omitzero"`
-	Verified  bool          `json:"verified"`
-	Live      bool          `json:"live"`
-	Rule      string        `json:"rule"`
-	Status    string        `json:"status"`
-}
-
 func runGrantList(ctx context.Context, opts grantListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -174,12 +156,7 @@ func runGrantList(ctx context.Context, opts grantListOptions, g *globals, e *env
 		return err
 	}
 	if g.json {
-		out := make([]grantJSON, 0, len(gs))
-		for i, gr := range gs {
-			out = append(out, grantJSON{gr.ID, gr.Agreement, gr.Consent, gr.GrantedBy, gr.Grantee, gr.Kinds,
-				gr.Issued, gr.Expires, gr.RevokedAt, gr.Verified, ds[i].Allowed(), ds[i].Rule, grantStatus(ds[i])})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, grantsJSON(gs, ds))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tGRANTEE\tKINDS\tCONSENT\tBY\tISSUED\tEXPIRES\tSTATUS")

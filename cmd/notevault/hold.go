@@ -152,15 +152,7 @@ func runHoldList(ctx context.Context, opts holdListOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		type holdJSON struct {
-			*vault.Hold
-			Status string `json:"status"`
-		}
-		out := make([]holdJSON, 0, len(hs))
-		for _, h := range hs {
-			out = append(out, holdJSON{h, holdStatus(h)})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, holdsJSON(hs))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tPLACED BY\tAT\tRELEASED\tSTATUS\tREASON")

@@ -159,16 +159,7 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	}
 	defer clear(p.Content.Body)
 	if g.json {
-		tags := p.Content.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		return printJSON(e.stdout, struct {
-			Note  *vault.Note `json:"note"`
-			Title string      `json:"title"`
-			Tags  []string    `json:"tags"`
-			Body  string      `json:"body"`
-		}{p.Note, p.Content.Title, tags, string(p.Content.Body)})
+		return printJSON(e.stdout, plainJSON(p))
 	}
 	_, err = e.stdout.Write(p.Content.Body)
 	return err
@@ -252,10 +243,11 @@ listed, never a title or a tag), written before anything is printed.
 --since takes an RFC 3339 time, a date (midnight UTC) or a duration back
 from now (30d, 2w, 36h).
 
-With --json, an array of notes. With -i, each also has "title", "tags",
-"read_as" (reader, grant or disclosure) and, for a grant or a disclosure,
-"basis" (its id); a note that failed verification has "problem" instead of
-a title and tags.`,
+With --json, an array of notes. With -i, each also has its "title" and
+"tags", "read_as" (reader, grant or disclosure) and, for a grant or a
+disclosure, "basis" (its id); a note that failed verification has "problem"
+instead of a title and tags, and the listing is printed all the same before
+the command exits 1 (docs/json.md).`,
 		Example: `  notevault note list
   notevault note list --agreement a-5znce28d4shyt7ma -i bob.key   # titles and tags of what bob may read now
   notevault note list --kind summary --tag scorecard -i bob.key
@@ -309,10 +301,7 @@ func runNoteListMeta(ctx context.Context, f vault.NoteFilter, g *globals, e *env
 		return err
 	}
 	if g.json {
-		if ns == nil {
-			ns = []*vault.Note{}
-		}
-		return printJSON(e.stdout, ns)
+		return printJSON(e.stdout, notesJSON(ns))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tVERSION\tKIND\tAUTHOR\tCREATED\tEXPIRES\tREADERS")
@@ -327,33 +316,11 @@ func runNoteListMeta(ctx context.Context, f vault.NoteFilter, g *globals, e *env
 	return tw.Flush()
 }
 
-// listedJSON is a note of note list -i or note search in JSON: the note's
-// metadata as note list prints it, with what the caller's key showed.
-type listedJSON struct {
-	*vault.Note
-	Title   *string  `json:"title,omitempty"`
-	Tags    []string `json:"tags,omitzero"`
-	ReadAs  string   `json:"read_as"`
-	Basis   string   `json:"basis,omitempty"`
-	Problem string   `json:"problem,omitempty"`
-}
-
 // printListed prints a listing of readable notes, then fails if a note in
 // it failed verification.
 func printListed(e *env, asJSON bool, ls []*vault.Listed) error {
 	if asJSON {
-		out := make([]listedJSON, len(ls))
-		for i, l := range ls {
-			out[i] = listedJSON{Note: l.Note, ReadAs: l.Rule, Basis: l.Basis}
-			if l.Problem != nil {
-				out[i].Problem = message(l.Problem)
-				continue
-			}
-			title := l.Title
-			out[i].Title = &title
-			out[i].Tags = append([]string{}, l.Tags...)
-		}
-		if err := printJSON(e.stdout, out); err != nil {
+		if err := printJSON(e.stdout, listedNotesJSON(ls)); err != nil {
 			return err
 		}
 	} else {

@@ -86,7 +86,7 @@ func runParticipantList(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, ps)
+		return printJSON(e.stdout, participantsJSON(ps))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "NAME\tROLE\tADDED\tKEY")

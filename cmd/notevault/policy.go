@@ -47,12 +47,7 @@ func runPolicyExplain(ctx context.Context, opts policyExplainOptions, g *globals
 		return err
 	}
 	if g.json {
-		err = printJSON(e.stdout, struct {
-			Outcome string `json:"outcome"`
-			Rule    string `json:"rule"`
-			Reason  string `json:"reason"`
-			Basis   string `json:"basis,omitempty"`
-		}{d.Outcome.String(), d.Rule, d.Reason, d.Basis})
+		err = printJSON(e.stdout, decisionOf(d))
 	} else {
 		_, err = fmt.Fprintln(e.stdout, d.String())
 	}

@@ -20,7 +20,7 @@ type versionInfo struct {
 	// Commit, CommitTime and Modified come from the version control system
 	// of the checkout the binary was built from, when the build recorded it.
 	Commit     string `json:"commit,omitempty"`
-	CommitTime string `json:"commit_time,omitempty"`
+	CommitTime string `json:"committed_at,omitempty"`
 	Modified   *bool  `json:"modified,omitempty"`
 	GoVersion  string `json:"go_version"`
 	Platform   string `json:"platform"`

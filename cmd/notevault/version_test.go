@@ -39,7 +39,7 @@ func TestVersion(t *testing.T) {
 				"commit: d199839a1b2c0000000000000000000000000000 (2026-11-23T19:14:47Z), with uncommitted changes\n" +
 				"built with: go1.26.8 " + platform + "\n",
 			jsonKeys: `{"version":"v0.0.0-20261123191447-d199839a1b2c+dirty","commit":"d199839a1b2c0000000000000000000000000000",` +
-				`"commit_time":"2026-11-23T19:14:47Z","modified":true,"go_version":"go1.26.8","platform":"` + platform + `"}`,
+				`"committed_at":"2026-11-23T19:14:47Z","modified":true,"go_version":"go1.26.8","platform":"` + platform + `"}`,
 		},
 		{
 			name: "clean checkout",
@@ -49,7 +49,7 @@ func TestVersion(t *testing.T) {
 				{Key: "vcs.modified", Value: "false"},
 			}},
 			text:     "notevault (devel)\ncommit: abc (2026-11-23T19:14:47Z)\nbuilt with: go1.26.8 " + platform + "\n",
-			jsonKeys: `{"version":"(devel)","commit":"abc","commit_time":"2026-11-23T19:14:47Z","modified":false,"go_version":"go1.26.8","platform":"` + platform + `"}`,
+			jsonKeys: `{"version":"(devel)","commit":"abc","committed_at":"2026-11-23T19:14:47Z","modified":false,"go_version":"go1.26.8","platform":"` + platform + `"}`,
 		},
 		{
 			name:     "no build information",
