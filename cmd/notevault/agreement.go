@@ -216,7 +216,7 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	tw := table(e.stdout)
 	fmt.Fprintf(tw, "agreement:\t%s\n", a.ID)
 	if latest.Parsed != nil {
-		fmt.Fprintf(tw, "name:\t%s\n", latest.Parsed.Name)
+		fmt.Fprintf(tw, "name:\t%s\n", safeLine(latest.Parsed.Name))
 	}
 	fmt.Fprintf(tw, "created:\t%s\n", fmtTime(a.Created))
 	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
@@ -228,7 +228,7 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 		fmt.Fprintln(e.stderr, "notevault: hint: the agreement's text is encrypted to its parties; give -i FILE to read it")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "\n%s", latest.Text)
+	fmt.Fprintf(e.stdout, "\n%s", safeText(latest.Text))
 	if !strings.HasSuffix(latest.Text, "\n") {
 		fmt.Fprintln(e.stdout)
 	}
@@ -316,7 +316,7 @@ func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
 		if p := latest.Parsed; p != nil {
 			mentor, mentee, name = p.Mentor, p.Mentee, p.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, mentor, mentee, inForce, latest.Version, name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, safeLine(mentor), safeLine(mentee), inForce, latest.Version, safeLine(name))
 	}
 	return tw.Flush()
 }

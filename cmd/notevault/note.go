@@ -159,6 +159,12 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 			Body  string      `json:"body"`
 		}{p.Note, p.Content.Title, tags, string(p.Content.Body)})
 	}
+	// Piped or redirected, the body is passed on byte for byte; on a
+	// terminal it is shown, and cannot drive the terminal.
+	if isTerminal(e.stdout) {
+		_, err = io.WriteString(e.stdout, safeText(string(p.Content.Body)))
+		return err
+	}
 	_, err = e.stdout.Write(p.Content.Body)
 	return err
 }
