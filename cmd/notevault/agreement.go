@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,20 +39,12 @@ func newAgreementCreateCmd(g *globals, e *env) *cobra.Command {
 			return runAgreementCreate(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.file, "file", "", "the agreement `FILE` (YAML)")
+	cmd.Flags().StringVar(&opts.file, "file", "", "the agreement `FILE` (YAML; - reads stdin)")
 	return cmd
 }
 
-func readAgreementFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the agreement file: %w", err)
-	}
-	return b, nil
-}
-
 func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
-	text, err := readAgreementFile(opts.file)
+	text, err := readInput(opts.file, "the agreement file", e)
 	if err != nil {
 		return err
 	}
@@ -64,7 +55,7 @@ func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globa
 	defer closeVault(v, &err)
 	a, err := v.CreateAgreement(ctx, text)
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.file, err)
+		return fmt.Errorf("%s: %w", displayName(opts.file), err)
 	}
 	fmt.Fprintf(e.stderr, "notevault: created agreement %s; the mentor and the mentee accept it with notevault agreement accept %s\n", a.ID, a.ID)
 	fmt.Fprintln(e.stdout, a.ID)
@@ -120,12 +111,12 @@ func newAgreementAmendCmd(g *globals, e *env) *cobra.Command {
 			return runAgreementAmend(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.file, "file", "", "the amended agreement `FILE` (YAML)")
+	cmd.Flags().StringVar(&opts.file, "file", "", "the amended agreement `FILE` (YAML; - reads stdin)")
 	return cmd
 }
 
 func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
-	text, err := readAgreementFile(opts.file)
+	text, err := readInput(opts.file, "the agreement file", e)
 	if err != nil {
 		return err
 	}
@@ -140,7 +131,7 @@ func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *global
 	defer closeVault(v, &err)
 	ver, err := v.AmendAgreement(ctx, opts.id, text, id)
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.file, err)
+		return fmt.Errorf("%s: %w", displayName(opts.file), err)
 	}
 	fmt.Fprintf(e.stderr, "notevault: proposed version %d of agreement %s; the previous version stays in force until the other party accepts\n", ver.Version, opts.id)
 	fmt.Fprintln(e.stdout, ver.Version)

@@ -31,7 +31,13 @@ func newIdentityNewCmd(g *globals, e *env) *cobra.Command {
 
 The key is a post-quantum hybrid age key unless --classic is given. With
 --passphrase the file is encrypted with a passphrase read from
---passphrase-file or asked for on the terminal.`,
+--passphrase-file or asked for on the terminal.
+
+--out - writes the identity file to stdout instead, as age-keygen does, for
+a secret store or a pipe (--out - | pass insert -m notevault/alice). The
+public key line then goes to stderr, since stdout holds the identity. On a
+terminal the secret key would stay in the scrollback, so notevault warns
+first (not with --passphrase: that file is encrypted).`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
@@ -40,7 +46,7 @@ The key is a post-quantum hybrid age key unless --classic is given. With
 			return runIdentityNew(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.out, "out", "", "write the identity to `FILE` (never overwritten)")
+	cmd.Flags().StringVar(&opts.out, "out", "", "write the identity to `FILE` (never overwritten; - writes stdout)")
 	cmd.Flags().BoolVar(&opts.classic, "classic", false, "make a classic X25519 key instead of a post-quantum one")
 	cmd.Flags().BoolVar(&opts.passphrase, "passphrase", false, "encrypt the file with a passphrase")
 	return cmd
@@ -53,16 +59,37 @@ func runIdentityNew(_ context.Context, opts identityNewOptions, g *globals, e *e
 	}
 	var pass []byte
 	if opts.passphrase {
-		if pass, err = passphrase(g, e, "passphrase for "+opts.out, true); err != nil {
+		if pass, err = passphrase(g, e, "passphrase for "+displayName(opts.out), true); err != nil {
 			return err
 		}
 		defer clear(pass)
+	}
+	if opts.out == stdioName {
+		return writeIdentityStdout(id, pass, e)
 	}
 	if err := identity.WriteFile(opts.out, id, pass); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "notevault: wrote identity %s; register its public key with notevault participant add\n", opts.out)
 	fmt.Fprintln(e.stdout, id.Public().String())
+	return nil
+}
+
+// writeIdentityStdout writes the identity file to stdout (identity new
+// --out -) and the public key line to stderr.
+func writeIdentityStdout(id *identity.Identity, pass []byte, e *env) error {
+	content, err := identity.Marshal(id, pass)
+	if err != nil {
+		return err
+	}
+	defer clear(content)
+	if pass == nil && isTerminal(e.stdout) {
+		fmt.Fprintln(e.stderr, "notevault: warning: writing the secret key to the terminal, whose scrollback keeps it; redirect --out - to a file or a secret store instead")
+	}
+	if _, err := e.stdout.Write(content); err != nil {
+		return fmt.Errorf("writing the identity to stdout: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "notevault: wrote the identity to stdout; its public key is %s\n", id.Public())
 	return nil
 }
 

@@ -40,7 +40,8 @@ func newNoteAddCmd(g *globals, e *env) *cobra.Command {
 		Short: "Write a note and print its id",
 		Long: `Write a note and print its id.
 
-The body comes from --file, else from stdin when it is not a terminal, else
+The body comes from --file (--file - reads stdin, even from a terminal, until
+end of file), else from stdin when it is not a terminal, else
 from $VISUAL or $EDITOR (default vi) editing a file that only you can open,
 under $XDG_RUNTIME_DIR/notevault-edit, else /dev/shm/notevault-edit-UID:
 memory, never a disk-backed temporary directory. Without either, use --file
@@ -62,7 +63,7 @@ empty.`,
 	f.StringVar(&opts.kind, "kind", "", "`KIND` of note: session, reflection or summary")
 	f.StringVar(&opts.title, "title", "", "the note's `TITLE` (encrypted like the body)")
 	f.StringArrayVar(&opts.tags, "tag", nil, "a `TAG` (repeatable; encrypted like the body)")
-	f.StringVar(&opts.file, "file", "", "read the body from `FILE`")
+	f.StringVar(&opts.file, "file", "", "read the body from `FILE` (- reads stdin)")
 	return cmd
 }
 
@@ -105,11 +106,7 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 // else from $EDITOR.
 func noteBody(ctx context.Context, file string, e *env) ([]byte, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("reading the note body: %w", err)
-		}
-		return b, nil
+		return readInput(file, "the note body", e)
 	}
 	if f, ok := e.stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		b, err := io.ReadAll(e.stdin)
@@ -247,7 +244,7 @@ func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 			return runNoteExport(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.out, "out", "", "write the age file to `F.age` (never overwritten)")
+	cmd.Flags().StringVar(&opts.out, "out", "", "write the age file to `F.age` (never overwritten; - writes stdout)")
 	return cmd
 }
 
@@ -261,9 +258,21 @@ func runNoteExport(ctx context.Context, opts noteExportOptions, g *globals, e *e
 		return err
 	}
 	defer closeVault(v, &err)
+	if opts.out == stdioName && isTerminal(e.stdout) {
+		// Checked before the export, which is audited as a read.
+		return withHint(errors.New("refusing to write a binary age file to the terminal"),
+			"redirect it (--out - > F.age) or pipe it (--out - | age -d -i YOUR-IDENTITY)")
+	}
 	data, err := v.ExportNote(ctx, opts.note, id)
 	if err != nil {
 		return err
+	}
+	if opts.out == stdioName {
+		if _, err := e.stdout.Write(data); err != nil {
+			return fmt.Errorf("writing the age file to stdout: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "notevault: wrote note %s to stdout as an age file; age -d -i YOUR-IDENTITY opens it\n", opts.note)
+		return nil
 	}
 	f, err := os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

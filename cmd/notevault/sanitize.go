@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/term"
 )
 
 // Names, titles, reasons and agreement texts are typed by people and stored
@@ -64,10 +61,4 @@ func unsafeRune(r rune) bool {
 		return true
 	}
 	return false
-}
-
-// isTerminal reports whether f is a terminal (an *os.File that is one).
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && term.IsTerminal(int(file.Fd()))
 }
