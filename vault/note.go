@@ -323,6 +323,34 @@ func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Iden
 	return ageFile, nil
 }
 
+// ExportNoteBody returns the note's body alone, without the envelope's
+// header lines, as a standard age file encrypted to id's own key only: for
+// handing the text to tools that know nothing of notevault. It is decided,
+// verified and logged as a read, like ExportNote.
+func (v *Vault) ExportNoteBody(ctx context.Context, noteID string, id *identity.Identity) ([]byte, error) {
+	r, err := id.Public().AgeRecipient()
+	if err != nil {
+		return nil, err
+	}
+	ageFile, n, d, me, err := v.openFor(noteID, id, "note.export")
+	if err != nil {
+		return nil, err
+	}
+	plain, env, err := openNote(ageFile, n, id)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	out, err := encryptTo(env.Body, []age.Recipient{r})
+	if err != nil {
+		return nil, err
+	}
+	if err := v.logAccess(id, me, n, d, "note.export"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // openFor decides a read and returns the age file of the copy the decision
 // rests on: the note itself for its readers, the grant's or disclosure's copy
 // otherwise. A denial is logged (who tried, which note, the rule) before it

@@ -226,16 +226,42 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 }
 
 type noteExportOptions struct {
-	note string
-	out  string
+	note     string
+	out      string
+	bodyOnly bool
 }
 
 func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 	var opts noteExportOptions
 	cmd := &cobra.Command{
-		Use:   "export NOTE --out F.age -i FILE",
+		Use:   "export NOTE --out F.age [--body-only] -i FILE",
 		Short: "Write a note as a standard age file that your identity opens",
-		Args:  exactArgs("NOTE"),
+		Long: `Write a note as a standard age file that your identity opens:
+age -d -i FILE F.age prints it. --out - writes it to stdout (not to a
+terminal: it is binary).
+
+The file is the vault's copy of the note, which the note's other readers
+open too. Its plaintext is the note as notevault stores it: header lines, a
+blank line, then the body, byte for byte:
+
+  title: First session
+  tags: goals, portfolio
+  note: n-...
+  agreement: a-...
+  kind: session
+  nonce: <22 characters>
+
+  We agreed to ...
+
+title and tags are empty when the note has none; tags are comma separated.
+note, agreement and kind tie the text to its place in the vault, and the
+random nonce keeps the author's signed hash of the text from confirming a
+guess at it.
+
+--body-only writes instead an age file whose plaintext is the body alone,
+encrypted to your key only: for handing the text to other tools. Either way
+the export is decided and audited as a read.`,
+		Args: exactArgs("NOTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err
@@ -245,6 +271,7 @@ func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.out, "out", "", "write the age file to `F.age` (never overwritten; - writes stdout)")
+	cmd.Flags().BoolVar(&opts.bodyOnly, "body-only", false, "the body alone, without the header lines, encrypted to your key only")
 	return cmd
 }
 
@@ -253,40 +280,60 @@ func runNoteExport(ctx context.Context, opts noteExportOptions, g *globals, e *e
 	if err != nil {
 		return err
 	}
+	// Where the file goes is settled before the export, which is audited as
+	// a read: a refusal here leaves no record of an export that never was.
+	var out io.Writer = e.stdout
+	if opts.out == stdioName {
+		if isTerminal(e.stdout) {
+			return withHint(errors.New("refusing to write a binary age file to the terminal"),
+				"redirect it (--out - > F.age) or pipe it (--out - | age -d -i YOUR-IDENTITY)")
+		}
+	} else {
+		f, ferr := os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr != nil {
+			return ferr
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(opts.out)
+			}
+		}()
+		out = f
+	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	if opts.out == stdioName && isTerminal(e.stdout) {
-		// Checked before the export, which is audited as a read.
-		return withHint(errors.New("refusing to write a binary age file to the terminal"),
-			"redirect it (--out - > F.age) or pipe it (--out - | age -d -i YOUR-IDENTITY)")
+	export := v.ExportNote
+	if opts.bodyOnly {
+		export = v.ExportNoteBody
 	}
-	data, err := v.ExportNote(ctx, opts.note, id)
+	data, err := export(ctx, opts.note, id)
 	if err != nil {
 		return err
 	}
-	if opts.out == stdioName {
-		if _, err := e.stdout.Write(data); err != nil {
-			return fmt.Errorf("writing the age file to stdout: %w", err)
-		}
-		fmt.Fprintf(e.stderr, "notevault: wrote note %s to stdout as an age file; age -d -i YOUR-IDENTITY opens it\n", opts.note)
-		return nil
+	if _, err := out.Write(data); err != nil {
+		return fmt.Errorf("writing the age file to %s: %w", displayOut(opts.out), err)
 	}
-	f, err := os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+	what, open := "note "+opts.note, "age -d -i YOUR-IDENTITY"
+	if opts.bodyOnly {
+		what = "the body of " + what
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(opts.out)
-		return err
+	if opts.out != stdioName {
+		open += " " + opts.out
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(opts.out)
-		return err
-	}
-	fmt.Fprintf(e.stderr, "notevault: wrote %s; age -d -i YOUR-IDENTITY %s opens it\n", opts.out, opts.out)
+	fmt.Fprintf(e.stderr, "notevault: wrote %s to %s; %s opens it\n", what, displayOut(opts.out), open)
 	return nil
+}
+
+// displayOut is how an --out file is named in messages.
+func displayOut(path string) string {
+	if path == stdioName {
+		return "stdout"
+	}
+	return path
 }
