@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -211,6 +213,15 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	}
 	fmt.Fprintf(tw, "created:\t%s\n", fmtTime(a.Created))
 	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
+	if cur := a.Current(); cur != nil {
+		// The keys the parties pinned when accepting the version in force:
+		// notes are encrypted to these and no others.
+		label := "pinned keys:"
+		for _, name := range slices.Sorted(maps.Keys(cur.Pins)) {
+			fmt.Fprintf(tw, "%s\t%s %s\n", label, name, cur.Pins[name])
+			label = ""
+		}
+	}
 	fmt.Fprintf(tw, "latest:\tversion %d (%s; accepted by %s)\n", latest.Version, versionStatus(a, latest), acceptedBy(latest))
 	if err := tw.Flush(); err != nil {
 		return err

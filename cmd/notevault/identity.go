@@ -93,21 +93,38 @@ func writeIdentityStdout(id *identity.Identity, pass []byte, e *env) error {
 	return nil
 }
 
-func newIdentityPublicCmd(g *globals, e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "public -i FILE",
-		Short: "Print the public key of an identity file",
-		Args:  exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runIdentityPublic(cmd.Context(), g, e)
-		},
-	}
+type identityPublicOptions struct {
+	fingerprint bool
 }
 
-func runIdentityPublic(_ context.Context, g *globals, e *env) error {
+func newIdentityPublicCmd(g *globals, e *env) *cobra.Command {
+	var opts identityPublicOptions
+	cmd := &cobra.Command{
+		Use:   "public -i FILE [--fingerprint]",
+		Short: "Print the public key of an identity file",
+		Long: `Print the public key line of an identity file: what notevault participant
+add registers (--key, or --key-file with the line saved to a file).
+
+--fingerprint prints the key's fingerprint instead, SHA256 and base64 as
+ssh-keygen -l prints one: what participant list and agreement show print
+for the key, to compare by eye or over the phone.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runIdentityPublic(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.fingerprint, "fingerprint", false, "print the key's fingerprint instead of the key")
+	return cmd
+}
+
+func runIdentityPublic(_ context.Context, opts identityPublicOptions, g *globals, e *env) error {
 	id, err := loadIdentity(g, e)
 	if err != nil {
 		return err
+	}
+	if opts.fingerprint {
+		fmt.Fprintln(e.stdout, id.Public().Fingerprint())
+		return nil
 	}
 	fmt.Fprintln(e.stdout, id.Public().String())
 	return nil
