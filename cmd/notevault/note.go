@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/identity"
 )
 
 func newNoteCmd(g *globals, e *env) *cobra.Command {
@@ -49,7 +50,16 @@ or stdin. The file is wiped when the editor exits, and files left by a killed
 run are wiped before the next editor opens. SIGINT, SIGTERM or SIGHUP (a
 closed terminal) while the editor runs stops it and writes no note; to give
 up from inside the editor, quit with an error (:cq in vi) or leave the file
-empty.`,
+empty.
+
+Before the editor opens, notevault checks that the note could be written:
+the agreement exists and is in force, you may write this kind of note, the
+title and tags are valid. If the write still fails once the editor closed
+(the vault busy, moved, or changed meanwhile), what you typed is kept in a
+file only you can read, under $XDG_RUNTIME_DIR/notevault-kept (else
+/dev/shm/notevault-kept-UID), and the error names it with the note add
+--file command that writes it; that command removes the file once the note
+is written.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
@@ -76,24 +86,54 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	if err != nil {
 		return err
 	}
-	body, err := noteBody(ctx, opts.file, e)
-	if err != nil {
-		return err
+	nn := vault.NewNote{Agreement: opts.agreement, Kind: kind, Content: vault.Content{Title: opts.title, Tags: opts.tags}}
+	var body []byte
+	if opts.file == "" && isTerminal(e.stdin) {
+		// Nobody should type a note that cannot be stored: ask first.
+		if err := checkWrite(ctx, nn, id, g, e); err != nil {
+			return err
+		}
+		if body, err = editBody(ctx, e); err != nil {
+			return err
+		}
+		// From here on the text exists only in this process: whatever
+		// fails keeps it (registered first, so it runs after closeVault).
+		defer func() {
+			if err != nil {
+				err = keepTyped(err, body, opts, g, e)
+			}
+			clear(body)
+		}()
+	} else {
+		if body, err = noteBody(opts.file, e); err != nil {
+			return err
+		}
+		defer clear(body)
 	}
-	defer clear(body)
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errors.New("the note body is empty; nothing was written")
+	}
+	if isKeptFile(opts.file, e) {
+		// A retry of a note whose text was kept: once the note is written
+		// and the vault closed, the copy has done its job.
+		defer func() {
+			if err != nil {
+				return
+			}
+			if werr := wipeTree(opts.file); werr != nil {
+				fmt.Fprintf(e.stderr, "notevault: warning: could not remove the kept text %s: %v\n", opts.file, werr)
+				return
+			}
+			fmt.Fprintf(e.stderr, "notevault: removed the kept text %s\n", opts.file)
+		}()
 	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	n, err := v.AddNote(ctx, vault.NewNote{
-		Agreement: opts.agreement,
-		Kind:      kind,
-		Content:   vault.Content{Title: opts.title, Tags: opts.tags, Body: body},
-	}, id)
+	nn.Body = body
+	n, err := v.AddNote(ctx, nn, id)
 	if err != nil {
 		return err
 	}
@@ -102,20 +142,88 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	return nil
 }
 
-// noteBody reads the body from file, else stdin if it is not a terminal,
-// else from $EDITOR.
-func noteBody(ctx context.Context, file string, e *env) ([]byte, error) {
+// checkWrite asks the vault whether nn could be written by id now, and
+// closes it again: it is not held open while the editor runs.
+func checkWrite(ctx context.Context, nn vault.NewNote, id *identity.Identity, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	return v.CanWrite(ctx, nn, id)
+}
+
+// keepTyped is what a failure after the editor closed returns: cause, with
+// the typed text kept in a private file and the command that writes it, or
+// if it cannot be kept, printed on the terminal. Only an empty body, which
+// holds nothing to lose, is dropped.
+func keepTyped(cause error, body []byte, opts noteAddOptions, g *globals, e *env) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return cause
+	}
+	path, kerr := keepText(body, e)
+	if kerr == nil {
+		return withHint(fmt.Errorf("note not written: %w; what you typed is kept in %s, which only you can read", cause, path),
+			"when the cause is fixed, %s writes it (and then removes the file)", retryCommand(path, opts, g))
+	}
+	if tty, terr := e.openTTY(); terr == nil {
+		defer tty.Close()
+		fmt.Fprintf(tty, "----- the note you typed, not written -----\n%s", body)
+		if !bytes.HasSuffix(body, []byte("\n")) {
+			fmt.Fprintln(tty)
+		}
+		fmt.Fprintln(tty, "----- end of the note -----")
+		return fmt.Errorf("note not written: %w; what you typed could not be kept (%s), so it is printed on the terminal above", cause, message(kerr))
+	}
+	return fmt.Errorf("note not written: %w; what you typed could not be kept (%s) and is lost", cause, message(kerr))
+}
+
+// retryCommand is the note add command line that writes the kept file at
+// path with the options of the run that failed, quoted for a POSIX shell.
+func retryCommand(path string, opts noteAddOptions, g *globals) string {
+	args := []string{"notevault"}
+	if g.vaultDir != "" {
+		args = append(args, "--vault", g.vaultDir)
+	}
+	args = append(args, "note", "add", "--agreement", opts.agreement, "--kind", opts.kind)
+	if opts.title != "" {
+		args = append(args, "--title", opts.title)
+	}
+	for _, t := range opts.tags {
+		args = append(args, "--tag", t)
+	}
+	args = append(args, "--file", path)
+	if g.identityFile != "" {
+		args = append(args, "-i", g.identityFile)
+	}
+	if g.passphraseFile != "" {
+		args = append(args, "--passphrase-file", g.passphraseFile)
+	}
+	for i, a := range args {
+		args[i] = shellWord(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// shellWord quotes s for a POSIX shell, leaving plain words as they are.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// noteBody reads the body from file ("-" is stdin), else from stdin, which
+// is not a terminal (runNoteAdd runs the editor for one).
+func noteBody(file string, e *env) ([]byte, error) {
 	if file != "" {
 		return readInput(file, "the note body", e)
 	}
-	if f, ok := e.stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
-		b, err := io.ReadAll(e.stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading the note body from stdin: %w", err)
-		}
-		return b, nil
+	b, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("reading the note body from stdin: %w", err)
 	}
-	return editBody(ctx, e)
+	return b, nil
 }
 
 func newNoteShowCmd(g *globals, e *env) *cobra.Command {
