@@ -39,6 +39,8 @@ func newDemoCmd(g *globals, e *env) *cobra.Command {
 		Use:   "demo [--keep]",
 		Short: "A guided run of the whole lifecycle in a throwaway vault",
 		Args:  exactArgs(),
+		Example: `  notevault demo
+  notevault demo --keep   # look around the demo's vault afterwards`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), opts, g, e)
 		},

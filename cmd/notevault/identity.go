@@ -39,6 +39,10 @@ public key line then goes to stderr, since stdout holds the identity. On a
 terminal the secret key would stay in the scrollback, so notevault warns
 first (not with --passphrase: that file is encrypted).`,
 		Args: exactArgs(),
+		Example: `  notevault identity new --out alice.key
+  notevault identity new --out bob.key --passphrase
+  alice=$(notevault identity new --out alice.key)   # keep the public key line
+  notevault identity new --out - > alice.key        # the identity on stdout, as age-keygen writes it`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err
@@ -109,6 +113,10 @@ add registers (--key, or --key-file with the line saved to a file).
 ssh-keygen -l prints one: what participant list and agreement show print
 for the key, to compare by eye or over the phone.`,
 		Args: exactArgs(),
+		Example: `  notevault identity public -i alice.key
+  notevault identity public -i alice.key > alice.pub   # for participant add --key-file
+  notevault identity public -i alice.key --fingerprint
+  notevault identity public -i bob.key --passphrase-file pass.txt`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runIdentityPublic(cmd.Context(), opts, g, e)
 		},

@@ -14,6 +14,8 @@ func newInitCmd(g *globals, e *env) *cobra.Command {
 		Use:   "init",
 		Short: "Create a new vault",
 		Args:  exactArgs(),
+		Example: `  notevault init
+  notevault --vault ./vault init`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), g, e)
 		},

@@ -61,6 +61,10 @@ file only you can read, under $XDG_RUNTIME_DIR/notevault-kept (else
 --file command that writes it; that command removes the file once the note
 is written.`,
 		Args: exactArgs(),
+		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
+  echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR
+  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -231,6 +235,8 @@ func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 		Use:   "show NOTE -i FILE",
 		Short: "Decrypt a note and print its body",
 		Args:  exactArgs("NOTE"),
+		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteShow(cmd.Context(), args[0], g, e)
 		},
@@ -253,16 +259,7 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	}
 	defer clear(p.Content.Body)
 	if g.json {
-		tags := p.Content.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		return printJSON(e.stdout, struct {
-			Note  *vault.Note `json:"note"`
-			Title string      `json:"title"`
-			Tags  []string    `json:"tags"`
-			Body  string      `json:"body"`
-		}{p.Note, p.Content.Title, tags, string(p.Content.Body)})
+		return printJSON(e.stdout, plainJSON(p))
 	}
 	// Piped or redirected, the body is passed on byte for byte; on a
 	// terminal it is shown, and cannot drive the terminal.
@@ -284,6 +281,8 @@ func newNoteListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list [--agreement ID] [-i FILE]",
 		Short: "List notes (with -i, only those you may read now)",
 		Args:  exactArgs(),
+		Example: `  notevault note list
+  notevault note list --agreement a-5znce28d4shyt7ma -i bob.key   # only what bob may read now`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runNoteList(cmd.Context(), opts, g, e)
 		},
@@ -315,10 +314,7 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		if ns == nil {
-			ns = []*vault.Note{}
-		}
-		return printJSON(e.stdout, ns)
+		return printJSON(e.stdout, notesJSON(ns))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tVERSION\tKIND\tAUTHOR\tCREATED\tEXPIRES\tREADERS")
@@ -370,6 +366,10 @@ guess at it.
 encrypted to your key only: for handing the text to other tools. Either way
 the export is decided and audited as a read.`,
 		Args: exactArgs("NOTE"),
+		Example: `  notevault note export n-jvr6sxxs6k3tc9uh --out first.age -i bob.key
+  age -d -i bob.key first.age
+  notevault note export n-jvr6sxxs6k3tc9uh --out - -i bob.key | age -d -i bob.key
+  notevault note export n-jvr6sxxs6k3tc9uh --body-only --out body.age -i bob.key`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err

@@ -40,6 +40,9 @@ only the person it belongs to should ever hold it. The key's fingerprint is
 printed on stderr, to compare with what notevault identity public
 --fingerprint prints on its owner's machine.`,
 		Args: exactArgs("NAME"),
+		Example: `  notevault participant add alice --role mentor --key "$(notevault identity public -i alice.key)"
+  notevault participant add bob --role mentee --key-file bob.pub
+  notevault identity public -i carol.key | notevault participant add carol --role supervisor --key-file -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "role"); err != nil {
 				return err
@@ -123,6 +126,9 @@ owner of a key sees the same with notevault identity public --fingerprint.
 --long adds the full public key lines (about 2 KB each for post-quantum
 keys); --json has them too.`,
 		Args: exactArgs(),
+		Example: `  notevault participant list
+  notevault participant list --long
+  notevault participant list --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runParticipantList(cmd.Context(), opts, g, e)
 		},
@@ -142,7 +148,7 @@ func runParticipantList(ctx context.Context, opts participantListOptions, g *glo
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, ps)
+		return printJSON(e.stdout, participantsJSON(ps))
 	}
 	tw := table(e.stdout)
 	if opts.long {
