@@ -33,6 +33,9 @@ Each step shows the command, quoted as a shell needs it, and what it printed.
 The demo runs on a clock of its own that starts a year ago and moves forward
 to today, so that retention periods run out within seconds. With --vault DIR
 the vault is kept in DIR; with --keep the whole directory is kept.`,
+		Example: `  notevault demo
+  notevault demo --keep
+  notevault --vault demo-vault demo`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), opts, g, e)
