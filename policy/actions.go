@@ -267,3 +267,12 @@ func ReadStatement(who string, d Disclosure, t Terms) Decision {
 	}
 	return allow("statement", d.ID, "%s made, received or is the subject of disclosure %s", who, d.ID)
 }
+
+// ReadAgreementText decides whether who may read the full text of an
+// agreement version: its parties (mentor, mentee, supervisors) may.
+func ReadAgreementText(who string, t Terms) Decision {
+	if _, ok := t.RoleOf(who); !ok {
+		return deny("not-party", "", "the text of agreement %s version %d is for its parties; %s is not one", t.Agreement, t.Version, who)
+	}
+	return allow("party", "", "%s and reads the agreement", t.describe(who))
+}

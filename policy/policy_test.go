@@ -878,5 +878,7 @@ func TestLifecycleDecisions(t *testing.T) {
 	check(t, ReadStatement("dave", d, tm), Deny, "not-party", "the statement of disclosure d-1 is for alice, carol and the mentee bob", "d-1")
 	for _, who := range []string{"alice", "carol", "bob"} {
 		check(t, ReadStatement(who, d, tm), Allow, "statement", "", "d-1")
+		check(t, ReadAgreementText(who, tm), Allow, "party", "", "")
 	}
+	check(t, ReadAgreementText("dave", tm), Deny, "not-party", "the text of agreement a-1 version 1 is for its parties; dave is not one", "")
 }

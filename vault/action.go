@@ -1,11 +1,8 @@
 package vault
 
 import (
-	"fmt"
-
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
 )
 
@@ -44,12 +41,4 @@ func (v *Vault) beginNote(txn *badger.Txn, id *identity.Identity, noteID string)
 		return nil, nil, err
 	}
 	return &action{me: me, agreement: a}, n, nil
-}
-
-// notInForce is the decision that refuses acting under an agreement no
-// version of which is in force.
-func notInForce(a *Agreement) policy.Decision {
-	l := a.Latest().Parsed
-	return policy.Decision{Outcome: policy.Deny, Rule: "not-accepted",
-		Reason: fmt.Sprintf("agreement %s is not in force: both %s and %s must accept it first", a.ID, l.Mentor, l.Mentee)}
 }

@@ -516,3 +516,76 @@ func TestAttackRollbackRefusedByPins(t *testing.T) {
 	}
 	f.checkNames("agreement " + f.agreement)
 }
+
+// A user who verified a chain does not check its old signatures again, but
+// an edit inside the part they verified still changes the chain's hash at
+// their pinned head: refused as a fork. The control is the same user on the
+// untouched chain.
+func TestAttackEditInsideVerifiedChain(t *testing.T) {
+	f, _, _, _ := grantFixture(t, false)
+	pins := filepath.Join(t.TempDir(), "pins")
+	f.close()
+	if err := f.openPinned(pins); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.v.Grants(f.ctx, f.agreement); err != nil { // control: verifies and pins
+		t.Fatal(err)
+	}
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		var key string
+		var fa fact
+		err := db.View(func(txn *badger.Txn) error {
+			return scan(txn, pFact+f.agreement+"/", func(k string, x *fact) error {
+				if x.Type == factGrant {
+					key, fa = k, *x
+				}
+				return nil
+			})
+		})
+		if err != nil || key == "" {
+			t.Fatalf("no grant fact: %v", err)
+		}
+		var b grantBody
+		json.Unmarshal(fa.Body, &b)
+		b.Expires = b.Expires.Add(10 * 365 * 24 * time.Hour)
+		fa.Body, _ = json.Marshal(b)
+		v, _ := encodeRecord(&fa)
+		rawSet(t, db, key, v)
+	})
+	if err := f.openPinned(pins); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.v.Grants(f.ctx, f.agreement)
+	var re *RollbackError
+	var ie *IntegrityError
+	if !errors.As(err, &re) && !errors.As(err, &ie) {
+		t.Fatalf("grants on a chain edited inside the verified part: %v, want a refusal", err)
+	}
+}
+
+// An amendment only proposed changes nothing: a supervisor it would add
+// cannot place a hold (before, the hold code read the latest version, not
+// the one in force). Control: once both accept, the same hold is placed.
+func TestProposedAmendmentGrantsNothing(t *testing.T) {
+	f := newFixture(t, true)
+	dave := newIdentity(t)
+	if _, err := f.v.AddParticipant(f.ctx, "dave", policy.Supervisor, dave.Public().String()); err != nil {
+		t.Fatal(err)
+	}
+	amended := strings.Replace(string(f.text), "supervisors: [carol]", "supervisors: [carol, dave]", 1)
+	if amended == string(f.text) {
+		t.Fatal("agreement file has no supervisors: [carol] line")
+	}
+	if _, err := f.v.AmendAgreement(f.ctx, f.agreement, []byte(amended), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	var de *DeniedError
+	if _, err := f.v.AddHold(f.ctx, f.agreement, "", "dave's hold", dave); !errors.As(err, &de) {
+		t.Fatalf("dave holds under a proposed amendment: %v", err)
+	}
+	f.accept(f.bob)
+	if _, err := f.v.AddHold(f.ctx, f.agreement, "", "dave's hold", dave); err != nil {
+		t.Fatalf("dave's hold once the amendment is in force: %v", err)
+	}
+}

@@ -14,14 +14,29 @@ import (
 // agreement record written back, a revocation or withdrawal deleted. The
 // vault refuses it, naming the agreement.
 
-// checkPinnedHead refuses an agreement whose chain does not extend the head
-// this user pinned, and notes the head seen for pinning once the
-// transaction that saw it is known to be committed.
+// verifiedHead is the head of the agreement's chain up to which this user
+// already checked every fact's signature (zero: none). Facts up to it are
+// folded without checking signatures again, provided the chain still hashes
+// to it, which checkPinnedHead makes sure of: the hash of a fact covers its
+// signature and every fact before it, so an unchanged hash is an unchanged
+// chain. Heads merely seen in the audit log (observe.go) do not count here:
+// an insider can append a record with a forged fact's hash to the log.
+func (v *Vault) verifiedHead(id string) factHead {
+	v.headsMu.Lock()
+	defer v.headsMu.Unlock()
+	return v.verified[id]
+}
+
+// checkPinnedHead refuses an agreement whose chain does not extend the heads
+// this user pinned (seen or verified), and notes the head seen (now fully
+// verified) for pinning once the transaction that saw it is known to be
+// committed.
 func (v *Vault) checkPinnedHead(txn *badger.Txn, a *Agreement) error {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
-	if pin, ok := v.heads[a.ID]; ok {
+	for _, pin := range []factHead{v.heads[a.ID], v.verified[a.ID]} {
 		switch {
+		case pin.Seq == 0:
 		case a.head.Seq < pin.Seq:
 			return &RollbackError{What: "agreement " + a.ID, Msg: fmt.Sprintf("its chain ends at fact %d, but you saw fact %d", a.head.Seq, pin.Seq)}
 		case a.hashes[pin.Seq-1] != pin.Hash:
@@ -51,8 +66,8 @@ func (v *Vault) seen(txn *badger.Txn) map[string]factHead {
 	return m
 }
 
-// settleHeads pins what txn saw once it committed (or, for a read, ended),
-// and forgets it if it did not.
+// settleHeads pins what txn saw (and verified) once it committed (or, for a
+// read, ended), and forgets it if it did not.
 func (v *Vault) settleHeads(txn *badger.Txn, committed bool) {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
@@ -60,9 +75,14 @@ func (v *Vault) settleHeads(txn *badger.Txn, committed bool) {
 		if v.heads == nil {
 			v.heads = map[string]factHead{}
 		}
+		if v.verified == nil {
+			v.verified = map[string]factHead{}
+		}
 		for id, h := range v.pending[txn] {
-			if old, ok := v.heads[id]; !ok || h.Seq >= old.Seq {
-				v.heads[id] = h
+			for _, m := range []map[string]factHead{v.heads, v.verified} {
+				if old, ok := m[id]; !ok || h.Seq >= old.Seq {
+					m[id] = h
+				}
 			}
 		}
 	}
@@ -81,30 +101,44 @@ func parseHead(s string) (factHead, bool) {
 	return factHead{Seq: n, Hash: hash}, true
 }
 
-// loadPinnedHeads takes the agreement heads of the user's pin.
-func (v *Vault) loadPinnedHeads(pinned map[string]string) error {
+// loadPinnedHeads takes the agreement heads of the user's pin: those seen
+// and those verified.
+func (v *Vault) loadPinnedHeads(seen, verified map[string]string) error {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
-	v.heads = map[string]factHead{}
-	for id, s := range pinned {
+	var err error
+	if v.heads, err = parseHeads(seen); err != nil {
+		return err
+	}
+	v.verified, err = parseHeads(verified)
+	return err
+}
+
+func parseHeads(in map[string]string) (map[string]factHead, error) {
+	out := make(map[string]factHead, len(in))
+	for id, s := range in {
 		h, ok := parseHead(s)
 		if !ok {
-			return fmt.Errorf("your pin of this vault holds a malformed head for agreement %s", id)
+			return nil, fmt.Errorf("your pin of this vault holds a malformed head for agreement %s", id)
 		}
-		v.heads[id] = h
+		out[id] = h
 	}
-	return nil
+	return out, nil
 }
 
 // headsForPin is what the pin saves of the agreement heads.
-func (v *Vault) headsForPin() map[string]string {
+func (v *Vault) headsForPin() (seen, verified map[string]string) {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
-	if len(v.heads) == 0 {
+	return formatHeads(v.heads), formatHeads(v.verified)
+}
+
+func formatHeads(in map[string]factHead) map[string]string {
+	if len(in) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(v.heads))
-	for id, h := range v.heads {
+	out := make(map[string]string, len(in))
+	for id, h := range in {
 		out[id] = formatHead(h)
 	}
 	return out

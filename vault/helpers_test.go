@@ -74,7 +74,7 @@ func agreementText(t testing.TB) []byte {
 // and carol (supervisor) registered and, unless built with accept=false, an
 // agreement in force between alice and bob.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	dir   string
 	clock *fakeClock
@@ -85,7 +85,7 @@ type fixture struct {
 	agreement         string // its id
 }
 
-func newFixture(t *testing.T, accept bool) *fixture {
+func newFixture(t testing.TB, accept bool) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock()}
 	if err := Init(f.dir); err != nil {

@@ -146,15 +146,15 @@ func (v *Vault) registeredRecipients(txn *badger.Txn, names []string) ([]age.Rec
 // nothing is encrypted to it.
 func (v *Vault) pinnedRecipients(txn *badger.Txn, a *Agreement, names []string) ([]age.Recipient, error) {
 	ver := a.Current()
-	if ver == nil {
-		return nil, denied(notInForce(a))
+	if d := policy.InForce(a.Terms(a.Latest()), ver != nil); !d.Allowed() {
+		return nil, denied(d)
 	}
 	keys := make([]identity.PublicKey, len(names))
 	for i, name := range names {
 		pin, ok := ver.Pins[name]
 		if !ok {
-			return nil, denied(policy.Decision{Outcome: policy.Deny, Rule: "not-party",
-				Reason: fmt.Sprintf("%s is not a party of agreement %s version %d, in force", name, a.ID, ver.Version)})
+			// Callers encrypt only to readers policy named, all parties.
+			return nil, fmt.Errorf("%s is not a party of agreement %s version %d, in force, and has no pinned key", name, a.ID, ver.Version)
 		}
 		p, err := v.participant(txn, name)
 		if err != nil {
@@ -209,15 +209,18 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 	if id == nil {
 		return nil, ErrNotParticipant
 	}
-	want := id.Public()
+	// Keys print canonically (the proof is deterministic): compare the
+	// lines, and load (checking the proof) only the one that matches.
+	want := id.Public().String()
 	var me *Participant
 	err := scan(txn, pParticipant, func(_ string, p *Participant) error {
+		if p.Key != want {
+			return nil
+		}
 		if err := p.load(); err != nil {
 			return err
 		}
-		if p.Public.Equal(want) {
-			me = p
-		}
+		me = p
 		return nil
 	})
 	if err != nil {

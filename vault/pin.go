@@ -46,6 +46,10 @@ type pin struct {
 	// (see observe.go). They are saved with the checkpoint and reflect the
 	// audit records up to Size.
 	Heads map[string]string `json:"heads,omitempty"`
+	// Verified are the agreement chain heads up to which this user checked
+	// every fact's signature (heads.go): a chain that still hashes to one is
+	// not verified again up to there.
+	Verified map[string]string `json:"verified,omitempty"`
 
 	cp audit.Checkpoint // Size and Head, parsed by loadPin
 }
@@ -123,7 +127,7 @@ func writePin(path string, p *pin) error {
 func (p *pin) equal(q *pin) bool {
 	return p.Version == q.Version && p.Vault == q.Vault && p.Key == q.Key &&
 		p.Size == q.Size && p.Head == q.Head && p.Checkpoint == q.Checkpoint &&
-		maps.Equal(p.Heads, q.Heads)
+		maps.Equal(p.Heads, q.Heads) && maps.Equal(p.Verified, q.Verified)
 }
 
 // savePin moves the user's pin to the newest checkpoint this process
@@ -139,11 +143,11 @@ func (v *Vault) savePin() error {
 	if t == nil || failed != nil {
 		return nil
 	}
-	heads := v.headsForPin()
+	heads, verified := v.headsForPin()
 	p := &pin{
 		Version: pinVersion, Vault: v.pinAbs, Key: t.key,
 		Size: t.signed.Size, Head: hex.EncodeToString(t.signed.Head[:]),
-		Checkpoint: string(t.signedMsg), Heads: heads,
+		Checkpoint: string(t.signedMsg), Heads: heads, Verified: verified,
 	}
 	if old := v.pinned; old != nil && (old.equal(p) || old.Size > p.Size) {
 		return nil

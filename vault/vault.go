@@ -86,12 +86,13 @@ type Vault struct {
 
 	// Agreement heads this user pinned, and those seen by transactions not
 	// yet settled (see heads.go).
-	headsMu sync.Mutex
-	heads   map[string]factHead
-	pending map[*badger.Txn]map[string]factHead
-	pinPath string // the user's pin of this vault ("" when pinning is off)
-	pinAbs  string // the vault's absolute path, which names the pin
-	pinned  *pin   // the pin as loaded at open (nil: none yet)
+	headsMu  sync.Mutex
+	heads    map[string]factHead
+	verified map[string]factHead
+	pending  map[*badger.Txn]map[string]factHead
+	pinPath  string // the user's pin of this vault ("" when pinning is off)
+	pinAbs   string // the vault's absolute path, which names the pin
+	pinned   *pin   // the pin as loaded at open (nil: none yet)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.
@@ -256,7 +257,7 @@ func (v *Vault) checkPin(creating bool) error {
 		}
 	}
 	if v.pinned != nil {
-		if err := v.loadPinnedHeads(v.pinned.Heads); err != nil {
+		if err := v.loadPinnedHeads(v.pinned.Heads, v.pinned.Verified); err != nil {
 			return err
 		}
 	}

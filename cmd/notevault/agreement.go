@@ -34,6 +34,8 @@ func newAgreementCreateCmd(g *globals, e *env) *cobra.Command {
 		Use:   "create --file AGREEMENT.yaml",
 		Short: "Create an agreement and print its id",
 		Args:  exactArgs(),
+		Example: `  notevault agreement create --file agreement.yaml
+  a=$(notevault agreement create --file agreement.yaml)   # keep the id`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "file"); err != nil {
 				return err
@@ -78,6 +80,8 @@ func newAgreementAcceptCmd(g *globals, e *env) *cobra.Command {
 		Use:   "accept ID -i FILE",
 		Short: "Accept the newest version of an agreement",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement accept a-5znce28d4shyt7ma -i alice.key
+  notevault agreement accept a-5znce28d4shyt7ma -i bob.key`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runAgreementAccept(cmd.Context(), opts, g, e)
@@ -113,6 +117,8 @@ func newAgreementAmendCmd(g *globals, e *env) *cobra.Command {
 		Use:   "amend ID --file AGREEMENT.yaml -i FILE",
 		Short: "Propose a new version of an agreement and print its version number",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement amend a-5znce28d4shyt7ma --file agreement-v2.yaml -i alice.key
+  notevault agreement accept a-5znce28d4shyt7ma -i bob.key   # the other party accepts the new version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "file"); err != nil {
 				return err
@@ -153,6 +159,8 @@ func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show an agreement: its state, and with -i the text of its newest version",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement show a-5znce28d4shyt7ma
+  notevault agreement show a-5znce28d4shyt7ma -i bob.key   # with the text of the newest version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgreementShow(cmd.Context(), args[0], g, e)
 		},
@@ -208,7 +216,7 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 		}
 	}
 	if g.json {
-		return printJSON(e.stdout, a)
+		return printJSON(e.stdout, agreementDetailJSON(a))
 	}
 	inForce := "none (not accepted by both yet)"
 	if cur := a.Current(); cur != nil {
@@ -241,6 +249,8 @@ func newAgreementHistoryCmd(g *globals, e *env) *cobra.Command {
 		Use:   "history ID",
 		Short: "List every version of an agreement with who accepted it and when",
 		Args:  exactArgs("ID"),
+		Example: `  notevault agreement history a-5znce28d4shyt7ma
+  notevault agreement history a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgreementHistory(cmd.Context(), args[0], g, e)
 		},
@@ -258,7 +268,7 @@ func runAgreementHistory(ctx context.Context, agreementID string, g *globals, e 
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, a.Versions)
+		return printJSON(e.stdout, versionsJSON(a))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "VERSION\tSTATUS\tPROPOSED\tPROPOSED BY\tACCEPTED BY")
@@ -286,6 +296,8 @@ func newAgreementListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list",
 		Short: "List the agreements",
 		Args:  exactArgs(),
+		Example: `  notevault agreement list
+  notevault agreement list --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAgreementList(cmd.Context(), g, e)
 		},
@@ -303,7 +315,7 @@ func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, as)
+		return printJSON(e.stdout, agreementsJSON(as))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tMENTOR\tMENTEE\tIN FORCE\tLATEST\tNAME")

@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/notevault/notevault/vault/audit"
 )
 
 func newAuditCmd(g *globals, e *env) *cobra.Command {
@@ -28,6 +26,8 @@ func newAuditLogCmd(g *globals, e *env) *cobra.Command {
 		Use:   "log [--agreement ID]",
 		Short: "List the audit records, oldest first",
 		Args:  exactArgs(),
+		Example: `  notevault audit log --agreement a-5znce28d4shyt7ma
+  notevault audit log --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditLog(cmd.Context(), opts, g, e)
 		},
@@ -54,10 +54,7 @@ func runAuditLog(ctx context.Context, opts auditLogOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		if rs == nil {
-			rs = []*audit.Record{}
-		}
-		return printJSON(e.stdout, rs)
+		return printJSON(e.stdout, auditRecordsJSON(rs))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tAGREEMENT\tSUBJECT\tKIND\tRULE")
@@ -85,6 +82,8 @@ kept outside the vault (as printed by notevault audit checkpoint): a log cut
 or rolled back below it fails. The checkpoint must be signed by the vault's
 checkpoint key, the one you pinned if you have used this vault before.`,
 		Args: exactArgs(),
+		Example: `  notevault audit verify
+  notevault audit verify --checkpoint ~/offsite/vault.checkpoint`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditVerify(cmd.Context(), opts, g, e)
 		},
@@ -114,8 +113,11 @@ func runAuditVerify(ctx context.Context, opts auditVerifyOptions, g *globals, e 
 	if err != nil {
 		return fmt.Errorf("audit log verification failed: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "audit log verified: %d records\n", n)
-	return nil
+	if g.json {
+		return printJSON(e.stdout, auditVerifyJSON{OK: true, Records: n, Checkpoint: opts.checkpoint})
+	}
+	_, err = fmt.Fprintf(e.stdout, "audit log verified: %d records\n", n)
+	return err
 }
 
 func newAuditCheckpointCmd(g *globals, e *env) *cobra.Command {
@@ -127,6 +129,8 @@ audit log, signed with the vault's checkpoint key (a golang.org/x/mod/sumdb/note
 signed note). Keep a copy somewhere the vault's writers cannot reach; later,
 notevault audit verify --checkpoint FILE shows whether the log still extends it.`,
 		Args: exactArgs(),
+		Example: `  notevault audit checkpoint > ~/offsite/vault.checkpoint
+  notevault audit verify --checkpoint ~/offsite/vault.checkpoint`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuditCheckpoint(cmd.Context(), g, e)
 		},

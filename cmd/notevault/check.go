@@ -21,6 +21,8 @@ log with its signed checkpoint.
 It needs no identity and changes nothing. It exits 0 when all is well and 1
 naming the first problem it finds.`,
 		Args: exactArgs(),
+		Example: `  notevault check
+  notevault --vault /var/lib/notevault check --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), g, e)
 		},
@@ -38,10 +40,7 @@ func runCheck(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, map[string]any{
-			"ok": true, "participants": r.Participants, "agreements": r.Agreements, "facts": r.Facts,
-			"notes": r.Notes, "copies": r.Copies, "shred_keys": r.Keys, "audit_records": r.AuditRecords,
-		})
+		return printJSON(e.stdout, checkReportJSON(r))
 	}
 	fmt.Fprintf(e.stdout, "ok: %d participants, %d agreements (%d facts), %d notes, %d sealed copies, %d shred keys, %d audit records\n",
 		r.Participants, r.Agreements, r.Facts, r.Notes, r.Copies, r.Keys, r.AuditRecords)

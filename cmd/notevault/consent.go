@@ -40,6 +40,9 @@ note, and print the consent id.
 the consent lasts until it is withdrawn. A consent never widens access beyond
 what the agreement allows: reflections are never shared through a grant.`,
 		Args: exactArgs(),
+		Example: `  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --kinds summary -i bob.key
+  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --until 90d -i bob.key
+  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --until 2027-03-01T00:00:00Z -i bob.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "to"); err != nil {
 				return err
@@ -128,6 +131,8 @@ func newConsentWithdrawCmd(g *globals, e *env) *cobra.Command {
 		Use:   "withdraw CONSENT -i FILE",
 		Short: "Withdraw a consent now; every grant resting on it ends at once",
 		Args:  exactArgs("CONSENT"),
+		Example: `  notevault consent withdraw c-8kq2m4xz7w3rt5np -i bob.key
+  notevault consent list --agreement a-5znce28d4shyt7ma   # see which are live`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConsentWithdraw(cmd.Context(), args[0], g, e)
 		},
@@ -188,6 +193,8 @@ func newConsentListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list --agreement ID",
 		Short: "List an agreement's consents and whether each is live",
 		Args:  exactArgs(),
+		Example: `  notevault consent list --agreement a-5znce28d4shyt7ma
+  notevault consent list --agreement a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement"); err != nil {
 				return err
@@ -213,21 +220,6 @@ func consentStatus(c policy.Consent, now time.Time) string {
 	}
 }
 
-// consentJSON is a consent as --json prints it.
-type consentJSON struct {
-	ID          string        `json:"id"`
-	Agreement   string        `json:"agreement"`
-	Version     int           `json:"version"`
-	Grantor     string        `json:"grantor"`
-	Grantee     string        `json:"grantee"`
-	Kinds       []policy.Kind `json:"kinds"`
-	GivenAt     time.Time     `json:"given_at"`
-	Until       time.Time     `json:"until,omitzero"`
-	WithdrawnAt time.Time     `json:"withdrawn_at,omitzero"`
-	Verified    bool          `json:"verified"`
-	Status      string        `json:"status"`
-}
-
 func runConsentList(ctx context.Context, opts consentListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -243,12 +235,7 @@ func runConsentList(ctx context.Context, opts consentListOptions, g *globals, e 
 	}
 	now := v.Now()
 	if g.json {
-		out := make([]consentJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, consentJSON{c.ID, c.Agreement, c.Version, c.Grantor, c.Grantee, c.Kinds,
-				c.GivenAt, c.Until, c.WithdrawnAt, c.Verified, consentStatus(c, now)})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, consentsJSON(cs, now))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tGRANTOR\tGRANTEE\tKINDS\tGIVEN\tUNTIL\tSTATUS")

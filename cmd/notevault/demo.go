@@ -34,7 +34,7 @@ The demo runs on a clock of its own that starts a year ago and moves forward
 to today, so that retention periods run out within seconds. With --vault DIR
 the vault is kept in DIR; with --keep the whole directory is kept.`,
 		Example: `  notevault demo
-  notevault demo --keep
+  notevault demo --keep   # look around the demo's directory afterwards
   notevault --vault demo-vault demo`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {

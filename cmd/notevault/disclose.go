@@ -28,6 +28,8 @@ the audit log, where the mentee can see it; the statement of why is encrypted
 to the discloser, the recipient and the mentee (notevault disclosure show). The recipient gets a copy sealed to them alone, which
 expires with the note.`,
 		Args: exactArgs("NOTE"),
+		Example: `  notevault disclose n-jvr6sxxs6k3tc9uh --to carol --reason legal-obligation --statement "Court order 2026-114 asks for the session notes" -i alice.key
+  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key   # what the mentee sees`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "to", "reason", "statement"); err != nil {
 				return err
@@ -71,6 +73,8 @@ func newDisclosureCmd(g *globals, e *env) *cobra.Command {
 discloser, the recipient and the mentee; only they can read it, and reading it
 is recorded in the audit log.`,
 		Args: exactArgs("DISCLOSURE"),
+		Example: `  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key
+  notevault disclosure show d-4m8qz2w7k3xt9hp6 -i bob.key --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDisclosureShow(cmd.Context(), args[0], g, e)
 		},
@@ -93,7 +97,7 @@ func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, map[string]any{"disclosure": d, "statement": statement})
+		return printJSON(e.stdout, disclosureShowJSON{disclosureOf(*d), statement})
 	}
 	w := table(e.stdout)
 	fmt.Fprintf(w, "id:\t%s\nnote:\t%s\nby:\t%s\nto:\t%s\nexception:\t%s\nat:\t%s\nstatement:\t%s\n",

@@ -36,10 +36,34 @@ const exitCodesHelp = `Exit codes of notevault:
 Errors are printed on stderr as "notevault: error: ..." and sometimes
 followed by "notevault: hint: ...".`
 
-// usageError is a command-line usage mistake: exit code 2.
-type usageError struct{ msg string }
+// usageError is a command-line usage mistake: exit code 2. Its hint points
+// at the help of the command that was mistyped, or names the commands the
+// user may have meant.
+type usageError struct {
+	msg string
+	// help is the command whose --help the hint names ("notevault note
+	// add"); execute fills it in with the command cobra found when empty.
+	help string
+	// suggest are whole command paths the user may have meant.
+	suggest []string
+}
 
 func (e *usageError) Error() string { return e.msg }
+
+// hint is the line that follows a usage error.
+func (e *usageError) hint() string {
+	if n := len(e.suggest); n > 0 {
+		if n == 1 {
+			return "did you mean " + e.suggest[0] + "?"
+		}
+		return "did you mean " + strings.Join(e.suggest[:n-1], ", ") + " or " + e.suggest[n-1] + "?"
+	}
+	help := e.help
+	if help == "" {
+		help = "notevault"
+	}
+	return "see " + help + " --help"
+}
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
@@ -122,7 +146,12 @@ func reportError(w io.Writer, err error) int {
 	case errors.Is(err, identity.ErrWrongPassphrase):
 		fmt.Fprintf(w, "notevault: hint: check the passphrase file\n")
 	case code == exitUsage:
-		fmt.Fprintf(w, "notevault: hint: see notevault help\n")
+		hint := "see notevault --help"
+		var ue *usageError
+		if errors.As(err, &ue) {
+			hint = ue.hint()
+		}
+		fmt.Fprintf(w, "notevault: hint: %s\n", hint)
 	}
 	return code
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +36,8 @@ The mentee must have consented first. The supervisor gets a copy of every
 covered note, sealed to them alone; when the grant ends (--for runs out, it is
 revoked, or the consent is withdrawn) the copies are destroyed.`,
 		Args: exactArgs(),
+		Example: `  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --kinds summary --for 72h -i alice.key
+  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --for 2w -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "to", "for"); err != nil {
 				return err
@@ -85,6 +86,8 @@ func newGrantRevokeCmd(g *globals, e *env) *cobra.Command {
 		Use:   "revoke GRANT -i FILE",
 		Short: "End a grant now and destroy the supervisor's copies",
 		Args:  exactArgs("GRANT"),
+		Example: `  notevault grant revoke g-3hd9s2kf6q8mz4tw -i alice.key
+  notevault grant list --agreement a-5znce28d4shyt7ma   # see which are live`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGrantRevoke(cmd.Context(), args[0], g, e)
 		},
@@ -118,6 +121,8 @@ func newGrantListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list --agreement ID",
 		Short: "List an agreement's grants and whether each is live",
 		Args:  exactArgs(),
+		Example: `  notevault grant list --agreement a-5znce28d4shyt7ma
+  notevault grant list --agreement a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement"); err != nil {
 				return err
@@ -137,23 +142,6 @@ func grantStatus(d policy.Decision) string {
 	return d.Reason
 }
 
-// grantJSON is a grant as --json prints it.
-type grantJSON struct {
-	ID        string        `json:"id"`
-	Agreement string        `json:"agreement"`
-	Consent   string        `json:"consent"`
-	GrantedBy string        `json:"granted_by"`
-	Grantee   string        `json:"grantee"`
-	Kinds     []policy.Kind `json:"kinds"`
-	Issued    time.Time     `json:"issued"`
-	Expires   time.Time     `json:"expires"`
-	RevokedAt time.Time     `json:"revoked_at,omitzero"`
-	Verified  bool          `json:"verified"`
-	Live      bool          `json:"live"`
-	Rule      string        `json:"rule"`
-	Status    string        `json:"status"`
-}
-
 func runGrantList(ctx context.Context, opts grantListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -168,12 +156,7 @@ func runGrantList(ctx context.Context, opts grantListOptions, g *globals, e *env
 		return err
 	}
 	if g.json {
-		out := make([]grantJSON, 0, len(gs))
-		for i, gr := range gs {
-			out = append(out, grantJSON{gr.ID, gr.Agreement, gr.Consent, gr.GrantedBy, gr.Grantee, gr.Kinds,
-				gr.Issued, gr.Expires, gr.RevokedAt, gr.Verified, ds[i].Allowed(), ds[i].Rule, grantStatus(ds[i])})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, grantsJSON(gs, ds))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tGRANTEE\tKINDS\tCONSENT\tBY\tISSUED\tEXPIRES\tSTATUS")

@@ -33,6 +33,8 @@ func newHoldAddCmd(g *globals, e *env) *cobra.Command {
 hold id. While the hold is active the notes it covers are not destroyed,
 whatever their retention says.`,
 		Args: exactArgs(),
+		Example: `  notevault hold add --agreement a-5znce28d4shyt7ma --reason "Legal request 2026-114" -i alice.key
+  notevault hold add --note n-jvr6sxxs6k3tc9uh --reason "Complaint under review" -i bob.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("agreement") == cmd.Flags().Changed("note") {
 				return usagef("%s: give exactly one of --agreement and --note", cmd.CommandPath())
@@ -78,6 +80,8 @@ func newHoldReleaseCmd(g *globals, e *env) *cobra.Command {
 		Use:   "release HOLD -i FILE",
 		Short: "Release a legal hold; the next sweep destroys what is overdue",
 		Args:  exactArgs("HOLD"),
+		Example: `  notevault hold release h-7xw2p9r4m6kq3zt8 -i alice.key
+  notevault retention sweep --dry-run   # what the next sweep destroys`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHoldRelease(cmd.Context(), args[0], g, e)
 		},
@@ -111,6 +115,8 @@ func newHoldListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list [--agreement ID]",
 		Short: "List legal holds, active and released",
 		Args:  exactArgs(),
+		Example: `  notevault hold list
+  notevault hold list --agreement a-5znce28d4shyt7ma --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runHoldList(cmd.Context(), opts, g, e)
 		},
@@ -146,15 +152,7 @@ func runHoldList(ctx context.Context, opts holdListOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		type holdJSON struct {
-			*vault.Hold
-			Status string `json:"status"`
-		}
-		out := make([]holdJSON, 0, len(hs))
-		for _, h := range hs {
-			out = append(out, holdJSON{h, holdStatus(h)})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, holdsJSON(hs))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tPLACED BY\tAT\tRELEASED\tSTATUS\tREASON")

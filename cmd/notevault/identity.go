@@ -33,6 +33,9 @@ The key is a post-quantum hybrid age key unless --classic is given. With
 --passphrase the file is encrypted with a passphrase read from
 --passphrase-file or asked for on the terminal.`,
 		Args: exactArgs(),
+		Example: `  notevault identity new --out alice.key
+  notevault identity new --out bob.key --passphrase
+  alice=$(notevault identity new --out alice.key)   # keep the public key line`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err
@@ -71,6 +74,8 @@ func newIdentityPublicCmd(g *globals, e *env) *cobra.Command {
 		Use:   "public -i FILE",
 		Short: "Print the public key of an identity file",
 		Args:  exactArgs(),
+		Example: `  notevault identity public -i alice.key
+  notevault identity public -i bob.key --passphrase-file pass.txt`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runIdentityPublic(cmd.Context(), g, e)
 		},

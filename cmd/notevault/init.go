@@ -23,7 +23,8 @@ func newInitCmd(g *globals, e *env) *cobra.Command {
 same vault fails, unless --if-missing is given: then a vault that is there
 already is left as it is, which is what a service's start-up step needs.`,
 		Example: `  notevault init
-  NOTEVAULT_DIR=/var/lib/notevault notevault init --if-missing`,
+  notevault --vault ./vault init
+  notevault --vault /var/lib/notevault init --if-missing`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), opts, g, e)

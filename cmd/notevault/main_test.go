@@ -219,7 +219,19 @@ func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || (args[0] == "drop") != (len(args) == 2) || (args[0] != "drop" && args[0] != "add") {
 		ts.Fatalf("usage: expiryindex drop NOTE | expiryindex add NOTE TIME")
 	}
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(ts.Getenv("NOTEVAULT_DIR"), "db")).WithLogger(nil))
+	// Scripts run in parallel in this process, and a child forked by another
+	// script holds copies of our descriptors until it execs: badger's
+	// directory lock from an earlier open here can outlive its close for
+	// that moment. Retry briefly rather than fail on it.
+	var db *badger.DB
+	var err error
+	for try := 0; try < 50; try++ {
+		db, err = badger.Open(badger.DefaultOptions(filepath.Join(ts.Getenv("NOTEVAULT_DIR"), "db")).WithLogger(nil))
+		if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	ts.Check(err)
 	defer func() { ts.Check(db.Close()) }()
 	note := args[1]

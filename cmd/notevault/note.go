@@ -50,6 +50,9 @@ closed terminal) while the editor runs stops it and writes no note; to give
 up from inside the editor, quit with an error (:cq in vi) or leave the file
 empty.`,
 		Args: exactArgs(),
+		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
+  echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -126,6 +129,8 @@ func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 		Use:   "show NOTE -i FILE",
 		Short: "Decrypt a note and print its body",
 		Args:  exactArgs("NOTE"),
+		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteShow(cmd.Context(), args[0], g, e)
 		},
@@ -148,16 +153,7 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	}
 	defer clear(p.Content.Body)
 	if g.json {
-		tags := p.Content.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		return printJSON(e.stdout, struct {
-			Note  *vault.Note `json:"note"`
-			Title string      `json:"title"`
-			Tags  []string    `json:"tags"`
-			Body  string      `json:"body"`
-		}{p.Note, p.Content.Title, tags, string(p.Content.Body)})
+		return printJSON(e.stdout, plainJSON(p))
 	}
 	_, err = e.stdout.Write(p.Content.Body)
 	return err
@@ -173,6 +169,8 @@ func newNoteListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list [--agreement ID] [-i FILE]",
 		Short: "List notes (with -i, only those you may read now)",
 		Args:  exactArgs(),
+		Example: `  notevault note list
+  notevault note list --agreement a-5znce28d4shyt7ma -i bob.key   # only what bob may read now`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runNoteList(cmd.Context(), opts, g, e)
 		},
@@ -204,10 +202,7 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 		return err
 	}
 	if g.json {
-		if ns == nil {
-			ns = []*vault.Note{}
-		}
-		return printJSON(e.stdout, ns)
+		return printJSON(e.stdout, notesJSON(ns))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tVERSION\tKIND\tAUTHOR\tCREATED\tEXPIRES\tREADERS")
@@ -233,6 +228,8 @@ func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 		Use:   "export NOTE --out F.age -i FILE",
 		Short: "Write a note as a standard age file that your identity opens",
 		Args:  exactArgs("NOTE"),
+		Example: `  notevault note export n-jvr6sxxs6k3tc9uh --out first.age -i bob.key
+  age -d -i bob.key first.age`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err

@@ -16,6 +16,8 @@ not even a participant with their own key, can recover it from the vault's
 files. Its author or the agreement's mentee may delete it; a held note cannot
 be deleted. A receipt (what, when, under which rule) stays in the audit log.`,
 		Args: exactArgs("NOTE"),
+		Example: `  notevault note delete n-jvr6sxxs6k3tc9uh -i alice.key
+  notevault audit log --agreement a-5znce28d4shyt7ma   # the receipt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteDelete(cmd.Context(), args[0], g, e)
 		},

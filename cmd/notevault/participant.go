@@ -28,6 +28,8 @@ func newParticipantAddCmd(g *globals, e *env) *cobra.Command {
 		Use:   "add NAME --role mentor|mentee|supervisor --key PUBLIC",
 		Short: "Register a participant and print the name",
 		Args:  exactArgs("NAME"),
+		Example: `  notevault participant add alice --role mentor --key "$(notevault identity public -i alice.key)"
+  notevault participant add carol --role supervisor --key "$carol"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "role", "key"); err != nil {
 				return err
@@ -65,6 +67,8 @@ func newParticipantListCmd(g *globals, e *env) *cobra.Command {
 		Use:   "list",
 		Short: "List the participants",
 		Args:  exactArgs(),
+		Example: `  notevault participant list
+  notevault participant list --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runParticipantList(cmd.Context(), g, e)
 		},
@@ -82,7 +86,7 @@ func runParticipantList(ctx context.Context, g *globals, e *env) (err error) {
 		return err
 	}
 	if g.json {
-		return printJSON(e.stdout, ps)
+		return printJSON(e.stdout, participantsJSON(ps))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "NAME\tROLE\tADDED\tKEY")

@@ -22,6 +22,8 @@ func newPolicyExplainCmd(g *globals, e *env) *cobra.Command {
 		Use:   "explain --note NOTE --who NAME",
 		Short: "Explain whether NAME may read NOTE now (exit 0 allowed, 3 denied)",
 		Args:  exactArgs(),
+		Example: `  notevault policy explain --note n-jvr6sxxs6k3tc9uh --who carol
+  notevault policy explain --note n-jvr6sxxs6k3tc9uh --who carol --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "note", "who"); err != nil {
 				return err
@@ -45,12 +47,7 @@ func runPolicyExplain(ctx context.Context, opts policyExplainOptions, g *globals
 		return err
 	}
 	if g.json {
-		err = printJSON(e.stdout, struct {
-			Outcome string `json:"outcome"`
-			Rule    string `json:"rule"`
-			Reason  string `json:"reason"`
-			Basis   string `json:"basis,omitempty"`
-		}{d.Outcome.String(), d.Rule, d.Reason, d.Basis})
+		err = printJSON(e.stdout, decisionOf(d))
 	} else {
 		_, err = fmt.Fprintln(e.stdout, d.String())
 	}

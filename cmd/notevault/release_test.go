@@ -55,7 +55,7 @@ func TestReleaseBinaryIgnoresTestClock(t *testing.T) {
 	nv("2099-01-01T00:00:00Z", "participant", "add", "alice", "--role", "mentor", "--key", key)
 	var records []struct {
 		Action string    `json:"action"`
-		Time   time.Time `json:"time"`
+		Time   time.Time `json:"recorded_at"`
 	}
 	if err := json.Unmarshal([]byte(nv("2099-01-01T00:00:00Z", "audit", "log", "--json")), &records); err != nil {
 		t.Fatal(err)

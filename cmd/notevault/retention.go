@@ -57,6 +57,8 @@ on the clock, it says so.
 
 ` + clockJumpHelp,
 		Args: exactArgs(),
+		Example: `  notevault retention plan
+  notevault retention plan --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionPlan(cmd.Context(), opts, g, e)
 		},
@@ -106,10 +108,7 @@ func runRetentionPlan(ctx context.Context, opts retentionPlanOptions, g *globals
 	}
 	printWarnings(e, warnings)
 	if g.json {
-		if items == nil {
-			items = []retention.Item{}
-		}
-		return printJSON(e.stdout, items)
+		return printJSON(e.stdout, planJSON(items))
 	}
 	tw := table(e.stdout)
 	fmt.Fprintln(tw, "NOTE\tKIND\tAGREEMENT\tEXPIRES\tACTION\tRULE\tREASON")
@@ -129,6 +128,7 @@ func printWarnings(e *env, warnings []string) {
 
 type retentionSweepOptions struct {
 	dryRun       bool
+	verbose      bool
 	clockJumpOK  bool
 	maxClockJump string
 }
@@ -136,7 +136,7 @@ type retentionSweepOptions struct {
 func newRetentionSweepCmd(g *globals, e *env) *cobra.Command {
 	var opts retentionSweepOptions
 	cmd := &cobra.Command{
-		Use:   "sweep [--dry-run] [--json] [--clock-jump-ok] [--max-clock-jump DURATION]",
+		Use:   "sweep [--dry-run] [--verbose | --json] [--clock-jump-ok] [--max-clock-jump DURATION]",
 		Short: "Destroy what is due now (needs no identity)",
 		Long: `Destroy every note whose retention has ended and that no legal hold keeps,
 the supervisors' copies of every grant that has ended, and keys an interrupted
@@ -146,14 +146,26 @@ docs/examples). It carries out the plan that retention plan shows, reading
 only what is due. With --dry-run it changes nothing and says what it would do
 (and exits 1 if the sweep would refuse to act on the clock).
 
+It prints one summary line, for a cron log:
+
+  swept: 2 notes destroyed, 1 grant ended, 1 held; next due 2027-01-01T00:00Z
+
+--verbose first lists every note destroyed or kept under a hold and every
+grant ended; --json prints all of it and the plan (docs/json.md).
+
 ` + clockJumpHelp,
 		Args: exactArgs(),
+		Example: `  notevault retention sweep --dry-run
+  notevault retention sweep
+  notevault retention sweep --verbose
+  notevault --vault /var/lib/notevault retention sweep --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRetentionSweep(cmd.Context(), opts, g, e)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.dryRun, "dry-run", false, "change nothing; say what would be destroyed")
+	f.BoolVar(&opts.verbose, "verbose", false, "list every note destroyed or held and every grant ended")
 	f.BoolVar(&opts.clockJumpOK, "clock-jump-ok", false, "the clock is checked and right: destroy what it says is due, however far past the last activity")
 	maxClockJumpFlag(cmd, &opts.maxClockJump)
 	return cmd
@@ -183,26 +195,47 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 	refused := err
 	printWarnings(e, sum.Warnings)
 	if g.json {
-		if sum.Destroyed == nil {
-			sum.Destroyed = []vault.Receipt{}
-		}
-		if sum.Held == nil {
-			sum.Held = []string{}
-		}
-		if sum.GrantsEnded == nil {
-			sum.GrantsEnded = []string{}
-		}
-		if sum.Plan == nil {
-			sum.Plan = []retention.Item{}
-		}
-		if sum.Warnings == nil {
-			sum.Warnings = []string{}
-		}
-		if err := printJSON(e.stdout, sum); err != nil {
+		if err := printJSON(e.stdout, sweepSummaryJSON(sum, refused)); err != nil {
 			return err
 		}
 		return refused
 	}
+	if opts.verbose {
+		printSweepItems(e, sum)
+	}
+	if _, err := fmt.Fprintln(e.stdout, sweepLine(sum)); err != nil {
+		return err
+	}
+	return refused
+}
+
+// sweepLine is what a sweep prints by default, one line for a cron log:
+// "swept: 2 notes destroyed, 1 grant ended, 1 held; next due 2027-01-01T00:00Z".
+// docs/examples/crontab quotes it.
+func sweepLine(sum *retention.Summary) string {
+	lead, destroyed, ended := "swept", "destroyed", "ended"
+	if sum.DryRun {
+		lead, destroyed, ended = "dry run", "would be destroyed", "would end"
+	}
+	next := "no note due later"
+	if !sum.NextDue.IsZero() {
+		next = "next due " + policy.FormatTime(sum.NextDue)
+	}
+	return fmt.Sprintf("%s: %s %s, %s %s, %d held; %s", lead,
+		plural(len(sum.Destroyed), "note"), destroyed, plural(len(sum.GrantsEnded), "grant"), ended, len(sum.Held), next)
+}
+
+// plural is "1 note" or "2 notes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// printSweepItems lists, for --verbose, every note the sweep destroyed or
+// kept under a hold and every grant it ended, one line each.
+func printSweepItems(e *env, sum *retention.Summary) {
 	verb, ended, copiesGone := "destroyed", "ended", "; its copies are destroyed"
 	if sum.DryRun {
 		verb, ended, copiesGone = "would destroy", "would end", " and destroy its copies"
@@ -222,15 +255,6 @@ func runRetentionSweep(ctx context.Context, opts retentionSweepOptions, g *globa
 			fmt.Fprintf(e.stdout, "kept note %s (%s, agreement %s) under %s: held by %s\n", it.Note, it.Kind, it.Agreement, it.Rule, hold)
 		}
 	}
-	next := "-"
-	if !sum.NextDue.IsZero() {
-		next = policy.FormatTime(sum.NextDue)
-	}
-	if _, err := fmt.Fprintf(e.stdout, "%s %d notes, %s %d grants, %d held, next due %s\n",
-		verb, len(sum.Destroyed), ended, len(sum.GrantsEnded), len(sum.Held), next); err != nil {
-		return err
-	}
-	return refused
 }
 
 type retentionDaemonOptions struct {
@@ -254,6 +278,8 @@ to stderr.
 ` + clockJumpHelp + `
 The daemon logs each refusal as an error ("sweep refused") and keeps running.`,
 		Args: exactArgs(),
+		Example: `  notevault retention daemon --every 1h
+  notevault retention daemon --schedule "17 3 * * *" --log-format json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("every") && cmd.Flags().Changed("schedule") {
 				return usagef("%s: give --every or --schedule, not both", cmd.CommandPath())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notevault/notevault/retention"
 	"github.com/notevault/notevault/vault"
 )
 
@@ -79,5 +81,49 @@ func TestRetentionDaemonSIGTERM(t *testing.T) {
 	}
 	if stdout.String() != "" {
 		t.Errorf("stdout = %q, want nothing", stdout.String())
+	}
+}
+
+// The crontab example quotes the line a sweep prints; it must be the line
+// sweepLine prints for the summary it describes.
+func TestCrontabQuotesSweepLine(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "crontab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var quoted string
+	for _, line := range strings.Split(string(b), "\n") {
+		if s := strings.TrimSpace(strings.TrimPrefix(line, "#")); strings.HasPrefix(s, "swept:") {
+			quoted = s
+		}
+	}
+	if quoted == "" {
+		t.Fatal("docs/examples/crontab quotes no sweep line (# swept: ...)")
+	}
+	sum := &retention.Summary{
+		Destroyed:   make([]vault.Receipt, 2),
+		GrantsEnded: []string{"g-1"},
+		Held:        []string{"n-1"},
+		NextDue:     time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	if got := sweepLine(sum); got != quoted {
+		t.Errorf("docs/examples/crontab quotes\n\t%s\nbut the sweep prints\n\t%s", quoted, got)
+	}
+}
+
+func TestSweepLine(t *testing.T) {
+	for _, tc := range []struct {
+		sum  retention.Summary
+		want string
+	}{
+		{retention.Summary{}, "swept: 0 notes destroyed, 0 grants ended, 0 held; no note due later"},
+		{retention.Summary{Destroyed: make([]vault.Receipt, 1), GrantsEnded: []string{"g-1", "g-2"}, NextDue: time.Date(2026, 4, 1, 12, 30, 5, 0, time.UTC)},
+			"swept: 1 note destroyed, 2 grants ended, 0 held; next due 2026-04-01T12:30:05Z"},
+		{retention.Summary{DryRun: true, Destroyed: make([]vault.Receipt, 3), GrantsEnded: []string{"g-1"}, Held: []string{"n-1", "n-2"}},
+			"dry run: 3 notes would be destroyed, 1 grant would end, 2 held; no note due later"},
+	} {
+		if got := sweepLine(&tc.sum); got != tc.want {
+			t.Errorf("sweepLine = %q, want %q", got, tc.want)
+		}
 	}
 }

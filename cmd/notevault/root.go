@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -31,6 +32,9 @@ type env struct {
 	now            func() time.Time
 	// openTTY opens the terminal for passphrase prompts (/dev/tty).
 	openTTY func() (*os.File, error)
+	// buildInfo reads what the toolchain recorded in the binary
+	// (debug.ReadBuildInfo); notevault version prints it.
+	buildInfo func() (*debug.BuildInfo, bool)
 }
 
 func openDevTTY() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
@@ -60,7 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = exitFailure
 		}
 	}()
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, openTTY: openDevTTY, buildInfo: debug.ReadBuildInfo}
 	if testNow != nil {
 		e.now = testNow
 	}
@@ -69,18 +73,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return reportError(stderr, execute(ctx, args, e))
 }
 
-// execute builds the command tree and runs args through it.
+// execute builds the command tree and runs args through it. A usage error
+// learns which command it belongs to, so that its hint can name that
+// command's help.
 func execute(ctx context.Context, args []string, e *env) error {
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	return root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ue *usageError
+	if errors.As(err, &ue) && ue.help == "" && cmd != nil {
+		ue.help = cmd.CommandPath()
+	}
+	return err
 }
 
 func newRootCmd(e *env) *cobra.Command {
 	g := &globals{}
+	var version bool
 	root := &cobra.Command{
 		Use:   "notevault",
 		Short: "An encrypted vault for the notes of mentoring relationships",
@@ -97,11 +109,20 @@ Every command checks that the vault's audit log still extends the newest
 signed checkpoint you saw, which it keeps outside the vault, and refuses a
 vault that was cut or rolled back. The first use of a vault trusts what it
 finds.`,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		Args:              noSubcommand,
-		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Example: `  notevault demo   # the whole lifecycle in a throwaway vault
+  notevault init
+  notevault identity new --out alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
+  notevault help exit-codes`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if version {
+				return runVersion(g, e)
+			}
+			return cmd.Help()
+		},
 	}
 	g.cmd = root
 	pf := root.PersistentFlags()
@@ -109,9 +130,9 @@ finds.`,
 	pf.StringVarP(&g.identityFile, "identity", "i", "", "your identity `FILE` (env NOTEVAULT_IDENTITY)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "read the identity passphrase from `FILE` (env NOTEVAULT_PASSPHRASE_FILE)")
 	pf.BoolVar(&g.json, "json", false, "print records as JSON")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
-	})
+	versionFlag(root, &version)
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd())
 	root.AddCommand(
 		newInitCmd(g, e),
 		newIdentityCmd(g, e),
@@ -128,17 +149,23 @@ finds.`,
 		newRetentionCmd(g, e),
 		newCheckCmd(g, e),
 		newDemoCmd(g, e),
+		newVersionCmd(g, e),
+		newCompletionCmd(),
+		newManCmd(e),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes of notevault", Long: exitCodesHelp},
 	)
+	addCompletions(root, g, e)
 	return root
 }
 
-// group makes a noun command that only holds subcommands.
+// group makes a noun command that only holds subcommands. Its examples are
+// the first example of each subcommand.
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  noSubcommand,
+		Use:     use,
+		Short:   short,
+		Example: firstExamples(subs),
+		Args:    noSubcommand,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SetOut(cmd.ErrOrStderr())
 			_ = cmd.Help()
@@ -149,9 +176,29 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	return c
 }
 
+// firstExamples is the first example line of each command that has one.
+func firstExamples(cmds []*cobra.Command) string {
+	var lines []string
+	for _, c := range cmds {
+		for _, line := range strings.Split(c.Example, "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+				lines = append(lines, line)
+				break
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// noSubcommand refuses arguments to a command that only holds
+// subcommands, suggesting the subcommands a typo may have meant.
 func noSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+		return &usageError{
+			msg:     fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath()),
+			help:    cmd.CommandPath(),
+			suggest: suggestCommands(cmd, args[0]),
+		}
 	}
 	return nil
 }

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/retention"
+	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/agreement"
+	"github.com/notevault/notevault/vault/audit"
+)
+
+// What --json prints. Every command prints its own output types, declared
+// here with explicit names, so that the vault's types can change without
+// changing what scripts read. docs/json.md documents each of them field by
+// field, and TestJSONMatchesDocs holds the two together. The rules:
+//
+//   - names are snake_case; a field that holds a time ends in _at;
+//   - times are RFC 3339 in UTC (jsonTime), durations as the agreement
+//     writes them, "180d" (jsonDuration);
+//   - a field that does not apply (a time that has not happened, a string
+//     nobody gave) is omitted, never zero; lists and maps are always
+//     present, empty as [] or {}.
+
+// jsonTime is a time as --json writes it: RFC 3339 in UTC, with a fraction
+// of a second only when there is one ("2026-04-01T00:00:00Z"). Fields of
+// this type are tagged omitzero: an absent time is omitted.
+type jsonTime time.Time
+
+func (t jsonTime) IsZero() bool { return time.Time(t).IsZero() }
+
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Time(t).UTC().Format(time.RFC3339Nano))
+}
+
+// jsonDuration is a duration as the agreement writes it: "180d", "2w", "36h".
+type jsonDuration time.Duration
+
+func (d jsonDuration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(agreement.FormatDuration(time.Duration(d)))
+}
+
+// list returns s, or an empty list for nil: lists are never null.
+func list[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// stringMap returns a copy of m that is never nil.
+func stringMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	maps.Copy(out, m)
+	return out
+}
+
+// participant list
+
+type participantJSON struct {
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	Key         string   `json:"key"`
+	Fingerprint string   `json:"fingerprint"`
+	AddedAt     jsonTime `json:"added_at,omitzero"`
+}
+
+func participantsJSON(ps []*vault.Participant) []participantJSON {
+	out := make([]participantJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, participantJSON{p.Name, string(p.Role), p.Key, p.Fingerprint(), jsonTime(p.Added)})
+	}
+	return out
+}
+
+// agreement list, show and history
+
+type agreementJSON struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Mentor    string   `json:"mentor"`
+	Mentee    string   `json:"mentee"`
+	CreatedAt jsonTime `json:"created_at,omitzero"`
+	InForce   int      `json:"in_force,omitempty"`
+	Latest    int      `json:"latest"`
+}
+
+type agreementShowJSON struct {
+	agreementJSON
+	Versions []versionJSON `json:"versions"`
+}
+
+type versionJSON struct {
+	Version     int               `json:"version"`
+	Status      string            `json:"status"`
+	ProposedBy  string            `json:"proposed_by,omitempty"`
+	ProposedAt  jsonTime          `json:"proposed_at,omitzero"`
+	Acceptances []acceptanceJSON  `json:"acceptances"`
+	Pins        map[string]string `json:"pins"`
+	Terms       termsJSON         `json:"terms"`
+	Text        string            `json:"text,omitempty"`
+}
+
+type acceptanceJSON struct {
+	AcceptedBy string            `json:"accepted_by"`
+	AcceptedAt jsonTime          `json:"accepted_at,omitzero"`
+	Pins       map[string]string `json:"pins"`
+}
+
+// termsJSON is what of a version is stored in the clear: the parties, who
+// reads which kind, the exceptions and the retention periods.
+type termsJSON struct {
+	Name        string                  `json:"name"`
+	Mentor      string                  `json:"mentor"`
+	Mentee      string                  `json:"mentee"`
+	Supervisors []string                `json:"supervisors"`
+	Readers     map[string][]string     `json:"readers"`
+	Exceptions  []string                `json:"exceptions"`
+	Retention   map[string]jsonDuration `json:"retention"`
+}
+
+func agreementSummaryJSON(a *vault.Agreement) agreementJSON {
+	out := agreementJSON{ID: a.ID, CreatedAt: jsonTime(a.Created), Latest: a.Latest().Version}
+	if p := a.Latest().Parsed; p != nil {
+		out.Name, out.Mentor, out.Mentee = p.Name, p.Mentor, p.Mentee
+	}
+	if cur := a.Current(); cur != nil {
+		out.InForce = cur.Version
+	}
+	return out
+}
+
+func agreementsJSON(as []*vault.Agreement) []agreementJSON {
+	out := make([]agreementJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, agreementSummaryJSON(a))
+	}
+	return out
+}
+
+func agreementDetailJSON(a *vault.Agreement) agreementShowJSON {
+	return agreementShowJSON{agreementSummaryJSON(a), versionsJSON(a)}
+}
+
+func versionsJSON(a *vault.Agreement) []versionJSON {
+	out := make([]versionJSON, 0, len(a.Versions))
+	for _, ver := range a.Versions {
+		v := versionJSON{
+			Version:     ver.Version,
+			Status:      versionStatus(a, ver),
+			ProposedBy:  ver.ProposedBy,
+			ProposedAt:  jsonTime(ver.ProposedAt),
+			Acceptances: []acceptanceJSON{},
+			Pins:        stringMap(ver.Pins),
+			Terms:       termsOfVersion(ver),
+			Text:        ver.Text,
+		}
+		for _, ac := range ver.Acceptances {
+			if ac.Verified {
+				v.Acceptances = append(v.Acceptances, acceptanceJSON{ac.Who, jsonTime(ac.At), stringMap(ac.Pins)})
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func termsOfVersion(ver *vault.AgreementVersion) termsJSON {
+	t := termsJSON{Supervisors: []string{}, Readers: map[string][]string{}, Exceptions: []string{}, Retention: map[string]jsonDuration{}}
+	p := ver.Parsed
+	if p == nil {
+		return t
+	}
+	t.Name, t.Mentor, t.Mentee = p.Name, p.Mentor, p.Mentee
+	t.Supervisors = list(slices.Clone(p.Supervisors))
+	t.Exceptions = list(slices.Clone(p.Confidentiality.Exceptions))
+	for k, r := range p.Confidentiality.Readers {
+		t.Readers[string(k)] = list(slices.Clone(r))
+	}
+	for k, d := range p.Retention {
+		t.Retention[string(k)] = jsonDuration(d)
+	}
+	return t
+}
+
+// note list and show
+
+type noteJSON struct {
+	ID               string   `json:"id"`
+	Agreement        string   `json:"agreement"`
+	AgreementVersion int      `json:"agreement_version"`
+	Kind             string   `json:"kind"`
+	Author           string   `json:"author"`
+	CreatedAt        jsonTime `json:"created_at,omitzero"`
+	ExpiresAt        jsonTime `json:"expires_at,omitzero"`
+	Readers          []string `json:"readers"`
+	Holds            []string `json:"holds"`
+}
+
+func noteOf(n *vault.Note) noteJSON {
+	return noteJSON{n.ID, n.Agreement, n.Version, string(n.Kind), n.Author, jsonTime(n.Created), jsonTime(n.Expires),
+		list(slices.Clone(n.Readers)), list(slices.Clone(n.Holds))}
+}
+
+func notesJSON(ns []*vault.Note) []noteJSON {
+	out := make([]noteJSON, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, noteOf(n))
+	}
+	return out
+}
+
+type noteShowJSON struct {
+	noteJSON
+	Title string   `json:"title,omitempty"`
+	Tags  []string `json:"tags"`
+	Body  string   `json:"body"`
+}
+
+func plainJSON(p *vault.Plain) noteShowJSON {
+	return noteShowJSON{noteOf(p.Note), p.Content.Title, list(slices.Clone(p.Content.Tags)), string(p.Content.Body)}
+}
+
+// consent list
+
+type consentJSON struct {
+	ID               string   `json:"id"`
+	Agreement        string   `json:"agreement"`
+	AgreementVersion int      `json:"agreement_version"`
+	Grantor          string   `json:"grantor"`
+	Grantee          string   `json:"grantee"`
+	Kinds            []string `json:"kinds"`
+	GivenAt          jsonTime `json:"given_at,omitzero"`
+	ExpiresAt        jsonTime `json:"expires_at,omitzero"`
+	WithdrawnAt      jsonTime `json:"withdrawn_at,omitzero"`
+	Live             bool     `json:"live"`
+	Status           string   `json:"status"`
+}
+
+func consentsJSON(cs []policy.Consent, now time.Time) []consentJSON {
+	out := make([]consentJSON, 0, len(cs))
+	for _, c := range cs {
+		status := consentStatus(c, now)
+		out = append(out, consentJSON{c.ID, c.Agreement, c.Version, c.Grantor, c.Grantee, kindNames(c.Kinds),
+			jsonTime(c.GivenAt), jsonTime(c.Until), jsonTime(c.WithdrawnAt), status == "live", status})
+	}
+	return out
+}
+
+func kindNames(ks []policy.Kind) []string {
+	out := make([]string, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// grant list
+
+type grantJSON struct {
+	ID        string   `json:"id"`
+	Agreement string   `json:"agreement"`
+	Consent   string   `json:"consent"`
+	GrantedBy string   `json:"granted_by"`
+	Grantee   string   `json:"grantee"`
+	Kinds     []string `json:"kinds"`
+	IssuedAt  jsonTime `json:"issued_at,omitzero"`
+	ExpiresAt jsonTime `json:"expires_at,omitzero"`
+	RevokedAt jsonTime `json:"revoked_at,omitzero"`
+	Live      bool     `json:"live"`
+	Rule      string   `json:"rule"`
+	Reason    string   `json:"reason"`
+}
+
+func grantsJSON(gs []policy.Grant, ds []policy.Decision) []grantJSON {
+	out := make([]grantJSON, 0, len(gs))
+	for i, g := range gs {
+		out = append(out, grantJSON{g.ID, g.Agreement, g.Consent, g.GrantedBy, g.Grantee, kindNames(g.Kinds),
+			jsonTime(g.Issued), jsonTime(g.Expires), jsonTime(g.RevokedAt), ds[i].Allowed(), ds[i].Rule, ds[i].Reason})
+	}
+	return out
+}
+
+// disclosure show
+
+type disclosureJSON struct {
+	ID          string   `json:"id"`
+	Note        string   `json:"note"`
+	By          string   `json:"by"`
+	To          string   `json:"to"`
+	Exception   string   `json:"exception"`
+	DisclosedAt jsonTime `json:"disclosed_at,omitzero"`
+}
+
+func disclosureOf(d policy.Disclosure) disclosureJSON {
+	return disclosureJSON{d.ID, d.Note, d.By, d.To, d.Reason, jsonTime(d.At)}
+}
+
+type disclosureShowJSON struct {
+	disclosureJSON
+	Statement string `json:"statement"`
+}
+
+// hold list
+
+type holdJSON struct {
+	ID         string   `json:"id"`
+	Agreement  string   `json:"agreement"`
+	Note       string   `json:"note,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	PlacedBy   string   `json:"placed_by"`
+	PlacedAt   jsonTime `json:"placed_at,omitzero"`
+	ReleasedBy string   `json:"released_by,omitempty"`
+	ReleasedAt jsonTime `json:"released_at,omitzero"`
+	Status     string   `json:"status"`
+}
+
+func holdsJSON(hs []*vault.Hold) []holdJSON {
+	out := make([]holdJSON, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, holdJSON{h.ID, h.Agreement, h.Note, h.Reason, h.PlacedBy, jsonTime(h.At), h.ReleasedBy,
+			jsonTime(h.ReleasedAt), holdStatus(h)})
+	}
+	return out
+}
+
+// policy explain
+
+type decisionJSON struct {
+	Outcome string `json:"outcome"`
+	Rule    string `json:"rule"`
+	Reason  string `json:"reason"`
+	Basis   string `json:"basis,omitempty"`
+}
+
+func decisionOf(d policy.Decision) decisionJSON {
+	return decisionJSON{d.Outcome.String(), d.Rule, d.Reason, d.Basis}
+}
+
+// retention plan and sweep
+
+type planItemJSON struct {
+	Note      string   `json:"note"`
+	Agreement string   `json:"agreement"`
+	Kind      string   `json:"kind"`
+	DueAt     jsonTime `json:"due_at,omitzero"`
+	Action    string   `json:"action"`
+	Rule      string   `json:"rule"`
+	Hold      string   `json:"hold,omitempty"`
+	Reason    string   `json:"reason"`
+}
+
+func planJSON(items []retention.Item) []planItemJSON {
+	out := make([]planItemJSON, 0, len(items))
+	for _, it := range items {
+		out = append(out, planItemJSON{it.Note, it.Agreement, string(it.Kind), jsonTime(it.Expires), string(it.Action),
+			it.Rule, it.Hold, it.Reason})
+	}
+	return out
+}
+
+type receiptJSON struct {
+	Note        string   `json:"note"`
+	Agreement   string   `json:"agreement"`
+	Kind        string   `json:"kind"`
+	Rule        string   `json:"rule"`
+	DestroyedAt jsonTime `json:"destroyed_at,omitzero"`
+}
+
+type sweepJSON struct {
+	DryRun         bool           `json:"dry_run"`
+	Destroyed      []receiptJSON  `json:"destroyed"`
+	GrantsEnded    []string       `json:"grants_ended"`
+	Held           []string       `json:"held"`
+	KeysCleaned    int            `json:"keys_cleaned"`
+	FilesCompacted int            `json:"files_compacted"`
+	NextDueAt      jsonTime       `json:"next_due_at,omitzero"`
+	LastActivityAt jsonTime       `json:"last_activity_at,omitzero"`
+	Plan           []planItemJSON `json:"plan"`
+	Warnings       []string       `json:"warnings"`
+	Refusal        string         `json:"refusal,omitempty"`
+}
+
+// sweepSummaryJSON is what sweep --json prints; refused is the clock check's
+// refusal of a dry run, or nil.
+func sweepSummaryJSON(sum *retention.Summary, refused error) sweepJSON {
+	out := sweepJSON{
+		DryRun:         sum.DryRun,
+		Destroyed:      make([]receiptJSON, 0, len(sum.Destroyed)),
+		GrantsEnded:    list(slices.Clone(sum.GrantsEnded)),
+		Held:           list(slices.Clone(sum.Held)),
+		KeysCleaned:    sum.KeysCleaned,
+		FilesCompacted: sum.VlogRewritten,
+		NextDueAt:      jsonTime(sum.NextDue),
+		LastActivityAt: jsonTime(sum.LastActivity),
+		Plan:           planJSON(sum.Plan),
+		Warnings:       list(slices.Clone(sum.Warnings)),
+	}
+	for _, r := range sum.Destroyed {
+		out.Destroyed = append(out.Destroyed, receiptJSON{r.Note, r.Agreement, string(r.Kind), r.Rule, jsonTime(r.At)})
+	}
+	if refused != nil {
+		out.Refusal = message(refused)
+	}
+	return out
+}
+
+// audit log, audit verify and check
+
+type auditRecordJSON struct {
+	Seq        uint64            `json:"seq"`
+	RecordedAt jsonTime          `json:"recorded_at,omitzero"`
+	Actor      string            `json:"actor"`
+	Action     string            `json:"action"`
+	Agreement  string            `json:"agreement,omitempty"`
+	Subject    string            `json:"subject,omitempty"`
+	Kind       string            `json:"kind,omitempty"`
+	Rule       string            `json:"rule,omitempty"`
+	Detail     map[string]string `json:"detail"`
+	Prev       string            `json:"prev,omitempty"`
+	Sig        []byte            `json:"sig,omitempty"`
+}
+
+func auditRecordsJSON(rs []*audit.Record) []auditRecordJSON {
+	out := make([]auditRecordJSON, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, auditRecordJSON{r.Seq, jsonTime(r.Time), r.Actor, r.Action, r.Agreement, r.Subject, r.Kind,
+			r.Rule, stringMap(r.Detail), r.Prev, r.Sig})
+	}
+	return out
+}
+
+type auditVerifyJSON struct {
+	OK         bool   `json:"ok"`
+	Records    uint64 `json:"records"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+}
+
+type checkJSON struct {
+	OK           bool   `json:"ok"`
+	Participants int    `json:"participants"`
+	Agreements   int    `json:"agreements"`
+	Facts        int    `json:"facts"`
+	Notes        int    `json:"notes"`
+	Copies       int    `json:"copies"`
+	ShredKeys    int    `json:"shred_keys"`
+	AuditRecords uint64 `json:"audit_records"`
+}
+
+func checkReportJSON(r *vault.CheckReport) checkJSON {
+	return checkJSON{true, r.Participants, r.Agreements, r.Facts, r.Notes, r.Copies, r.Keys, r.AuditRecords}
+}
