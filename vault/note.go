@@ -90,6 +90,57 @@ func decryptWith(ageFile []byte, id *identity.Identity) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// notePlan is what writing a note of a kind under an agreement rests on:
+// who writes, under which version, to which readers through which keys.
+type notePlan struct {
+	*action
+	version    *AgreementVersion
+	terms      policy.Terms
+	readers    []string
+	recipients []age.Recipient
+}
+
+// planNote decides whether id may write a note of kind under agreementID
+// now, and if so returns what the write rests on. AddNote writes through it
+// and CanWrite asks it, so the two cannot disagree.
+func (v *Vault) planNote(txn *badger.Txn, id *identity.Identity, agreementID string, kind policy.Kind) (*notePlan, error) {
+	act, err := v.begin(txn, id, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	a, me := act.agreement, act.me
+	if d := policy.InForce(a.Terms(a.Latest()), a.Current() != nil); !d.Allowed() {
+		return nil, denied(d)
+	}
+	p := &notePlan{action: act, version: a.Current()}
+	p.terms = a.Terms(p.version)
+	if d := policy.WriteNote(me.Name, kind, p.terms); !d.Allowed() {
+		return nil, denied(d)
+	}
+	p.readers = p.terms.ReadersFor(kind, me.Name)
+	if p.recipients, err = v.pinnedRecipients(txn, a, p.readers); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CanWrite reports whether AddNote would accept nn from id now, on
+// everything but the body: nil, or the error AddNote would return (an
+// invalid title or tag, ErrNotParticipant, ErrNotFound, a *DeniedError from
+// the policy, a key that no longer matches its pin). It writes and logs
+// nothing. The CLI asks before it opens an editor, so that nobody types a
+// note that cannot be stored; the agreement may still change before the
+// note is written, and AddNote decides again.
+func (v *Vault) CanWrite(ctx context.Context, nn NewNote, id *identity.Identity) error {
+	if err := nn.Content.validate(); err != nil {
+		return err
+	}
+	return v.view(func(txn *badger.Txn) error {
+		_, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
+		return err
+	})
+}
+
 // AddNote encrypts a note to exactly the readers its agreement gives its kind,
 // through the keys the version in force pinned, signs its metadata as its
 // author, and stores it with a copy for every live supervisor grant that
@@ -108,32 +159,20 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 	}
 	var n *Note
 	err = v.update(func(txn *badger.Txn) error {
-		act, err := v.begin(txn, id, nn.Agreement)
+		plan, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
 		if err != nil {
 			return err
 		}
-		a, me := act.agreement, act.me
-		if d := policy.InForce(a.Terms(a.Latest()), a.Current() != nil); !d.Allowed() {
-			return denied(d)
-		}
-		cur := a.Current()
-		terms := a.Terms(cur)
-		if d := policy.WriteNote(me.Name, nn.Kind, terms); !d.Allowed() {
-			return denied(d)
-		}
+		a, me := plan.agreement, plan.me
 		now := v.Now()
 		env := envelope{Content: nn.Content, Note: noteID, Agreement: a.ID, Kind: nn.Kind, Nonce: nonce}
 		plain := env.marshal()
 		defer clear(plain)
-		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: cur.Version, Kind: nn.Kind, Author: me.Name,
-			Readers: terms.ReadersFor(nn.Kind, me.Name), Created: now, Expires: now.Add(terms.Retention[nn.Kind]),
+		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: plan.version.Version, Kind: nn.Kind, Author: me.Name,
+			Readers: plan.readers, Created: now, Expires: now.Add(plan.terms.Retention[nn.Kind]),
 			Commit: commitOf(plain)}}
 		rec.Sig = id.Sign(rec.Meta.signedBytes())
-		rs, err := v.pinnedRecipients(txn, a, rec.Meta.Readers)
-		if err != nil {
-			return err
-		}
-		ageFile, err := encryptTo(plain, rs)
+		ageFile, err := encryptTo(plain, plan.recipients)
 		if err != nil {
 			return err
 		}
@@ -321,6 +360,34 @@ func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Iden
 		return nil, err
 	}
 	return ageFile, nil
+}
+
+// ExportNoteBody returns the note's body alone, without the envelope's
+// header lines, as a standard age file encrypted to id's own key only: for
+// handing the text to tools that know nothing of notevault. It is decided,
+// verified and logged as a read, like ExportNote.
+func (v *Vault) ExportNoteBody(ctx context.Context, noteID string, id *identity.Identity) ([]byte, error) {
+	r, err := id.Public().AgeRecipient()
+	if err != nil {
+		return nil, err
+	}
+	ageFile, n, d, me, err := v.openFor(noteID, id, "note.export")
+	if err != nil {
+		return nil, err
+	}
+	plain, env, err := openNote(ageFile, n, id)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	out, err := encryptTo(env.Body, []age.Recipient{r})
+	if err != nil {
+		return nil, err
+	}
+	if err := v.logAccess(id, me, n, d, "note.export"); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // openFor decides a read and returns the age file of the copy the decision

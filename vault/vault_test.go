@@ -315,6 +315,18 @@ func TestExportOpensWithRealAgeCLI(t *testing.T) {
 	if !want.Match(out) {
 		t.Fatalf("age -d printed %q, want %v", out, want)
 	}
+	// The body-only export opens to the body alone.
+	bodyFile := filepath.Join(dir, "body.age")
+	bodyAge, err := f.v.ExportNoteBody(f.ctx, n.ID, f.bob)
+	if err != nil {
+		t.Fatalf("ExportNoteBody: %v", err)
+	}
+	if err := os.WriteFile(bodyFile, bodyAge, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(ageBin, "-d", "-i", idFile, bodyFile).Output(); err != nil || string(out) != body {
+		t.Fatalf("age -d of the body-only export: %q, %v; want %q", out, err, body)
+	}
 
 	// carol's key does not open bob's export, and carol cannot export.
 	if _, err := f.v.ExportNote(f.ctx, n.ID, f.carol); err == nil {

@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,20 +44,12 @@ func newAgreementCreateCmd(g *globals, e *env) *cobra.Command {
 			return runAgreementCreate(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.file, "file", "", "the agreement `FILE` (YAML)")
+	cmd.Flags().StringVar(&opts.file, "file", "", "the agreement `FILE` (YAML; - reads stdin)")
 	return cmd
 }
 
-func readAgreementFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the agreement file: %w", err)
-	}
-	return b, nil
-}
-
 func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
-	text, err := readAgreementFile(opts.file)
+	text, err := readInput(opts.file, "the agreement file", e)
 	if err != nil {
 		return err
 	}
@@ -67,7 +60,7 @@ func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globa
 	defer closeVault(v, &err)
 	a, err := v.CreateAgreement(ctx, text)
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.file, err)
+		return fmt.Errorf("%s: %w", displayName(opts.file), err)
 	}
 	fmt.Fprintf(e.stderr, "notevault: created agreement %s; the mentor and the mentee accept it with notevault agreement accept %s\n", a.ID, a.ID)
 	fmt.Fprintln(e.stdout, a.ID)
@@ -127,12 +120,12 @@ func newAgreementAmendCmd(g *globals, e *env) *cobra.Command {
 			return runAgreementAmend(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.file, "file", "", "the amended agreement `FILE` (YAML)")
+	cmd.Flags().StringVar(&opts.file, "file", "", "the amended agreement `FILE` (YAML; - reads stdin)")
 	return cmd
 }
 
 func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
-	text, err := readAgreementFile(opts.file)
+	text, err := readInput(opts.file, "the agreement file", e)
 	if err != nil {
 		return err
 	}
@@ -147,7 +140,7 @@ func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *global
 	defer closeVault(v, &err)
 	ver, err := v.AmendAgreement(ctx, opts.id, text, id)
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.file, err)
+		return fmt.Errorf("%s: %w", displayName(opts.file), err)
 	}
 	fmt.Fprintf(e.stderr, "notevault: proposed version %d of agreement %s; the previous version stays in force until the other party accepts\n", ver.Version, opts.id)
 	fmt.Fprintln(e.stdout, ver.Version)
@@ -225,10 +218,19 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	tw := table(e.stdout)
 	fmt.Fprintf(tw, "agreement:\t%s\n", a.ID)
 	if latest.Parsed != nil {
-		fmt.Fprintf(tw, "name:\t%s\n", latest.Parsed.Name)
+		fmt.Fprintf(tw, "name:\t%s\n", safeLine(latest.Parsed.Name))
 	}
 	fmt.Fprintf(tw, "created:\t%s\n", fmtTime(a.Created))
 	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
+	if cur := a.Current(); cur != nil {
+		// The keys the parties pinned when accepting the version in force:
+		// notes are encrypted to these and no others.
+		label := "pinned keys:"
+		for _, name := range slices.Sorted(maps.Keys(cur.Pins)) {
+			fmt.Fprintf(tw, "%s\t%s %s\n", label, name, cur.Pins[name])
+			label = ""
+		}
+	}
 	fmt.Fprintf(tw, "latest:\tversion %d (%s; accepted by %s)\n", latest.Version, versionStatus(a, latest), acceptedBy(latest))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -237,7 +239,7 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 		fmt.Fprintln(e.stderr, "notevault: hint: the agreement's text is encrypted to its parties; give -i FILE to read it")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "\n%s", latest.Text)
+	fmt.Fprintf(e.stdout, "\n%s", safeText(latest.Text))
 	if !strings.HasSuffix(latest.Text, "\n") {
 		fmt.Fprintln(e.stdout)
 	}
@@ -329,7 +331,7 @@ func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
 		if p := latest.Parsed; p != nil {
 			mentor, mentee, name = p.Mentor, p.Mentee, p.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, mentor, mentee, inForce, latest.Version, name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, safeLine(mentor), safeLine(mentee), inForce, latest.Version, safeLine(name))
 	}
 	return tw.Flush()
 }

@@ -36,8 +36,11 @@ func newConsentGiveCmd(g *globals, e *env) *cobra.Command {
 		Long: `Consent, as the mentee, that a supervisor may be granted access to kinds of
 note, and print the consent id.
 
---until is an RFC 3339 time or a duration from now (90d, 2w, 36h); without it
-the consent lasts until it is withdrawn. A consent never widens access beyond
+--until is a date (2027-03-01), an RFC 3339 time (2027-03-01T17:00:00+01:00)
+or a duration from now (90d, 2w, 36h); without it the consent lasts until it
+is withdrawn. A date means the start of that day, 00:00 UTC: the consent
+has lapsed when the day begins, so --until 2027-03-01 covers February, not
+the first of March. A consent never widens access beyond
 what the agreement allows: reflections are never shared through a grant.`,
 		Args: exactArgs(),
 		Example: `  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --kinds summary -i bob.key
@@ -54,11 +57,14 @@ what the agreement allows: reflections are never shared through a grant.`,
 	f.StringVar(&opts.agreement, "agreement", "", "the agreement `ID`")
 	f.StringVar(&opts.to, "to", "", "the supervisor's participant `NAME`")
 	f.StringVar(&opts.kinds, "kinds", "summary", "the kinds of note, comma separated")
-	f.StringVar(&opts.until, "until", "", "until `TIME` (RFC 3339) or for a duration from now (90d, 2w, 36h)")
+	f.StringVar(&opts.until, "until", "", "until `TIME`: a date (the start of that day, UTC), an RFC 3339 time, or a duration from now (90d, 2w, 36h)")
 	return cmd
 }
 
-// parseUntil reads --until: an RFC 3339 time or a duration from now.
+// parseUntil reads --until: a date, an RFC 3339 time or a duration from
+// now. A date is the start of that day in UTC. Of the two readings of "until
+// the first of March" that is the one that shares less: a consent is a
+// permission, and it must not outlast what its giver may have meant.
 func parseUntil(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -69,9 +75,15 @@ func parseUntil(s string, now time.Time) (time.Time, error) {
 		}
 		return t, nil
 	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, usagef("--until %s is not in the future: a date means its start, 00:00 UTC", s)
+		}
+		return t, nil
+	}
 	d, err := agreement.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, usagef("--until %q: give an RFC 3339 time or a duration such as 30d", s)
+		return time.Time{}, usagef("--until %q: give a date (2027-03-01), an RFC 3339 time or a duration such as 30d", s)
 	}
 	return now.Add(d), nil
 }

@@ -101,6 +101,6 @@ func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *
 	}
 	w := table(e.stdout)
 	fmt.Fprintf(w, "id:\t%s\nnote:\t%s\nby:\t%s\nto:\t%s\nexception:\t%s\nat:\t%s\nstatement:\t%s\n",
-		d.ID, d.Note, d.By, d.To, d.Reason, fmtTime(d.At), statement)
+		d.ID, d.Note, d.By, d.To, d.Reason, fmtTime(d.At), safeLine(statement))
 	return w.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -31,6 +32,19 @@ import (
 // from a dead run and is wiped before the next editor opens. The lock, unlike
 // a pid in the name, cannot be fooled by pid reuse or another pid namespace
 // sharing /dev/shm; the pid in the name is only for people reading ls.
+//
+// The editor only collects the text: notevault asks the vault whether the
+// note can be written before it opens the editor, and writes it after. If
+// the write fails after the editor closed (the vault busy, gone, or the
+// agreement changed meanwhile), the text is not wiped with the rest but kept
+// where the sweep above never looks, beside notevault-edit:
+//
+//	$XDG_RUNTIME_DIR/notevault-kept/         0700, else /dev/shm/notevault-kept-UID/
+//	    note-20270102T030405Z-RANDOM.txt     0600, created O_EXCL
+//
+// and the error names the file and the note add --file command that writes
+// it; that command wipes the file once the note is written. The directory is
+// memory too, so what nobody retries is gone at logout or reboot.
 
 const (
 	// shmDir is the fallback when $XDG_RUNTIME_DIR is unset: memory, not disk.
@@ -38,6 +52,9 @@ const (
 	// editDirName is the private directory under $XDG_RUNTIME_DIR; under
 	// /dev/shm, which everyone shares, it gets the uid as a suffix.
 	editDirName = "notevault-edit"
+	// keptDirName is the private directory, beside editDirName, where the
+	// text of a note that could not be written is kept for a retry.
+	keptDirName = "notevault-kept"
 	// editFileName is the file the editor opens, in the run's subdirectory.
 	editFileName = "note.txt"
 	// editorGrace is how long an interrupted editor has to exit after
@@ -104,12 +121,14 @@ func editorCommand(getenv func(string) string) string {
 // existing directory, else notevault-edit-UID under shm. It never falls back
 // to a disk-backed temporary directory.
 func editRoot(getenv func(string) string, shm string, uid int) (string, error) {
-	var dir string
-	if x := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) && isDir(x) {
-		dir = filepath.Join(x, editDirName)
-	} else if isDir(shm) {
-		dir = filepath.Join(shm, editDirName+"-"+strconv.Itoa(uid))
-	} else {
+	return memoryDir(getenv, shm, uid, editDirName)
+}
+
+// memoryDir returns the private directory name under $XDG_RUNTIME_DIR, else
+// name-UID under shm, creating it and checking that it is private.
+func memoryDir(getenv func(string) string, shm string, uid int, name string) (string, error) {
+	dir := memoryPath(getenv, shm, uid, name)
+	if dir == "" {
 		return "", withHint(fmt.Errorf("nowhere in memory to keep the note while you edit it (no $XDG_RUNTIME_DIR directory, no %s); refusing to put plaintext on disk", shm),
 			"give the body with --file or on stdin")
 	}
@@ -117,6 +136,18 @@ func editRoot(getenv func(string) string, shm string, uid int) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// memoryPath is the directory memoryDir makes, without making it: "" when
+// there is neither an absolute $XDG_RUNTIME_DIR directory nor shm.
+func memoryPath(getenv func(string) string, shm string, uid int, name string) string {
+	if x := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) && isDir(x) {
+		return filepath.Join(x, name)
+	}
+	if isDir(shm) {
+		return filepath.Join(shm, name+"-"+strconv.Itoa(uid))
+	}
+	return ""
 }
 
 func isDir(path string) bool {
@@ -433,4 +464,50 @@ func readEditFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("note not written: reading what the editor saved: %w", err)
 	}
 	return b[:n], nil
+}
+
+// keepText keeps body, the text of a note that could not be written after
+// the editor closed, in a new 0600 file in the private kept directory, and
+// returns its path.
+func keepText(body []byte, e *env) (path string, err error) {
+	dir, err := memoryDir(e.getenv, shmDir, os.Getuid(), keptDirName)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, "note-"+e.now().UTC().Format("20060102T150405Z")+"-*.txt")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			wipeTree(f.Name())
+		}
+	}()
+	// CreateTemp makes it 0600 less the umask; the owner must keep access.
+	if err := f.Chmod(0o600); err != nil {
+		return "", err
+	}
+	if _, err := f.Write(body); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// isKeptFile reports whether path is a file keepText made: a note-*.txt in
+// the kept directory.
+func isKeptFile(path string, e *env) bool {
+	if path == "" || path == stdioName {
+		return false
+	}
+	dir := memoryPath(e.getenv, shmDir, os.Getuid(), keptDirName)
+	abs, err := filepath.Abs(path)
+	if dir == "" || err != nil {
+		return false
+	}
+	base := filepath.Base(abs)
+	return filepath.Dir(abs) == dir && strings.HasPrefix(base, "note-") && strings.HasSuffix(base, ".txt")
 }

@@ -187,6 +187,12 @@ type noteAdd struct {
 // lives on after it.
 func (v *vaultEnv) startNoteAdd(t *testing.T, ownSession bool) *noteAdd {
 	t.Helper()
+	return v.startNoteAddArgs(t, ownSession, "--agreement", v.agr, "--kind", "session", "-i", "alice.key")
+}
+
+// startNoteAddArgs is startNoteAdd with the arguments after note add.
+func (v *vaultEnv) startNoteAddArgs(t *testing.T, ownSession bool, args ...string) *noteAdd {
+	t.Helper()
 	master, slave := openPTY(t)
 	defer slave.Close()
 	p := &noteAdd{master: master, stdout: filepath.Join(t.TempDir(), "stdout"), stderr: filepath.Join(t.TempDir(), "stderr"), done: make(chan struct{})}
@@ -203,7 +209,7 @@ func (v *vaultEnv) startNoteAdd(t *testing.T, ownSession bool) *noteAdd {
 		t.Fatal(err)
 	}
 	defer stderr.Close()
-	p.cmd = exec.Command("notevault", "note", "add", "--agreement", v.agr, "--kind", "session", "-i", "alice.key")
+	p.cmd = exec.Command("notevault", append([]string{"note", "add"}, args...)...)
 	p.cmd.Dir, p.cmd.Env = v.dir, v.env
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = slave, stdout, stderr
 	if ownSession {

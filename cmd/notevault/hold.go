@@ -158,7 +158,7 @@ func runHoldList(ctx context.Context, opts holdListOptions, g *globals, e *env) 
 	fmt.Fprintln(tw, "ID\tAGREEMENT\tNOTE\tPLACED BY\tAT\tRELEASED\tSTATUS\tREASON")
 	for _, h := range hs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Agreement, orDash(h.Note), h.PlacedBy,
-			fmtTime(h.At), fmtTime(h.ReleasedAt), holdStatus(h), orDash(h.Reason))
+			fmtTime(h.At), fmtTime(h.ReleasedAt), holdStatus(h), orDash(safeLine(h.Reason)))
 	}
 	return tw.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/identity"
 )
 
 func newNoteCmd(g *globals, e *env) *cobra.Command {
@@ -40,7 +41,8 @@ func newNoteAddCmd(g *globals, e *env) *cobra.Command {
 		Short: "Write a note and print its id",
 		Long: `Write a note and print its id.
 
-The body comes from --file, else from stdin when it is not a terminal, else
+The body comes from --file (--file - reads stdin, even from a terminal, until
+end of file), else from stdin when it is not a terminal, else
 from $VISUAL or $EDITOR (default vi) editing a file that only you can open,
 under $XDG_RUNTIME_DIR/notevault-edit, else /dev/shm/notevault-edit-UID:
 memory, never a disk-backed temporary directory. Without either, use --file
@@ -48,11 +50,21 @@ or stdin. The file is wiped when the editor exits, and files left by a killed
 run are wiped before the next editor opens. SIGINT, SIGTERM or SIGHUP (a
 closed terminal) while the editor runs stops it and writes no note; to give
 up from inside the editor, quit with an error (:cq in vi) or leave the file
-empty.`,
+empty.
+
+Before the editor opens, notevault checks that the note could be written:
+the agreement exists and is in force, you may write this kind of note, the
+title and tags are valid. If the write still fails once the editor closed
+(the vault busy, moved, or changed meanwhile), what you typed is kept in a
+file only you can read, under $XDG_RUNTIME_DIR/notevault-kept (else
+/dev/shm/notevault-kept-UID), and the error names it with the note add
+--file command that writes it; that command removes the file once the note
+is written.`,
 		Args: exactArgs(),
 		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
   echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
-  notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR`,
+  notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR
+  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -65,7 +77,7 @@ empty.`,
 	f.StringVar(&opts.kind, "kind", "", "`KIND` of note: session, reflection or summary")
 	f.StringVar(&opts.title, "title", "", "the note's `TITLE` (encrypted like the body)")
 	f.StringArrayVar(&opts.tags, "tag", nil, "a `TAG` (repeatable; encrypted like the body)")
-	f.StringVar(&opts.file, "file", "", "read the body from `FILE`")
+	f.StringVar(&opts.file, "file", "", "read the body from `FILE` (- reads stdin)")
 	return cmd
 }
 
@@ -78,24 +90,54 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	if err != nil {
 		return err
 	}
-	body, err := noteBody(ctx, opts.file, e)
-	if err != nil {
-		return err
+	nn := vault.NewNote{Agreement: opts.agreement, Kind: kind, Content: vault.Content{Title: opts.title, Tags: opts.tags}}
+	var body []byte
+	if opts.file == "" && isTerminal(e.stdin) {
+		// Nobody should type a note that cannot be stored: ask first.
+		if err := checkWrite(ctx, nn, id, g, e); err != nil {
+			return err
+		}
+		if body, err = editBody(ctx, e); err != nil {
+			return err
+		}
+		// From here on the text exists only in this process: whatever
+		// fails keeps it (registered first, so it runs after closeVault).
+		defer func() {
+			if err != nil {
+				err = keepTyped(err, body, opts, g, e)
+			}
+			clear(body)
+		}()
+	} else {
+		if body, err = noteBody(opts.file, e); err != nil {
+			return err
+		}
+		defer clear(body)
 	}
-	defer clear(body)
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errors.New("the note body is empty; nothing was written")
+	}
+	if isKeptFile(opts.file, e) {
+		// A retry of a note whose text was kept: once the note is written
+		// and the vault closed, the copy has done its job.
+		defer func() {
+			if err != nil {
+				return
+			}
+			if werr := wipeTree(opts.file); werr != nil {
+				fmt.Fprintf(e.stderr, "notevault: warning: could not remove the kept text %s: %v\n", opts.file, werr)
+				return
+			}
+			fmt.Fprintf(e.stderr, "notevault: removed the kept text %s\n", opts.file)
+		}()
 	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	n, err := v.AddNote(ctx, vault.NewNote{
-		Agreement: opts.agreement,
-		Kind:      kind,
-		Content:   vault.Content{Title: opts.title, Tags: opts.tags, Body: body},
-	}, id)
+	nn.Body = body
+	n, err := v.AddNote(ctx, nn, id)
 	if err != nil {
 		return err
 	}
@@ -104,24 +146,88 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	return nil
 }
 
-// noteBody reads the body from file, else stdin if it is not a terminal,
-// else from $EDITOR.
-func noteBody(ctx context.Context, file string, e *env) ([]byte, error) {
+// checkWrite asks the vault whether nn could be written by id now, and
+// closes it again: it is not held open while the editor runs.
+func checkWrite(ctx context.Context, nn vault.NewNote, id *identity.Identity, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	return v.CanWrite(ctx, nn, id)
+}
+
+// keepTyped is what a failure after the editor closed returns: cause, with
+// the typed text kept in a private file and the command that writes it, or
+// if it cannot be kept, printed on the terminal. Only an empty body, which
+// holds nothing to lose, is dropped.
+func keepTyped(cause error, body []byte, opts noteAddOptions, g *globals, e *env) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return cause
+	}
+	path, kerr := keepText(body, e)
+	if kerr == nil {
+		return withHint(fmt.Errorf("note not written: %w; what you typed is kept in %s, which only you can read", cause, path),
+			"when the cause is fixed, %s writes it (and then removes the file)", retryCommand(path, opts, g))
+	}
+	if tty, terr := e.openTTY(); terr == nil {
+		defer tty.Close()
+		fmt.Fprintf(tty, "----- the note you typed, not written -----\n%s", body)
+		if !bytes.HasSuffix(body, []byte("\n")) {
+			fmt.Fprintln(tty)
+		}
+		fmt.Fprintln(tty, "----- end of the note -----")
+		return fmt.Errorf("note not written: %w; what you typed could not be kept (%s), so it is printed on the terminal above", cause, message(kerr))
+	}
+	return fmt.Errorf("note not written: %w; what you typed could not be kept (%s) and is lost", cause, message(kerr))
+}
+
+// retryCommand is the note add command line that writes the kept file at
+// path with the options of the run that failed, quoted for a POSIX shell.
+func retryCommand(path string, opts noteAddOptions, g *globals) string {
+	args := []string{"notevault"}
+	if g.vaultDir != "" {
+		args = append(args, "--vault", g.vaultDir)
+	}
+	args = append(args, "note", "add", "--agreement", opts.agreement, "--kind", opts.kind)
+	if opts.title != "" {
+		args = append(args, "--title", opts.title)
+	}
+	for _, t := range opts.tags {
+		args = append(args, "--tag", t)
+	}
+	args = append(args, "--file", path)
+	if g.identityFile != "" {
+		args = append(args, "-i", g.identityFile)
+	}
+	if g.passphraseFile != "" {
+		args = append(args, "--passphrase-file", g.passphraseFile)
+	}
+	for i, a := range args {
+		args[i] = shellWord(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// shellWord quotes s for a POSIX shell, leaving plain words as they are.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// noteBody reads the body from file ("-" is stdin), else from stdin, which
+// is not a terminal (runNoteAdd runs the editor for one).
+func noteBody(file string, e *env) ([]byte, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("reading the note body: %w", err)
-		}
-		return b, nil
+		return readInput(file, "the note body", e)
 	}
-	if f, ok := e.stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
-		b, err := io.ReadAll(e.stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading the note body from stdin: %w", err)
-		}
-		return b, nil
+	b, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("reading the note body from stdin: %w", err)
 	}
-	return editBody(ctx, e)
+	return b, nil
 }
 
 func newNoteShowCmd(g *globals, e *env) *cobra.Command {
@@ -154,6 +260,12 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	defer clear(p.Content.Body)
 	if g.json {
 		return printJSON(e.stdout, plainJSON(p))
+	}
+	// Piped or redirected, the body is passed on byte for byte; on a
+	// terminal it is shown, and cannot drive the terminal.
+	if isTerminal(e.stdout) {
+		_, err = io.WriteString(e.stdout, safeText(string(p.Content.Body)))
+		return err
 	}
 	_, err = e.stdout.Write(p.Content.Body)
 	return err
@@ -218,18 +330,46 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 }
 
 type noteExportOptions struct {
-	note string
-	out  string
+	note     string
+	out      string
+	bodyOnly bool
 }
 
 func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 	var opts noteExportOptions
 	cmd := &cobra.Command{
-		Use:   "export NOTE --out F.age -i FILE",
+		Use:   "export NOTE --out F.age [--body-only] -i FILE",
 		Short: "Write a note as a standard age file that your identity opens",
-		Args:  exactArgs("NOTE"),
+		Long: `Write a note as a standard age file that your identity opens:
+age -d -i FILE F.age prints it. --out - writes it to stdout (not to a
+terminal: it is binary).
+
+The file is the vault's copy of the note, which the note's other readers
+open too. Its plaintext is the note as notevault stores it: header lines, a
+blank line, then the body, byte for byte:
+
+  title: First session
+  tags: goals, portfolio
+  note: n-...
+  agreement: a-...
+  kind: session
+  nonce: <22 characters>
+
+  We agreed to ...
+
+title and tags are empty when the note has none; tags are comma separated.
+note, agreement and kind tie the text to its place in the vault, and the
+random nonce keeps the author's signed hash of the text from confirming a
+guess at it.
+
+--body-only writes instead an age file whose plaintext is the body alone,
+encrypted to your key only: for handing the text to other tools. Either way
+the export is decided and audited as a read.`,
+		Args: exactArgs("NOTE"),
 		Example: `  notevault note export n-jvr6sxxs6k3tc9uh --out first.age -i bob.key
-  age -d -i bob.key first.age`,
+  age -d -i bob.key first.age
+  notevault note export n-jvr6sxxs6k3tc9uh --out - -i bob.key | age -d -i bob.key
+  notevault note export n-jvr6sxxs6k3tc9uh --body-only --out body.age -i bob.key`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "out"); err != nil {
 				return err
@@ -238,7 +378,8 @@ func newNoteExportCmd(g *globals, e *env) *cobra.Command {
 			return runNoteExport(cmd.Context(), opts, g, e)
 		},
 	}
-	cmd.Flags().StringVar(&opts.out, "out", "", "write the age file to `F.age` (never overwritten)")
+	cmd.Flags().StringVar(&opts.out, "out", "", "write the age file to `F.age` (never overwritten; - writes stdout)")
+	cmd.Flags().BoolVar(&opts.bodyOnly, "body-only", false, "the body alone, without the header lines, encrypted to your key only")
 	return cmd
 }
 
@@ -247,28 +388,60 @@ func runNoteExport(ctx context.Context, opts noteExportOptions, g *globals, e *e
 	if err != nil {
 		return err
 	}
+	// Where the file goes is settled before the export, which is audited as
+	// a read: a refusal here leaves no record of an export that never was.
+	var out io.Writer = e.stdout
+	if opts.out == stdioName {
+		if isTerminal(e.stdout) {
+			return withHint(errors.New("refusing to write a binary age file to the terminal"),
+				"redirect it (--out - > F.age) or pipe it (--out - | age -d -i YOUR-IDENTITY)")
+		}
+	} else {
+		f, ferr := os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr != nil {
+			return ferr
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(opts.out)
+			}
+		}()
+		out = f
+	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
 	}
 	defer closeVault(v, &err)
-	data, err := v.ExportNote(ctx, opts.note, id)
+	export := v.ExportNote
+	if opts.bodyOnly {
+		export = v.ExportNoteBody
+	}
+	data, err := export(ctx, opts.note, id)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+	if _, err := out.Write(data); err != nil {
+		return fmt.Errorf("writing the age file to %s: %w", displayOut(opts.out), err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(opts.out)
-		return err
+	what, open := "note "+opts.note, "age -d -i YOUR-IDENTITY"
+	if opts.bodyOnly {
+		what = "the body of " + what
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(opts.out)
-		return err
+	if opts.out != stdioName {
+		open += " " + opts.out
 	}
-	fmt.Fprintf(e.stderr, "notevault: wrote %s; age -d -i YOUR-IDENTITY %s opens it\n", opts.out, opts.out)
+	fmt.Fprintf(e.stderr, "notevault: wrote %s to %s; %s opens it\n", what, displayOut(opts.out), open)
 	return nil
+}
+
+// displayOut is how an --out file is named in messages.
+func displayOut(path string) string {
+	if path == stdioName {
+		return "stdout"
+	}
+	return path
 }

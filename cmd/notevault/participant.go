@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/identity"
 )
 
 func newParticipantCmd(g *globals, e *env) *cobra.Command {
@@ -17,22 +19,39 @@ func newParticipantCmd(g *globals, e *env) *cobra.Command {
 }
 
 type participantAddOptions struct {
-	name string
-	role string
-	key  string
+	name    string
+	role    string
+	key     string
+	keyFile string
 }
 
 func newParticipantAddCmd(g *globals, e *env) *cobra.Command {
 	var opts participantAddOptions
 	cmd := &cobra.Command{
-		Use:   "add NAME --role mentor|mentee|supervisor --key PUBLIC",
+		Use:   "add NAME --role mentor|mentee|supervisor (--key PUBLIC | --key-file FILE)",
 		Short: "Register a participant and print the name",
-		Args:  exactArgs("NAME"),
+		Long: `Register a participant and print the name.
+
+The public key is the line notevault identity public prints, given on the
+command line with --key or in a file with --key-file (- reads stdin), so
+that it need not be pasted: notevault identity public -i bob.key > bob.pub
+makes such a file. A file holding a secret key (an identity file) is refused:
+only the person it belongs to should ever hold it. The key's fingerprint is
+printed on stderr, to compare with what notevault identity public
+--fingerprint prints on its owner's machine.`,
+		Args: exactArgs("NAME"),
 		Example: `  notevault participant add alice --role mentor --key "$(notevault identity public -i alice.key)"
-  notevault participant add carol --role supervisor --key "$carol"`,
+  notevault participant add bob --role mentee --key-file bob.pub
+  notevault identity public -i carol.key | notevault participant add carol --role supervisor --key-file -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "role", "key"); err != nil {
+			if err := requireFlags(cmd, "role"); err != nil {
 				return err
+			}
+			switch key, file := cmd.Flags().Changed("key"), cmd.Flags().Changed("key-file"); {
+			case key && file:
+				return usagef("%s: give --key or --key-file, not both", cmd.CommandPath())
+			case !key && !file:
+				return usagef("%s: missing --key or --key-file", cmd.CommandPath())
 			}
 			opts.name = args[0]
 			return runParticipantAdd(cmd.Context(), opts, g, e)
@@ -40,13 +59,43 @@ func newParticipantAddCmd(g *globals, e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.role, "role", "", "the participant's `ROLE`: mentor, mentee or supervisor")
 	cmd.Flags().StringVar(&opts.key, "key", "", "the `PUBLIC` key line that notevault identity public prints")
+	cmd.Flags().StringVar(&opts.keyFile, "key-file", "", "read the public key line from `FILE` (- reads stdin)")
 	return cmd
+}
+
+// maxKeyFile bounds what --key-file reads: a key line is about 2 KiB.
+const maxKeyFile = 64 << 10
+
+// readKeyFile reads the public key line from a --key-file.
+func readKeyFile(path string, e *env) (string, error) {
+	data, err := readInput(path, "the key file", e)
+	if err != nil {
+		return "", err
+	}
+	defer clear(data) // it may hold a secret key after all
+	if len(data) > maxKeyFile {
+		return "", fmt.Errorf("key file %s is larger than %d KiB: it cannot be a public key line", displayName(path), maxKeyFile>>10)
+	}
+	pub, err := identity.ParsePublicKeyFile(data)
+	switch {
+	case errors.Is(err, identity.ErrSecretKeyFile):
+		return "", withHint(fmt.Errorf("key file %s holds a secret key (an identity file), not a public key; refusing to register it", displayName(path)),
+			"never hand an identity file to anyone; its owner runs notevault identity public -i FILE > NAME.pub and gives you that")
+	case err != nil:
+		return "", fmt.Errorf("key file %s: %w", displayName(path), err)
+	}
+	return pub.String(), nil
 }
 
 func runParticipantAdd(ctx context.Context, opts participantAddOptions, g *globals, e *env) (err error) {
 	role, rerr := policy.ParseRole(opts.role)
 	if rerr != nil {
 		return usagef("--role %q: must be mentor, mentee or supervisor", opts.role)
+	}
+	if opts.keyFile != "" {
+		if opts.key, err = readKeyFile(opts.keyFile, e); err != nil {
+			return err
+		}
 	}
 	v, err := openVault(ctx, g, e)
 	if err != nil {
@@ -57,25 +106,38 @@ func runParticipantAdd(ctx context.Context, opts participantAddOptions, g *globa
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "notevault: registered %s as %s\n", p.Name, p.Role)
+	fmt.Fprintf(e.stderr, "notevault: registered %s as %s with key %s\n", p.Name, p.Role, p.Fingerprint())
 	fmt.Fprintln(e.stdout, p.Name)
 	return nil
 }
 
-func newParticipantListCmd(g *globals, e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List the participants",
-		Args:  exactArgs(),
-		Example: `  notevault participant list
-  notevault participant list --json`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runParticipantList(cmd.Context(), g, e)
-		},
-	}
+type participantListOptions struct {
+	long bool
 }
 
-func runParticipantList(ctx context.Context, g *globals, e *env) (err error) {
+func newParticipantListCmd(g *globals, e *env) *cobra.Command {
+	var opts participantListOptions
+	cmd := &cobra.Command{
+		Use:   "list [--long]",
+		Short: "List the participants with their key fingerprints",
+		Long: `List the participants with the fingerprints of their keys: SHA256 and the
+base64 of a hash of the key, as ssh-keygen -l prints for SSH keys. The
+owner of a key sees the same with notevault identity public --fingerprint.
+--long adds the full public key lines (about 2 KB each for post-quantum
+keys); --json has them too.`,
+		Args: exactArgs(),
+		Example: `  notevault participant list
+  notevault participant list --long
+  notevault participant list --json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runParticipantList(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.long, "long", false, "add the full public key lines")
+	return cmd
+}
+
+func runParticipantList(ctx context.Context, opts participantListOptions, g *globals, e *env) (err error) {
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
@@ -89,9 +151,17 @@ func runParticipantList(ctx context.Context, g *globals, e *env) (err error) {
 		return printJSON(e.stdout, participantsJSON(ps))
 	}
 	tw := table(e.stdout)
-	fmt.Fprintln(tw, "NAME\tROLE\tADDED\tKEY")
+	if opts.long {
+		fmt.Fprintln(tw, "NAME\tROLE\tADDED\tFINGERPRINT\tKEY")
+	} else {
+		fmt.Fprintln(tw, "NAME\tROLE\tADDED\tFINGERPRINT")
+	}
 	for _, p := range ps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Role, fmtTime(p.Added), p.Key)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s", p.Name, p.Role, fmtTime(p.Added), p.Fingerprint())
+		if opts.long {
+			fmt.Fprintf(tw, "\t%s", p.Key)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

@@ -330,10 +330,16 @@ func loadIdentity(g *globals, e *env) (*identity.Identity, error) {
 	if path == "" {
 		return nil, usagef("this command needs your identity: give -i FILE or set NOTEVAULT_IDENTITY")
 	}
+	id, err := identity.Load(path, func() ([]byte, error) { return passphrase(g, e, "passphrase for "+path, false) })
+	if err != nil {
+		// No warning about the file's mode before an error about the same
+		// file: the error is what to act on.
+		return nil, err
+	}
 	if bad, err := identity.Insecure(path); err == nil && bad {
 		fmt.Fprintf(e.stderr, "notevault: warning: identity file %s is readable by others (chmod 600 %s)\n", path, path)
 	}
-	return identity.Load(path, func() ([]byte, error) { return passphrase(g, e, "passphrase for "+path, false) })
+	return id, nil
 }
 
 // optionalIdentity is loadIdentity for commands that show more to a

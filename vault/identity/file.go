@@ -155,19 +155,11 @@ func Insecure(path string) (bool, error) {
 // which `age -d -i path` opens after asking for the passphrase. On any
 // error after the file was created it is removed.
 func WriteFile(path string, id *Identity, passphrase []byte) (err error) {
-	if id == nil {
-		return errors.New("identity.WriteFile: nil identity")
+	content, err := Marshal(id, passphrase)
+	if err != nil {
+		return err
 	}
-	content := id.Encode()
 	defer clear(content)
-	if passphrase != nil {
-		if id.kind == kindSSH {
-			return errors.New("cannot protect an SSH identity with a passphrase here: use ssh-keygen -p")
-		}
-		if content, err = encryptWithPassphrase(content, passphrase); err != nil {
-			return err
-		}
-	}
 
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -191,6 +183,24 @@ func WriteFile(path string, id *Identity, passphrase []byte) (err error) {
 	}
 	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// Marshal returns what [WriteFile] writes: id.Encode(), or with a non-nil
+// passphrase that text age-encrypted to the passphrase and armored. Without
+// a passphrase the result holds the secret key: clear it when done.
+func Marshal(id *Identity, passphrase []byte) ([]byte, error) {
+	if id == nil {
+		return nil, errors.New("identity.Marshal: nil identity")
+	}
+	content := id.Encode()
+	if passphrase == nil {
+		return content, nil
+	}
+	defer clear(content)
+	if id.kind == kindSSH {
+		return nil, errors.New("cannot protect an SSH identity with a passphrase here: use ssh-keygen -p")
+	}
+	return encryptWithPassphrase(content, passphrase)
 }
 
 // encryptWithPassphrase returns text encrypted with an age scrypt recipient,

@@ -111,6 +111,51 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	return PublicKey{Recipient: rec, Signing: ed25519.PublicKey(key), Proof: proof}, nil
 }
 
+// ErrSecretKeyFile is returned by [ParsePublicKeyFile] for a file that holds
+// a secret key (an identity file, encrypted or not) instead of a public key.
+var ErrSecretKeyFile = errors.New("the file holds a secret key, not a public key")
+
+// ErrPublicKeyFileLines is returned by [ParsePublicKeyFile] for a file that
+// does not hold exactly one public key line.
+var ErrPublicKeyFileLines = errors.New("a public key file holds one public key line (and optionally blank lines and # comments)")
+
+// ParsePublicKeyFile parses a public key file: one line in the form
+// [ParsePublicKey] reads, with blank lines and "#" comment lines around it
+// ignored, as `notevault identity public -i FILE > FILE.pub` writes it. A
+// file that holds a secret key (an age or SSH identity file, encrypted or
+// not) is refused with [ErrSecretKeyFile] before anything else is looked at,
+// so that nobody registers, and so passes around, their secret. Errors never
+// contain the file's contents.
+func ParsePublicKeyFile(data []byte) (PublicKey, error) {
+	if isSecret(data) {
+		return PublicKey{}, ErrSecretKeyFile
+	}
+	var line string
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		line = l
+		n++
+	}
+	if n != 1 {
+		return PublicKey{}, ErrPublicKeyFileLines
+	}
+	return ParsePublicKey(line)
+}
+
+// isSecret reports whether data looks like it holds a secret key: an
+// encrypted identity file, an age secret key, or a PEM private key.
+func isSecret(data []byte) bool {
+	if isEncrypted(data) {
+		return true
+	}
+	up := bytes.ToUpper(data)
+	return bytes.Contains(up, []byte("AGE-SECRET-KEY-")) || bytes.Contains(up, []byte("PRIVATE KEY-----"))
+}
+
 // parseRecipient parses an age recipient, accepting only the canonical
 // encodings of the three kinds an Identity can have.
 func parseRecipient(s string) (age.Recipient, error) {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
@@ -227,4 +228,84 @@ func TestFingerprint(t *testing.T) {
 	if fp != katAgeFingerprint {
 		t.Errorf("fingerprint = %s, want %s", fp, katAgeFingerprint)
 	}
+}
+
+// A public key file holds one key line, perhaps with comments and blank
+// lines; a file holding a secret key is refused as such, whatever else it
+// holds (an identity file carries its public key in a comment: it is still
+// refused), and the errors never repeat the file.
+func TestParsePublicKeyFile(t *testing.T) {
+	pq, err := Generate(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := pq.Encode()
+	defer clear(plain)
+	encrypted, err := Marshal(pq, []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := sshPEM(t, ed25519.NewKeyFromSeed(make([]byte, 32)))
+	for _, tc := range []struct {
+		name string
+		data string
+		want string // the key's String(), or ""
+		err  error
+	}{
+		{name: "one line", data: katAgePublic, want: katAgePublic},
+		{name: "with newline", data: katAgePublic + "\n", want: katAgePublic},
+		{name: "crlf", data: katAgePublic + "\r\n", want: katAgePublic},
+		{name: "comments and blanks", data: "# bob, registered 2027-01-02\n\n  " + katSSHPublic + "  \n\n", want: katSSHPublic},
+		{name: "post-quantum", data: pq.Public().String() + "\n", want: pq.Public().String()},
+		{name: "empty", data: "", err: ErrPublicKeyFileLines},
+		{name: "comments only", data: "# nothing\n\n", err: ErrPublicKeyFileLines},
+		{name: "two keys", data: katAgePublic + "\n" + katSSHPublic + "\n", err: ErrPublicKeyFileLines},
+		{name: "not a key", data: "age1st9hpcmsf3kqn9hp4z0rnhthusfev7axp7gctnqmsell5u867q5q7nz3k7\n", err: ErrMalformedPublicKey},
+		{name: "identity file", data: string(plain), err: ErrSecretKeyFile},
+		{name: "bare age secret", data: katAgeSecret + "\n", err: ErrSecretKeyFile},
+		{name: "lowercase age secret", data: strings.ToLower(katAgeSecret), err: ErrSecretKeyFile},
+		{name: "key line and a secret", data: katAgePublic + "\n" + katAgeSecret + "\n", err: ErrSecretKeyFile},
+		{name: "passphrase-encrypted identity", data: string(encrypted), err: ErrSecretKeyFile},
+		{name: "ssh private key", data: string(ssh), err: ErrSecretKeyFile},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePublicKeyFile([]byte(tc.data))
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || p.Recipient != "" {
+					t.Fatalf("got %v, %v; want %v", p, err, tc.err)
+				}
+				for _, l := range strings.Split(tc.data, "\n") {
+					if l = strings.TrimSpace(l); len(l) > 8 && strings.Contains(err.Error(), l) {
+						t.Fatalf("error repeats the file: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil || p.String() != tc.want {
+				t.Fatalf("got %q, %v; want %q", p.String(), err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParsePublicKeyFile(f *testing.F) {
+	for _, s := range []string{katAgePublic, "# c\n" + katSSHPublic + "\n", katAgeSecret, "", "\n\n#\n", katAgePublic + "\n" + katAgePublic} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePublicKeyFile([]byte(s))
+		if err != nil {
+			if p.Recipient != "" || p.Signing != nil {
+				t.Fatalf("error with a non-zero key")
+			}
+			if !errors.Is(err, ErrMalformedPublicKey) && !errors.Is(err, ErrSecretKeyFile) && !errors.Is(err, ErrPublicKeyFileLines) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		// Whatever was accepted is a key line of the file, as given.
+		if !strings.Contains(s, p.String()) || strings.Contains(strings.ToUpper(s), "AGE-SECRET-KEY-") {
+			t.Fatalf("accepted %q from %q", p.String(), s)
+		}
+	})
 }
