@@ -20,6 +20,7 @@ func newAgreementCmd(g *globals, e *env) *cobra.Command {
 		newAgreementShowCmd(g, e),
 		newAgreementHistoryCmd(g, e),
 		newAgreementListCmd(g, e),
+		newAgreementTemplateCmd(g, e),
 	)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -9,25 +10,41 @@ import (
 	"github.com/notevault/notevault/vault"
 )
 
-func newInitCmd(g *globals, e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "init",
-		Short: "Create a new vault",
-		Args:  exactArgs(),
-		Example: `  notevault init
-  notevault --vault ./vault init`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInit(cmd.Context(), g, e)
-		},
-	}
+type initOptions struct {
+	ifMissing bool
 }
 
-func runInit(_ context.Context, g *globals, e *env) error {
-	dir, opts, err := vaultOptions(g, e)
+func newInitCmd(g *globals, e *env) *cobra.Command {
+	var opts initOptions
+	cmd := &cobra.Command{
+		Use:   "init [--if-missing]",
+		Short: "Create a new vault",
+		Long: `Create a new vault, and pin it (see notevault help). A second init of the
+same vault fails, unless --if-missing is given: then a vault that is there
+already is left as it is, which is what a service's start-up step needs.`,
+		Example: `  notevault init
+  notevault --vault ./vault init
+  notevault --vault /var/lib/notevault init --if-missing`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInit(cmd.Context(), opts, g, e)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.ifMissing, "if-missing", false, "succeed without a change when the vault exists already")
+	return cmd
+}
+
+func runInit(_ context.Context, opts initOptions, g *globals, e *env) error {
+	dir, vopts, err := vaultOptions(g, e)
 	if err != nil {
 		return err
 	}
-	if err := vault.InitWith(dir, opts); err != nil {
+	err = vault.InitWith(dir, vopts)
+	if opts.ifMissing && errors.Is(err, vault.ErrExists) {
+		fmt.Fprintf(e.stderr, "notevault: a vault is already in %s; left as it is\n", dir)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "notevault: created a vault in %s\n", dir)

@@ -26,10 +26,10 @@ import (
 
 // printsNoRecords are the commands that print no records, so --json does
 // not change what they print: they print an id, a key, a signed checkpoint,
-// a shell script, a guided tour or nothing. Every other command is documented in
+// a shell script, an example file, a guided tour or nothing. Every other command is documented in
 // docs/json.md. A new command goes in one or the other.
 var printsNoRecords = []string{
-	"agreement accept", "agreement amend", "agreement create",
+	"agreement accept", "agreement amend", "agreement create", "agreement template",
 	"audit checkpoint",
 	"completion bash", "completion fish", "completion powershell", "completion zsh",
 	"consent give", "consent withdraw",

@@ -212,16 +212,29 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		case len(args) > len(names):
 			return usagef("%s: unexpected argument %q", cmd.CommandPath(), args[len(names)])
 		}
+		for i, a := range args {
+			if a == "" {
+				return usagef("%s: %s is empty%s", cmd.CommandPath(), names[i], emptyValueHint)
+			}
+		}
 		return nil
 	}
 }
 
+// emptyValueHint ends the error for an empty id: in a script, it most often
+// comes from a variable that a failed command should have set.
+const emptyValueHint = " (was it set from the output of a command that failed?)"
+
 // requireFlags marks flags as required; cobra's error is a flag error, but
-// it reaches us as a plain error, so check ourselves.
+// it reaches us as a plain error, so check ourselves. A required string flag
+// given an empty value is refused too.
 func requireFlags(cmd *cobra.Command, names ...string) error {
 	for _, n := range names {
 		if !cmd.Flags().Changed(n) {
 			return usagef("%s: missing --%s", cmd.CommandPath(), n)
+		}
+		if f := cmd.Flags().Lookup(n); f.Value.Type() == "string" && f.Value.String() == "" {
+			return usagef("%s: --%s is empty%s", cmd.CommandPath(), n, emptyValueHint)
 		}
 	}
 	return nil
