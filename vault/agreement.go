@@ -52,6 +52,11 @@ type Agreement struct {
 	holds       []*Hold
 	head        factHead
 	hashes      []string // hash of each fact, by seq-1
+	// keyPins is the key fingerprint of every party pinned by a version that
+	// came into force. A later acceptance pins the same key for them: a key
+	// is never re-pinned by re-accepting (rotation will be a signed fact of
+	// its own), so a key swapped in the store stays refused.
+	keyPins map[string]string
 }
 
 type agreementHead struct {
@@ -363,6 +368,9 @@ func (a *Agreement) fold(f *fact) error {
 			if b.Pins[p] == "" {
 				return fmt.Errorf("it pins no key for %s", p)
 			}
+			if old, ok := a.keyPins[p]; ok && b.Pins[p] != old {
+				return fmt.Errorf("it pins a key for %s (%s) other than the one pinned before (%s)", p, b.Pins[p], old)
+			}
 		}
 		if len(b.Pins) != len(a.parties(ver)) {
 			return fmt.Errorf("it pins keys of people who are not parties")
@@ -372,6 +380,10 @@ func (a *Agreement) fold(f *fact) error {
 		if m != nil && e != nil && maps.Equal(m.Pins, e.Pins) {
 			ver.Pins = maps.Clone(m.Pins)
 			a.inForce = ver
+			if a.keyPins == nil {
+				a.keyPins = map[string]string{}
+			}
+			maps.Copy(a.keyPins, ver.Pins)
 			// A version in force that narrows access ends the grants it no
 			// longer allows: policy.GrantLive judges them under these terms.
 		}
@@ -786,6 +798,13 @@ func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *ident
 			if pins[name] != fp {
 				return integrity("participant "+name, "the stored key (%s) is not the one %s pinned accepting version %d (%s)", pins[name], other.Who, ver.Version, fp)
 			}
+		}
+	}
+	// A party an earlier version in force pinned keeps that key: accepting
+	// an amendment never re-pins one that changed in the store.
+	for _, name := range a.parties(ver) {
+		if fp, ok := a.keyPins[name]; ok && pins[name] != fp {
+			return integrity("participant "+name, "the stored key (%s) is not the one pinned when agreement %s was last in force (%s)", pins[name], a.ID, fp)
 		}
 	}
 	_, err = v.appendFact(txn, a, factAccept, acceptBody{Version: ver.Version, Pins: pins}, id, me.Name,

@@ -1,0 +1,99 @@
+package vault
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/identity"
+)
+
+// The attacks of this file were found reviewing the vault as someone who
+// can write the vault directory but holds no participant key. Each test
+// performs one and asserts the safe outcome.
+
+// reviewSwapKey replaces name's registered key, in the closed vault at dir, with
+// another validly bound key: the attacker's own.
+func reviewSwapKey(t *testing.T, dir, name string, to *identity.Identity) {
+	t.Helper()
+	editRecord(t, dir, pParticipant+name, func(p *Participant) { p.Key = to.Public().String() })
+}
+
+// A key pinned by a version in force is swapped for the attacker's, and
+// the parties later amend the agreement. The amendment's acceptances pinned
+// whatever key was stored, so the swapped key became the pinned one: the
+// amendment's text, and every grant copy for the supervisor after it, were
+// encrypted to the attacker.
+func TestReviewAmendmentRepinsSwappedKey(t *testing.T) {
+	f := newFixture(t, true)
+	mallory := newIdentity(t)
+	f.close()
+	reviewSwapKey(t, f.dir, "carol", mallory)
+	f.open()
+
+	f.clock.Advance(time.Second)
+	_, err := f.v.AmendAgreement(f.ctx, f.agreement, f.amendedText(), f.alice)
+	if err == nil {
+		// The attack goes on as the parties' ordinary work: bob accepts,
+		// consents that carol sees summaries, alice grants it.
+		t.Error("the amendment pinned a key that is not the one version 1 pinned for carol")
+		f.accept(f.bob)
+		if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+			t.Fatal(err)
+		}
+		f.add(policy.Summary, f.alice, content("t", "MARK-summary"))
+		if _, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Hour, f.alice); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		wantIntegrity(t, err, "participant carol")
+	}
+	f.close()
+	if got := recoverable(t, f.dir, []*identity.Identity{mallory}, []string{"Land a data-science role", "MARK-summary"}); len(got) != 0 {
+		t.Fatalf("the attacker's key opens %v", got)
+	}
+}
+
+// A party colluding with the store (or the store alone, given the party's
+// signature) cannot re-pin a continuing party's key in a later acceptance
+// either: the chain refuses an acceptance that changes a key pinned by an
+// earlier version in force.
+func TestReviewChainRefusesRepin(t *testing.T) {
+	f := newFixture(t, true)
+	mallory := newIdentity(t)
+	f.clock.Advance(time.Second)
+	if _, err := f.v.AmendAgreement(f.ctx, f.agreement, f.amendedText(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		key, last := lastFact(t, db, f.agreement)
+		if last.Type != factAccept || last.Actor != "alice" {
+			t.Fatalf("newest fact is %s by %s, want alice's acceptance", last.Type, last.Actor)
+		}
+		var b acceptBody
+		if err := last.decode(&b); err != nil {
+			t.Fatal(err)
+		}
+		b.Pins["carol"] = mallory.Public().Fingerprint()
+		last.Body = reviewJSON(t, b)
+		last.Sig = f.alice.Sign(last.signedBytes()) // alice colludes
+		v, _ := encodeRecord(last)
+		rawSet(t, db, key, v)
+	})
+	f.open()
+	_, err := f.v.GetAgreement(f.ctx, f.agreement)
+	wantIntegrity(t, err, "agreement "+f.agreement+" fact")
+}
+
+func reviewJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
