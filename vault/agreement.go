@@ -49,6 +49,7 @@ type Agreement struct {
 	consents    []policy.Consent
 	grants      []policy.Grant
 	disclosures []policy.Disclosure
+	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
 	head        factHead
 	hashes      []string // hash of each fact, by seq-1
@@ -465,6 +466,10 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
 			Reason: b.Reason, At: f.At, Verified: true})
+		if a.statements == nil {
+			a.statements = map[string]string{}
+		}
+		a.statements[b.ID] = b.Statement
 	case factHold:
 		t, err := needInForce()
 		if err != nil {

@@ -2,13 +2,16 @@ package vault
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/seal"
 )
 
 // The attacks of this file were found reviewing the vault as someone who
@@ -96,4 +99,69 @@ func reviewJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// reviewReseal replaces the blob stored as blobID, in the closed vault at
+// dir, with plaintext age-encrypted to the given public keys and sealed
+// under the blob's own shred key, which the attacker reads from shred/.
+func reviewReseal(t *testing.T, dir, blobID string, plaintext []byte, to ...*identity.Identity) {
+	t.Helper()
+	keys, err := seal.OpenKeyring(filepath.Join(dir, keysDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []age.Recipient
+	for _, id := range to {
+		r, err := id.Public().AgeRecipient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	ageFile, err := encryptTo(plaintext, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBadger(t, dir, func(db *badger.DB) {
+		var rec blobRec
+		if err := decodeRecord(rawGet(t, db, pBlob+blobID), &rec); err != nil {
+			t.Fatal(err)
+		}
+		key, err := keys.Key(rec.Bucket, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Sealed, err = seal.Seal(key, seal.AD(blobID, rec.Bucket), ageFile); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := encodeRecord(&rec)
+		rawSet(t, db, pBlob+blobID, b)
+	})
+}
+
+// The statement of why a disclosure was made is age-encrypted to the
+// discloser, the recipient and the mentee, but the signed disclosure did not
+// commit to it: the attacker encrypted words of their own to the same public
+// keys, sealed them under the shred key on disk, and the mentee was shown
+// them as alice's statement.
+func TestReviewForgedDisclosureStatement(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Session, f.alice, content("t", "body"))
+	f.clock.Advance(time.Second)
+	d, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "bob said he was at risk", f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Control: the statement as alice made it.
+	if _, s, err := f.v.DisclosureStatement(f.ctx, d.ID, f.bob); err != nil || s != "bob said he was at risk" {
+		t.Fatalf("statement before the attack: %q, %v", s, err)
+	}
+	f.close()
+	reviewReseal(t, f.dir, statementBlob(d.ID), []byte("MARK-forged: I disclosed it to hurt bob"), f.alice, f.bob, f.carol)
+	f.open()
+	_, s, err := f.v.DisclosureStatement(f.ctx, d.ID, f.bob)
+	if err == nil {
+		t.Fatalf("bob is shown a forged statement as alice's: %q", s)
+	}
+	wantIntegrity(t, err, "disclosure "+d.ID)
 }

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -424,11 +426,12 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.Expires), why); err != nil {
 			return err
 		}
+		whySum := sha256.Sum256(why)
 		n.Copies = append(n.Copies, statementBlob(did), did)
 		if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 			return err
 		}
-		if _, err := v.appendFact(txn, a, factDisclose, discloseBody{ID: did, Note: n.ID, To: to, Reason: reason}, id, me.Name,
+		if _, err := v.appendFact(txn, a, factDisclose, discloseBody{ID: did, Note: n.ID, To: to, Reason: reason, Statement: hex.EncodeToString(whySum[:])}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "disclose", Subject: n.ID, Kind: string(n.Kind), Rule: "exception:" + reason,
 				Detail: map[string]string{"to": to, "reason": reason, "disclosure": did}}); err != nil {
 			return err
@@ -471,7 +474,19 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 			return denied(dec)
 		}
 		file, err = v.getBlob(txn, statementBlob(disclosureID))
-		return err
+		if err != nil {
+			return err
+		}
+		// The signed disclosure commits to the sealed statement: words
+		// encrypted to the same keys by someone else are refused.
+		sum := sha256.Sum256(file)
+		switch want := a.statements[disclosureID]; {
+		case want == "":
+			return fmt.Errorf("disclosure %s was made before statements were signed: its statement cannot be verified and is not shown", disclosureID)
+		case hex.EncodeToString(sum[:]) != want:
+			return integrity("disclosure "+disclosureID, "its statement is not the one %s made", d.By)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
