@@ -3,12 +3,17 @@ package vault
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/seal"
 )
 
@@ -28,7 +33,11 @@ type CheckReport struct {
 //     audit log recorded for it (a chain cut back is caught even by someone
 //     who never pinned it);
 //   - every note: its author's signature, its readers and expiry under its
-//     terms, its entry in the expiry index, and its sealed copies;
+//     terms, its entry in the expiry index, and its sealed copies; and
+//     against the log: no note whose destruction it records is back, every
+//     note it saw written is in the store or has a receipt, and no receipt
+//     destroys a note before its expiry (unless a person deleted it) or
+//     while a hold kept it;
 //   - every sealed copy: a live shred key that opens it, and its membership;
 //     every shred key: something it seals (no orphans);
 //   - the audit log: the chain, every signature, and the signed checkpoint.
@@ -39,7 +48,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 	if err := v.db.VerifyChecksum(); err != nil {
 		return r, integrity("the store's tables", "%v", err)
 	}
-	logFacts, logKeys, n, err := v.checkAudit(ctx)
+	logFacts, logKeys, hist, n, err := v.checkAudit(ctx)
 	r.AuditRecords = n
 	if err != nil {
 		return r, err
@@ -81,7 +90,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 		for id := range logFacts {
 			return integrity("agreement "+id, "the audit log records its facts, but the agreement is gone")
 		}
-		if err := v.checkNotes(txn, agreements, r); err != nil {
+		if err := v.checkNotes(txn, agreements, hist, r); err != nil {
 			return err
 		}
 		return v.checkBlobs(txn, r)
@@ -89,28 +98,89 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 	return r, err
 }
 
+// noteHistory is what the audit log says of notes: each note's author's
+// signed record of writing it, and each receipt of a destruction.
+type noteHistory struct {
+	added     map[string]*audit.Record // note id -> note.add, signed by its author
+	destroyed map[string]*audit.Record // note id -> note.destroy
+}
+
 // checkAudit verifies the log and returns, per agreement, the fact places
-// and hashes its records carry ("seq:hash"), and the key fingerprint each
-// participant was registered with.
-func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys map[string]string, n uint64, err error) {
+// and hashes its records carry ("seq:hash"), the key fingerprint each
+// participant was registered with, and the notes' history.
+func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys map[string]string, hist *noteHistory, n uint64, err error) {
 	n, err = v.VerifyAudit(ctx)
 	if err != nil {
-		return nil, nil, n, err
+		return nil, nil, nil, n, err
 	}
 	recs, err := v.AuditLog(ctx, "")
 	if err != nil {
-		return nil, nil, n, err
+		return nil, nil, nil, n, err
 	}
 	facts, keys = map[string][]string{}, map[string]string{}
+	hist = &noteHistory{added: map[string]*audit.Record{}, destroyed: map[string]*audit.Record{}}
 	for _, rec := range recs {
 		if f := rec.Detail["fact"]; f != "" {
 			facts[rec.Agreement] = append(facts[rec.Agreement], f)
 		}
-		if rec.Action == "participant.add" {
+		switch rec.Action {
+		case "participant.add":
 			keys[rec.Subject] = rec.Detail["key"]
+		case "note.add":
+			// Only the author's signed record counts: a system actor's
+			// record carries no signature, and anyone can append one.
+			if rec.Actor != ActorVault && rec.Actor != ActorRetention {
+				hist.added[rec.Subject] = rec
+			}
+		case "note.destroy":
+			if _, dup := hist.destroyed[rec.Subject]; !dup {
+				hist.destroyed[rec.Subject] = rec
+			}
 		}
 	}
-	return facts, keys, n, nil
+	return facts, keys, hist, n, nil
+}
+
+// checkNoteHistory checks the notes in the store against the log: a note
+// whose destruction the log records was written back (with a copy of its
+// shred key taken before), a note the log never saw written was slipped in,
+// and a note the log saw written is either in the store or destroyed with a
+// receipt, not before its expiry unless a person deleted it, and never while
+// a hold kept it.
+func checkNoteHistory(live map[string]bool, agreements map[string]*Agreement, hist *noteHistory) error {
+	for id := range live {
+		if r := hist.destroyed[id]; r != nil {
+			return integrity("note "+id, "the audit log records its destruction (record %d, %s) but it is back in the store", r.Seq, r.Rule)
+		}
+		if hist.added[id] == nil {
+			return integrity("note "+id, "the audit log never recorded its author writing it")
+		}
+	}
+	ids := slices.Sorted(maps.Keys(hist.added))
+	for _, id := range ids {
+		add := hist.added[id]
+		if live[id] {
+			continue
+		}
+		r := hist.destroyed[id]
+		if r == nil {
+			return integrity("note "+id, "it is gone from the store, and the audit log holds no receipt of its destruction")
+		}
+		if r.Actor == ActorRetention {
+			expires, err := time.Parse(time.RFC3339, add.Detail["expires"])
+			if err == nil && r.Time.Before(expires) {
+				return integrity("note "+id, "the sweep's receipt (record %d) destroys it at %s, before its expiry %s", r.Seq, policy.FormatTime(r.Time), policy.FormatTime(expires))
+			}
+		}
+		if a := agreements[add.Agreement]; a != nil {
+			for _, h := range a.holds {
+				if (h.Note == "" || h.Note == id) && !h.At.After(r.Time) && (h.Active() || h.ReleasedAt.After(r.Time)) {
+					return integrity("note "+id, "it was destroyed (record %d) while hold %s kept it", r.Seq, h.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // checkAgainstLog checks that an agreement's chain holds every fact the log
@@ -134,7 +204,7 @@ func checkAgainstLog(a *Agreement, logged []string) error {
 	return nil
 }
 
-func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, r *CheckReport) error {
+func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, r *CheckReport) error {
 	indexed := map[string]int64{}
 	if err := scanKeys(txn, pExpiry, func(k string) error {
 		unix, id, ok := parseExpiryKey(k)
@@ -189,7 +259,11 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, r 
 	for id := range indexed {
 		return integrity("expiry index entry for "+id, "no such note")
 	}
-	return nil
+	live := make(map[string]bool, len(notes))
+	for _, n := range notes {
+		live[n.ID] = true
+	}
+	return checkNoteHistory(live, agreements, hist)
 }
 
 func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/seal"
 )
@@ -164,4 +166,139 @@ func TestReviewForgedDisclosureStatement(t *testing.T) {
 		t.Fatalf("bob is shown a forged statement as alice's: %q", s)
 	}
 	wantIntegrity(t, err, "disclosure "+d.ID)
+}
+
+// reviewSnapshot is what the attacker copies of one note before it is
+// destroyed: every record that names it and the shred key of its bucket.
+type reviewSnapshot struct {
+	records map[string][]byte
+	key     []byte
+	keyFile string
+}
+
+func reviewTakeSnapshot(t *testing.T, dir string, n *Note) *reviewSnapshot {
+	t.Helper()
+	s := &reviewSnapshot{records: map[string][]byte{}, keyFile: filepath.Join(dir, keysDir, n.Bucket+".key")}
+	withBadger(t, dir, func(db *badger.DB) {
+		for _, k := range []string{pNote + n.ID, pBlob + n.ID, expiryKey(n.Expires.Unix(), n.ID),
+			pMember + n.Bucket + "/" + n.ID, pBucketHead + baseOf(n.Bucket)} {
+			v := rawGet(t, db, k)
+			if v == nil && k[:2] != pMember && k[:2] != pExpiry {
+				t.Fatalf("no record %q to copy", k)
+			}
+			s.records[k] = v
+		}
+	})
+	var err error
+	if s.key, err = os.ReadFile(s.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *reviewSnapshot) restore(t *testing.T, dir string) {
+	t.Helper()
+	withBadger(t, dir, func(db *badger.DB) {
+		for k, v := range s.records {
+			if v == nil {
+				v = []byte{}
+			}
+			rawSet(t, db, k, v)
+		}
+	})
+	if err := os.WriteFile(s.keyFile, s.key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A note its mentee deleted is written back: its records and a copy of its
+// shred key taken before the deletion. The deletion was no signed fact and
+// nothing compared the notes with the audit log's receipts, so alice read the
+// note again and notevault check found nothing, though the log holds bob's
+// signed receipt. The log is intact (nothing was cut from its tail), so a
+// pinned checkpoint does not notice either.
+func TestReviewDeletedNoteRevived(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Session, f.alice, content("t", "MARK-regretted"))
+	f.add(policy.Session, f.alice, content("control", "stays"))
+	f.close()
+	snap := reviewTakeSnapshot(t, f.dir, n)
+	f.open()
+	f.clock.Advance(time.Second)
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	f.checkClean()
+	f.close()
+	snap.restore(t, f.dir)
+	f.open()
+	f.checkNames("note " + n.ID)
+}
+
+// A note deleted from the store by hand, with its shred key, leaves no
+// receipt; check did not notice that the log records a note that is neither
+// in the store nor destroyed. Nor, when the attacker appends the sweep's
+// unsigned receipt (the checkpoint key is in the vault directory, so they
+// can sign the checkpoint that covers it), a receipt dated before the note's
+// signed expiry, or one while a hold kept it.
+func TestReviewNoteVanishesWithoutReceipt(t *testing.T) {
+	for _, receipt := range []string{"none", "before expiry", "while held"} {
+		t.Run(receipt, func(t *testing.T) {
+			f := newFixture(t, true)
+			n := f.add(policy.Reflection, f.bob, content("t", "kept for the hold"))
+			if receipt == "while held" {
+				if _, err := f.v.AddHold(f.ctx, "", n.ID, "litigation", f.alice); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.checkClean()
+			f.close()
+			withBadger(t, f.dir, func(db *badger.DB) {
+				for _, k := range []string{pNote + n.ID, pBlob + n.ID, expiryKey(n.Expires.Unix(), n.ID),
+					pMember + n.Bucket + "/" + n.ID, pBucketHead + baseOf(n.Bucket)} {
+					rawDelete(t, db, k)
+				}
+			})
+			if err := os.Remove(filepath.Join(f.dir, keysDir, n.Bucket+".key")); err != nil {
+				t.Fatal(err)
+			}
+			f.open()
+			if receipt != "none" {
+				if receipt == "while held" {
+					f.clock.Set(n.Expires.Add(time.Hour))
+				}
+				err := f.v.update(func(txn *badger.Txn) error {
+					return f.v.appendLog(txn, &audit.Record{Actor: ActorRetention, Action: "note.destroy", Agreement: n.Agreement,
+						Subject: n.ID, Kind: string(n.Kind), Rule: retentionRule(n)}, nil)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.checkNames("note " + n.ID)
+		})
+	}
+}
+
+// The control of the two above: notes destroyed by the sweep, after a
+// hold's release, and by their author leave check clean.
+func TestReviewNoteHistoryControl(t *testing.T) {
+	f, _, held, kept := retentionFixture(t, false)
+	f.checkClean()
+	a, err := f.v.GetAgreement(f.ctx, f.agreement)
+	if err != nil || len(a.holds) != 1 {
+		t.Fatalf("holds: %v", err)
+	}
+	f.clock.Advance(time.Hour)
+	if err := f.v.ReleaseHold(f.ctx, a.holds[0].ID, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if destroyed, _, err := f.v.SweepNotes(f.ctx); err != nil || len(destroyed) != 1 || destroyed[0].Note != held.ID {
+		t.Fatalf("sweep after the release: %v, %v", destroyed, err)
+	}
+	if _, err := f.v.DeleteNote(f.ctx, kept.ID, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.checkClean()
 }
