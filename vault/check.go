@@ -125,6 +125,11 @@ func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys
 		}
 		switch rec.Action {
 		case "participant.add":
+			// A name is registered once (AddParticipant refuses a second):
+			// a later record, which anyone can append unsigned, is forged.
+			if _, dup := keys[rec.Subject]; dup {
+				return nil, nil, nil, n, integrity("participant "+rec.Subject, "the audit log records a second registration (record %d)", rec.Seq)
+			}
 			keys[rec.Subject] = rec.Detail["key"]
 		case "note.add":
 			// Only the author's signed record counts: a system actor's

@@ -302,3 +302,37 @@ func TestReviewNoteHistoryControl(t *testing.T) {
 	}
 	f.checkClean()
 }
+
+// Before anyone pinned carol's key (the agreement is not yet accepted), the
+// attacker registers their own validly bound key as hers and appends a
+// registration record to match: a system actor's record is unsigned, and
+// the checkpoint key is in the vault directory. The parties' acceptances pin
+// the attacker's key, and a grant to carol is sealed to it: trust on first
+// use, which only comparing fingerprints out of band prevents. But check,
+// which holds every key against the fingerprint the log recorded at
+// registration, took the newest record for a name, so it found nothing.
+func TestReviewAppendedRegistrationLaundersSwappedKey(t *testing.T) {
+	f := newFixture(t, false)
+	mallory := newIdentity(t)
+	f.close()
+	reviewSwapKey(t, f.dir, "carol", mallory)
+	f.open()
+	f.checkNames("participant carol") // control: the swap alone is named
+	err := f.v.update(func(txn *badger.Txn) error {
+		return f.v.appendLog(txn, &audit.Record{Actor: ActorVault, Action: "participant.add", Subject: "carol",
+			Detail: map[string]string{"role": "supervisor", "key": mallory.Public().Fingerprint()}}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.accept(f.alice)
+	f.accept(f.bob)
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	f.add(policy.Summary, f.alice, content("t", "MARK-tofu"))
+	if _, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Hour, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.checkNames("participant carol")
+}
