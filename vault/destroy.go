@@ -2,8 +2,12 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -26,8 +30,21 @@ type Receipt struct {
 // DueNotes returns the notes whose retention has ended by now, oldest expiry
 // first, and separately those that are due but held. It walks the expiry
 // index only up to now, so its cost grows with what is due, not with the
-// vault.
+// vault. A due note whose record or agreement fails verification is not
+// destroyed on its word: DueNotes returns the others with an error naming
+// it (notevault check names every such record).
 func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note, err error) {
+	due, held, refused, err := v.dueNotes(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return due, held, refused
+}
+
+// dueNotes is DueNotes with the notes it refused apart: refused is nil or
+// an error naming the first (and counting the others).
+func (v *Vault) dueNotes(now time.Time) (due, held []*Note, refused, err error) {
+	var bad []error
 	err = v.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.Prefix = []byte(pExpiry)
@@ -35,6 +52,7 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 		it := txn.NewIterator(o)
 		defer it.Close()
 		agreements := map[string]*Agreement{}
+		broken := map[string]error{}
 		for it.Rewind(); it.Valid(); it.Next() {
 			unix, id, ok := parseExpiryKey(string(it.Item().Key()))
 			if !ok {
@@ -45,8 +63,12 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 			}
 			n, err := v.note(txn, id)
 			if err != nil {
-				if isNotFound(err) {
-					continue // index left by an interrupted sweep
+				if errors.Is(err, ErrNotFound) {
+					continue // no note: nothing to destroy (check names the entry)
+				}
+				if refusal(err) {
+					bad = append(bad, err)
+					continue
 				}
 				return err
 			}
@@ -54,17 +76,35 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 				continue // an index entry earlier than the note's own expiry
 			}
 			// The expiry and the holds that decide destruction are the
-			// author's signed metadata and the agreement's verified holds;
-			// a note that fails verification is not destroyed on its word
-			// (notevault check names it).
+			// author's signed metadata and the agreement's verified holds,
+			// and the copies it destroys are the chain's: a note that fails
+			// verification is not destroyed on its word, nor does it stop
+			// the sweep of the others.
 			a, ok := agreements[n.Agreement]
 			if !ok {
+				if err := broken[n.Agreement]; err != nil {
+					bad = append(bad, err)
+					continue
+				}
 				if a, err = v.agreement(txn, n.Agreement); err != nil {
-					return err
+					if !refusal(err) {
+						return err
+					}
+					broken[n.Agreement] = err
+					bad = append(bad, err)
+					continue
 				}
 				agreements[n.Agreement] = a
 			}
-			if v.verifyNote(txn, a, n) != nil {
+			if err := v.verifyNote(txn, a, n); err != nil {
+				bad = append(bad, err)
+				continue
+			}
+			if _, err := v.sealedCopies(txn, n); err != nil {
+				if !refusal(err) {
+					return err
+				}
+				bad = append(bad, err)
 				continue
 			}
 			if n.Held() {
@@ -75,7 +115,66 @@ func (v *Vault) DueNotes(ctx context.Context, now time.Time) (due, held []*Note,
 		}
 		return nil
 	})
-	return due, held, err
+	switch {
+	case err != nil:
+		return nil, nil, nil, err
+	case len(bad) == 1:
+		refused = fmt.Errorf("the sweep refused a due note: %w", bad[0])
+	case len(bad) > 1:
+		refused = fmt.Errorf("the sweep refused %d due notes, first: %w", len(bad), bad[0])
+	}
+	return due, held, refused, nil
+}
+
+// refusal reports whether err is about a record that fails verification
+// (or is missing), rather than the store failing.
+func refusal(err error) bool {
+	var ie *IntegrityError
+	var re *RollbackError
+	return errors.As(err, &ie) || errors.As(err, &re) || errors.Is(err, ErrNotFound)
+}
+
+// sealedCopies returns the blobs of n that are still sealed, each with its
+// bucket: its own copy and the supervisor and disclosure copies it lists
+// (verifyNote checked those are copies of n). Neither a note's bucket nor
+// its list of copies is signed, so each blob's bucket must be of the base
+// the signed record implies: the hour of the note's expiry for its own and
+// disclosure copies, the grant for a grant's copy. A blob already gone (an
+// interrupted run) is left out.
+func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error) {
+	out := map[string]string{}
+	for _, blob := range append([]string{n.ID}, n.Copies...) {
+		if _, dup := out[blob]; dup {
+			continue
+		}
+		want := expiryBase(n.Expires)
+		if g, ok := strings.CutSuffix(blob, "."+n.ID); ok {
+			want = g
+		}
+		// The note's own copy, as its record names it: the membership index
+		// (keys only) spares reading the ciphertext.
+		if blob == n.ID && baseOf(n.Bucket) == want {
+			if _, err := txn.Get([]byte(pMember + n.Bucket + "/" + n.ID)); err == nil {
+				out[blob] = n.Bucket
+				continue
+			} else if !isNotFound(err) {
+				return nil, err
+			}
+		}
+		var rec blobRec
+		err := get(txn, pBlob+blob, &rec)
+		if isNotFound(err) {
+			continue // already destroyed by an interrupted run
+		}
+		if err != nil {
+			return nil, err
+		}
+		if baseOf(rec.Bucket) != want {
+			return nil, integrity("note "+n.ID, "its copy %s is sealed in bucket %s, which is not of %s", blob, rec.Bucket, want)
+		}
+		out[blob] = rec.Bucket
+	}
+	return out, nil
 }
 
 // retentionRule names the agreement rule that made a note due.
@@ -96,25 +195,13 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 	bucketOf := map[string]string{} // blob -> bucket
 	err := v.view(func(txn *badger.Txn) error {
 		for _, n := range notes {
-			if n.Bucket != "" {
-				bucketOf[n.ID] = n.Bucket
-				byBucket[n.Bucket] = append(byBucket[n.Bucket], n.ID)
+			sealed, err := v.sealedCopies(txn, n)
+			if err != nil {
+				return err
 			}
-			blobs := n.Copies
-			if n.Bucket == "" {
-				blobs = append([]string{n.ID}, blobs...)
-			}
-			for _, blob := range blobs {
-				var rec blobRec
-				err := get(txn, pBlob+blob, &rec)
-				if isNotFound(err) {
-					continue // already destroyed by an interrupted run
-				}
-				if err != nil {
-					return err
-				}
-				bucketOf[blob] = rec.Bucket
-				byBucket[rec.Bucket] = append(byBucket[rec.Bucket], blob)
+			for _, blob := range slices.Sorted(maps.Keys(sealed)) {
+				bucketOf[blob] = sealed[blob]
+				byBucket[sealed[blob]] = append(byBucket[sealed[blob]], blob)
 			}
 		}
 		return nil
@@ -122,15 +209,22 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 	if err != nil {
 		return nil, err
 	}
+	// A bucket is destroyed whole only when every blob it seals goes: the
+	// membership index is compared blob by blob, never by count.
 	var whole []string
 	partial := map[string][]string{}
 	err = v.view(func(txn *badger.Txn) error {
 		for b, blobs := range byBucket {
-			members := 0
-			if err := scanKeys(txn, pMember+b+"/", func(string) error { members++; return nil }); err != nil {
+			all := true
+			if err := scanKeys(txn, pMember+b+"/", func(k string) error {
+				if bucketOf[strings.TrimPrefix(k, pMember+b+"/")] != b {
+					all = false
+				}
+				return nil
+			}); err != nil {
 				return err
 			}
-			if members <= len(blobs) {
+			if all {
 				whole = append(whole, b)
 			} else {
 				partial[b] = blobs
@@ -199,13 +293,19 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 
 // SweepNotes destroys every note whose retention has ended and that no legal
 // hold keeps. It needs no participant's key.
+//
+// A due note whose record fails verification is not destroyed: the others
+// are, and then the error names it.
 func (v *Vault) SweepNotes(ctx context.Context) (destroyed []Receipt, held []*Note, err error) {
-	due, held, err := v.DueNotes(ctx, v.Now())
+	due, held, refused, err := v.dueNotes(v.Now())
 	if err != nil {
 		return nil, nil, err
 	}
 	destroyed, err = v.destroyNotes(due, retentionRule, ActorRetention, nil)
-	return destroyed, held, err
+	if err != nil {
+		return destroyed, held, err
+	}
+	return destroyed, held, refused
 }
 
 // DeleteNote destroys a note now, with the same guarantee as the sweep. Its

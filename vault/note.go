@@ -231,8 +231,31 @@ func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
 	if !slices.Equal(m.Readers, t.ReadersFor(m.Kind, m.Author)) || !m.Expires.Equal(m.Created.Add(t.Retention[m.Kind])) {
 		return integrity(what, "its readers or expiry are not those of agreement %s version %d", a.ID, m.Version)
 	}
+	// The copies it lists are not signed, and destroying the note destroys
+	// them: each must be a copy of this note under a grant or a disclosure
+	// of the chain.
+	for _, c := range n.Copies {
+		if !a.copyOf(c, n.ID) {
+			return integrity(what, "it lists %s, which is no copy of it", c)
+		}
+	}
 	n.Holds = a.holdsOn(n.ID)
 	return nil
+}
+
+// copyOf reports whether blob is a copy of note noteID the chain accounts
+// for: a grant's copy, or a disclosure's copy or statement.
+func (a *Agreement) copyOf(blob, noteID string) bool {
+	if g, ok := strings.CutSuffix(blob, "."+noteID); ok {
+		_, ok := a.grant(g)
+		return ok
+	}
+	for _, d := range a.disclosures {
+		if d.Note == noteID && (blob == d.ID || blob == statementBlob(d.ID)) {
+			return true
+		}
+	}
+	return false
 }
 
 // openNote decrypts a copy of n with id and checks the plaintext is the one

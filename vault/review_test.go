@@ -336,3 +336,63 @@ func TestReviewAppendedRegistrationLaundersSwappedKey(t *testing.T) {
 	}
 	f.checkNames("participant carol")
 }
+
+// The sweep decides which shred keys to destroy from a note's bucket and
+// copies, which its author does not sign: the vault's bookkeeping, stored
+// beside the signed metadata. Edited, they turned the sweep of one expired
+// note into the destruction of another note's key: one under a legal hold,
+// or one years from its expiry. The receipt named only the expired note.
+func TestReviewSweepSteeredByUnsignedBookkeeping(t *testing.T) {
+	for _, trick := range []string{"copies list the note twice", "copies name the victim", "bucket names the victim's"} {
+		t.Run(trick, func(t *testing.T) {
+			f := newFixture(t, true)
+			// Both reflections expire in the same hour: one bucket.
+			doomed := f.add(policy.Reflection, f.bob, content("t", "due"))
+			victim, reader := f.add(policy.Reflection, f.bob, content("t", "MARK-victim")), f.bob
+			if trick != "copies list the note twice" {
+				victim, reader = f.add(policy.Session, f.alice, content("t", "MARK-victim")), f.alice // due in a year
+			} else if _, err := f.v.AddHold(f.ctx, "", victim.ID, "litigation", f.alice); err != nil {
+				t.Fatal(err)
+			}
+			f.close()
+			editRecord(t, f.dir, pNote+doomed.ID, func(r *noteRec) {
+				switch trick {
+				case "copies list the note twice":
+					r.Copies = []string{doomed.ID}
+				case "copies name the victim":
+					r.Copies = []string{victim.ID}
+				default:
+					r.Bucket = victim.Bucket
+				}
+			})
+			f.open()
+			f.clock.Set(doomed.Expires.Add(time.Hour))
+			if _, _, err := f.v.SweepNotes(f.ctx); err != nil {
+				t.Logf("sweep: %v", err)
+			}
+			p, err := f.v.ReadNote(f.ctx, victim.ID, reader)
+			if err != nil || string(p.Content.Body) != "MARK-victim" {
+				t.Errorf("the sweep of %s destroyed %s: %v", doomed.ID, victim.ID, err)
+			}
+		})
+	}
+}
+
+// A note whose record fails verification is not destroyed on its word; but
+// the sweep skipped it without a word, so an expired note was kept for as
+// long as nobody ran check. The sweep still destroys what is due, and then
+// names the note it refused.
+func TestReviewSweepSilentlySkipsUnverifiable(t *testing.T) {
+	f := newFixture(t, true)
+	bad := f.add(policy.Reflection, f.bob, content("t", "expired"))
+	good := f.add(policy.Reflection, f.bob, content("t", "expired too"))
+	f.close()
+	editRecord(t, f.dir, pNote+bad.ID, func(r *noteRec) { r.Sig[0] ^= 1 })
+	f.open()
+	f.clock.Set(bad.Expires.Add(time.Hour))
+	destroyed, _, err := f.v.SweepNotes(f.ctx)
+	if len(destroyed) != 1 || destroyed[0].Note != good.ID {
+		t.Fatalf("sweep destroyed %v, want %s alone", destroyed, good.ID)
+	}
+	wantIntegrity(t, err, "note "+bad.ID)
+}
