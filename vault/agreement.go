@@ -563,8 +563,11 @@ func (v *Vault) appendFact(txn *badger.Txn, a *Agreement, typ string, body any, 
 }
 
 // pIndex maps the id of a consent, grant, disclosure or hold to its
-// agreement: i/<id> -> agreement id. It is a lookup aid only: a wrong entry
-// leads to an agreement whose chain does not hold the record (not found).
+// agreement: i/<id> -> agreement id. It is a lookup aid only, which whoever
+// can write the store can change: an entry that is missing, or names an
+// agreement whose chain does not hold the record, sends findFact to search
+// every chain, so an edited index cannot keep a consent from being
+// withdrawn or a grant from being revoked.
 const pIndex = "i/"
 
 func recordID(body any) string {
@@ -582,17 +585,57 @@ func recordID(body any) string {
 }
 
 // findFact returns the agreement whose chain holds the consent, grant,
-// disclosure or hold with this id.
+// disclosure or hold with this id. It only locates the chain: the caller
+// verifies it and finds the record in what it verified.
 func (v *Vault) findFact(txn *badger.Txn, id string) (string, error) {
 	it, err := txn.Get([]byte(pIndex + id))
-	if isNotFound(err) {
-		return "", notFound(recordKind(id), id)
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		b, err := it.ValueCopy(nil)
+		if err != nil {
+			return "", err
+		}
+		if ok, err := v.chainHolds(txn, string(b), id); err != nil || ok {
+			return string(b), err
+		}
+	case !isNotFound(err):
 		return "", err
 	}
-	b, err := it.ValueCopy(nil)
-	return string(b), err
+	var ids []string
+	if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
+		ids = append(ids, h.ID)
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	for _, aid := range ids {
+		if ok, err := v.chainHolds(txn, aid, id); err != nil {
+			return "", err
+		} else if ok {
+			return aid, nil
+		}
+	}
+	return "", notFound(recordKind(id), id)
+}
+
+// chainHolds reports whether agreement agreementID's chain has a fact
+// that makes the consent, grant, disclosure or hold recordID. It verifies
+// nothing.
+func (v *Vault) chainHolds(txn *badger.Txn, agreementID, recordID string) (bool, error) {
+	found := false
+	err := scan(txn, pFact+agreementID+"/", func(_ string, f *fact) error {
+		switch f.Type {
+		case factConsent, factGrant, factDisclose, factHold:
+			var b struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(f.Body, &b) == nil && b.ID == recordID {
+				found = true
+			}
+		}
+		return nil
+	})
+	return found, err
 }
 
 // recordKind names a record by its id's prefix, for messages.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -395,4 +396,44 @@ func TestReviewSweepSilentlySkipsUnverifiable(t *testing.T) {
 		t.Fatalf("sweep destroyed %v, want %s alone", destroyed, good.ID)
 	}
 	wantIntegrity(t, err, "note "+bad.ID)
+}
+
+// The i/ index (record id -> agreement) is a lookup aid, but the actions
+// that end things trusted it: pointed at another agreement, or deleted, it
+// made bob's withdrawal of his consent (and alice's revocation of the grant)
+// fail as "not found", and carol went on reading what bob meant to close.
+func TestReviewIndexBlocksEndings(t *testing.T) {
+	for _, edit := range []string{"pointed elsewhere", "deleted"} {
+		t.Run(edit, func(t *testing.T) {
+			f, g, c, _ := grantFixture(t, false)
+			other, err := f.v.CreateAgreement(f.ctx, f.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.close()
+			withBadger(t, f.dir, func(db *badger.DB) {
+				for _, id := range []string{c.ID, g.ID} {
+					if edit == "deleted" {
+						rawDelete(t, db, pIndex+id)
+					} else {
+						rawSet(t, db, pIndex+id, []byte(other.ID))
+					}
+				}
+			})
+			f.open()
+			if err := f.v.WithdrawConsent(f.ctx, c.ID, f.bob); err != nil {
+				t.Errorf("bob cannot withdraw his consent: %v", err)
+			}
+			if err := f.v.RevokeGrant(f.ctx, g.ID, f.alice); err != nil && !strings.Contains(err.Error(), "already") {
+				t.Errorf("alice cannot revoke the grant: %v", err)
+			}
+			notes, err := f.v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement, Kind: policy.Summary})
+			if err != nil || len(notes) == 0 {
+				t.Fatalf("notes: %v", err)
+			}
+			if _, err := f.v.ReadNote(f.ctx, notes[0].ID, f.carol); err == nil {
+				t.Error("carol still reads after bob withdrew his consent")
+			}
+		})
+	}
 }
