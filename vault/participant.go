@@ -211,13 +211,23 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 	}
 	want := id.Public()
 	var me *Participant
-	err := scan(txn, pParticipant, func(_ string, p *Participant) error {
+	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if err := p.load(); err != nil {
 			return err
 		}
-		if p.Public.Equal(want) {
-			me = p
+		if !p.Public.Equal(want) {
+			return nil
 		}
+		// The record's name must be the one it is stored under, and one key
+		// is one person: otherwise an identity could act under a name that
+		// is not its own.
+		if name := strings.TrimPrefix(k, pParticipant); p.Name != name {
+			return integrity("participant "+name, "its record is stored under another name")
+		}
+		if me != nil {
+			return integrity("participant "+p.Name, "its key is also registered to %s", me.Name)
+		}
+		me = p
 		return nil
 	})
 	if err != nil {

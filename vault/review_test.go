@@ -437,3 +437,29 @@ func TestReviewIndexBlocksEndings(t *testing.T) {
 		})
 	}
 }
+
+// whoami matched an identity to the first record holding its key, whatever
+// name the record stood under: a record p/zz naming itself "bob" with
+// carol's key made carol's identity act as bob, the mentee, who may delete
+// any note of the agreement, and carol deleted alice's note.
+func TestReviewWhoamiTrustsRecordName(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Session, f.alice, content("t", "alice's"))
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		var p Participant
+		if err := decodeRecord(rawGet(t, db, pParticipant+"carol"), &p); err != nil {
+			t.Fatal(err)
+		}
+		p.Name = "bob"
+		b, _ := encodeRecord(&p)
+		rawSet(t, db, pParticipant+"zz", b)
+	})
+	f.open()
+	if me, err := f.v.Whoami(f.ctx, f.carol); err == nil && me.Name != "carol" {
+		t.Errorf("carol's identity is taken for %s", me.Name)
+	}
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, f.carol); err == nil {
+		t.Errorf("carol deleted alice's note as the mentee")
+	}
+}
