@@ -38,7 +38,10 @@ type CheckReport struct {
 //     note it saw written is in the store or has a receipt, and no receipt
 //     destroys a note before its expiry (unless a person deleted it) or
 //     while a hold kept it;
-//   - every sealed copy: a live shred key that opens it, and its membership;
+//   - every sealed copy: a live shred key that opens it, its membership,
+//     and something it belongs to (a note or a copy the note lists, an
+//     agreement's text, a hold's reason); no copy the chain accounts for
+//     missing from its note's list;
 //     every shred key: something it seals (no orphans);
 //   - the audit log: the chain, every signature, and the signed checkpoint.
 //
@@ -90,10 +93,21 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 		for id := range logFacts {
 			return integrity("agreement "+id, "the audit log records its facts, but the agreement is gone")
 		}
-		if err := v.checkNotes(txn, agreements, hist, r); err != nil {
+		// Every sealed blob belongs to something: an agreement's text, a
+		// hold's reason, a note or one of its copies.
+		owned := map[string]bool{}
+		for _, a := range agreements {
+			for _, ver := range a.Versions {
+				owned[textBlob(a.ID, ver.Version)] = true
+			}
+			for _, h := range a.holds {
+				owned[reasonBlob(h.ID)] = true
+			}
+		}
+		if err := v.checkNotes(txn, agreements, hist, owned, r); err != nil {
 			return err
 		}
-		return v.checkBlobs(txn, r)
+		return v.checkBlobs(txn, owned, r)
 	})
 	return r, err
 }
@@ -209,7 +223,7 @@ func checkAgainstLog(a *Agreement, logged []string) error {
 	return nil
 }
 
-func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, r *CheckReport) error {
+func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, owned map[string]bool, r *CheckReport) error {
 	indexed := map[string]int64{}
 	if err := scanKeys(txn, pExpiry, func(k string) error {
 		unix, id, ok := parseExpiryKey(k)
@@ -258,6 +272,20 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hi
 			if blob == n.ID && b.Bucket != n.Bucket {
 				return integrity("note "+n.ID, "it names bucket %s but its copy is in %s", n.Bucket, b.Bucket)
 			}
+			owned[blob] = true
+		}
+		// A copy the chain accounts for that its list leaves out would
+		// outlive the note: the sweep destroys the chain's copies, but the
+		// list is what the vault shows.
+		for _, c := range a.copiesOf(n.ID) {
+			if owned[c] {
+				continue
+			}
+			if _, err := txn.Get([]byte(pBlob + c)); err == nil {
+				return integrity("note "+n.ID, "its copy %s is missing from its list of copies", c)
+			} else if !isNotFound(err) {
+				return err
+			}
 		}
 		r.Notes++
 	}
@@ -271,7 +299,7 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hi
 	return checkNoteHistory(live, agreements, hist)
 }
 
-func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {
+func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckReport) error {
 	members := map[string]string{} // blob -> bucket, from m/
 	if err := scanKeys(txn, pMember, func(k string) error {
 		bucket, blob, ok := strings.Cut(strings.TrimPrefix(k, pMember), "/")
@@ -287,6 +315,9 @@ func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {
 	if err := scan(txn, pBlob, func(k string, b *blobRec) error {
 		blob := strings.TrimPrefix(k, pBlob)
 		what := "sealed copy " + blob
+		if !owned[blob] {
+			return integrity(what, "no note, copy, agreement text or hold reason is it")
+		}
 		if members[blob] != b.Bucket {
 			return integrity(what, "its bucket %s does not list it", b.Bucket)
 		}

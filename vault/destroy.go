@@ -135,15 +135,20 @@ func refusal(err error) bool {
 }
 
 // sealedCopies returns the blobs of n that are still sealed, each with its
-// bucket: its own copy and the supervisor and disclosure copies it lists
-// (verifyNote checked those are copies of n). Neither a note's bucket nor
-// its list of copies is signed, so each blob's bucket must be of the base
-// the signed record implies: the hour of the note's expiry for its own and
-// disclosure copies, the grant for a grant's copy. A blob already gone (an
-// interrupted run) is left out.
+// bucket: its own copy, the supervisor and disclosure copies it lists
+// (verifyNote checked those are copies of n) and those its agreement's
+// chain accounts for, listed or not. Neither a note's bucket nor its list of
+// copies is signed, so each blob's bucket must be of the base the signed
+// record implies: the hour of the note's expiry for its own and disclosure
+// copies, the grant for a grant's copy. A blob already gone (an interrupted
+// run) is left out.
 func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error) {
 	out := map[string]string{}
-	for _, blob := range append([]string{n.ID}, n.Copies...) {
+	blobs := append([]string{n.ID}, n.Copies...)
+	if n.agr != nil {
+		blobs = append(blobs, n.agr.copiesOf(n.ID)...)
+	}
+	for _, blob := range blobs {
 		if _, dup := out[blob]; dup {
 			continue
 		}
@@ -192,7 +197,8 @@ func retentionRule(n *Note) string {
 // copies are already unreadable; the next sweep finds them and finishes.
 func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor string, signer audit.Signer) ([]Receipt, error) {
 	byBucket := map[string][]string{}
-	bucketOf := map[string]string{} // blob -> bucket
+	bucketOf := map[string]string{}  // blob -> bucket
+	blobsOf := map[string][]string{} // note -> its blobs still sealed
 	err := v.view(func(txn *badger.Txn) error {
 		for _, n := range notes {
 			sealed, err := v.sealedCopies(txn, n)
@@ -202,6 +208,7 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 			for _, blob := range slices.Sorted(maps.Keys(sealed)) {
 				bucketOf[blob] = sealed[blob]
 				byBucket[sealed[blob]] = append(byBucket[sealed[blob]], blob)
+				blobsOf[n.ID] = append(blobsOf[n.ID], blob)
 			}
 		}
 		return nil
@@ -256,7 +263,7 @@ func (v *Vault) destroyNotes(notes []*Note, rule func(*Note) string, actor strin
 			rs = rs[:0]
 			now := v.Now()
 			for _, n := range chunk {
-				for _, blob := range append([]string{n.ID}, n.Copies...) {
+				for _, blob := range append([]string{n.ID}, blobsOf[n.ID]...) {
 					// Deleting what a partial bucket's re-wrap already deleted
 					// is harmless: badger writes another tombstone.
 					if err := txn.Delete([]byte(pBlob + blob)); err != nil {

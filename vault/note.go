@@ -36,6 +36,7 @@ type Note struct {
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 
 	rec *noteRec
+	agr *Agreement // the chain verifyNote checked it against
 }
 
 // noteRec is a note as stored at n/<id>.
@@ -240,7 +241,24 @@ func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
 		}
 	}
 	n.Holds = a.holdsOn(n.ID)
+	n.agr = a
 	return nil
+}
+
+// copiesOf returns the blob ids of every copy the chain accounts for of
+// note noteID, whether or not it still exists: a copy under each grant, and
+// each disclosure's copy and statement.
+func (a *Agreement) copiesOf(noteID string) []string {
+	var out []string
+	for _, g := range a.grants {
+		out = append(out, grantCopyID(g.ID, noteID))
+	}
+	for _, d := range a.disclosures {
+		if d.Note == noteID {
+			out = append(out, d.ID, statementBlob(d.ID))
+		}
+	}
+	return out
 }
 
 // copyOf reports whether blob is a copy of note noteID the chain accounts

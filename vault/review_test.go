@@ -463,3 +463,36 @@ func TestReviewWhoamiTrustsRecordName(t *testing.T) {
 		t.Errorf("carol deleted alice's note as the mentee")
 	}
 }
+
+// A note's list of copies is not signed. With its disclosure copy struck
+// from the list, the sweep destroyed the note but re-wrapped the recipient's
+// copy (and the statement) under a fresh key, as another member of the
+// note's bucket: the recipient's key still opened it in the vault's files.
+// The copies destroyed with a note are the chain's, whatever its list says.
+func TestReviewCopyStruckFromListOutlivesNote(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Reflection, f.bob, content("t", "MARK-disclosed"))
+	f.clock.Advance(time.Second)
+	d, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "MARK-statement", f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	editRecord(t, f.dir, pNote+n.ID, func(r *noteRec) {
+		if len(r.Copies) != 2 {
+			t.Fatalf("copies %v, want the disclosure's two", r.Copies)
+		}
+		r.Copies = nil
+	})
+	f.open()
+	f.checkNames("note " + n.ID)
+	f.clock.Set(n.Expires.Add(time.Hour))
+	destroyed, _, err := f.v.SweepNotes(f.ctx)
+	if err != nil || len(destroyed) != 1 {
+		t.Fatalf("sweep: %v, %v", destroyed, err)
+	}
+	f.close()
+	if got := recoverable(t, f.dir, []*identity.Identity{f.carol, f.bob}, []string{"MARK-disclosed", "MARK-statement"}); len(got) != 0 {
+		t.Fatalf("after the sweep of %s (disclosure %s), the files still open to %v", n.ID, d.ID, got)
+	}
+}
