@@ -496,3 +496,36 @@ func TestReviewCopyStruckFromListOutlivesNote(t *testing.T) {
 		t.Fatalf("after the sweep of %s (disclosure %s), the files still open to %v", n.ID, d.ID, got)
 	}
 }
+
+// The grant's copies were found through the membership index, which is not
+// signed: with the entries of its bucket deleted, revoking the grant (or its
+// expiry) destroyed nothing, the grant's key lived on, and carol's key still
+// opened every copy in the vault's files.
+func TestReviewGrantCopiesHiddenFromIndex(t *testing.T) {
+	f, g, _, markers := grantFixture(t, false)
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		var keys []string
+		err := db.View(func(txn *badger.Txn) error {
+			return scanKeys(txn, pMember+g.ID+".", func(k string) error { keys = append(keys, k); return nil })
+		})
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("membership of the grant's bucket: %v, %v", keys, err)
+		}
+		for _, k := range keys {
+			rawDelete(t, db, k)
+		}
+	})
+	f.open()
+	if err := f.v.RevokeGrant(f.ctx, g.ID, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if _, err := f.v.SweepGrants(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	if got := recoverable(t, f.dir, []*identity.Identity{f.carol}, markers); len(got) != 0 {
+		t.Fatalf("after revoking %s, carol's key still opens %v", g.ID, got)
+	}
+}
