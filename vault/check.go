@@ -2,6 +2,9 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,7 +32,9 @@ type CheckReport struct {
 //   - badger's own consistency (every table's checksums);
 //   - every participant's key and its proof of possession;
 //   - every agreement's chain: links, signatures under pinned keys, and that
-//     policy allowed each fact; and that the chain reaches every fact the
+//     policy allowed each fact; that the sealed texts it commits to (each
+//     version's text, each hold's reason, each disclosure's statement) are
+//     the committed ones; and that the chain reaches every fact the
 //     audit log recorded for it (a chain cut back is caught even by someone
 //     who never pinned it);
 //   - every note: its author's signature, its readers and expiry under its
@@ -107,7 +112,15 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 		if err := v.checkNotes(txn, agreements, hist, owned, r); err != nil {
 			return err
 		}
-		return v.checkBlobs(txn, owned, r)
+		if err := v.checkBlobs(txn, owned, r); err != nil {
+			return err
+		}
+		for _, id := range slices.Sorted(maps.Keys(agreements)) {
+			if err := v.checkCommitted(txn, agreements[id]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return r, err
 }
@@ -197,6 +210,61 @@ func checkNoteHistory(live map[string]bool, agreements map[string]*Agreement, hi
 					return integrity("note "+id, "it was destroyed (record %d) while hold %s kept it", r.Seq, h.ID)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// checkCommitted checks the sealed files an agreement's chain commits to
+// by hash: every version's text and every hold's reason, which live as long
+// as the agreement, and the statement of every disclosure whose note is
+// still there.
+func (v *Vault) checkCommitted(txn *badger.Txn, a *Agreement) error {
+	sumOf := func(blob string) (string, bool, error) {
+		b, err := v.getBlob(txn, blob)
+		if errors.Is(err, ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:]), true, nil
+	}
+	for _, ver := range a.Versions {
+		what := fmt.Sprintf("agreement %s version %d", a.ID, ver.Version)
+		got, ok, err := sumOf(textBlob(a.ID, ver.Version))
+		switch {
+		case err != nil:
+			return integrity(what, "its text cannot be read (%v)", err)
+		case !ok:
+			return integrity(what, "its text is missing")
+		case got != ver.textHash:
+			return integrity(what, "its text is not the one its parties saw")
+		}
+	}
+	for _, h := range a.holds {
+		got, ok, err := sumOf(reasonBlob(h.ID))
+		switch {
+		case err != nil:
+			return integrity("hold "+h.ID, "its reason cannot be read (%v)", err)
+		case !ok:
+			return integrity("hold "+h.ID, "its reason is missing")
+		case got != h.reasonHash:
+			return integrity("hold "+h.ID, "its reason is not the one %s gave", h.PlacedBy)
+		}
+	}
+	for _, d := range a.disclosures {
+		want := a.statements[d.ID]
+		if want == "" {
+			continue // made before statements were committed to
+		}
+		got, ok, err := sumOf(statementBlob(d.ID))
+		switch {
+		case err != nil:
+			return integrity("disclosure "+d.ID, "its statement cannot be read (%v)", err)
+		case ok && got != want:
+			return integrity("disclosure "+d.ID, "its statement is not the one %s made", d.By)
 		}
 	}
 	return nil

@@ -529,3 +529,37 @@ func TestReviewGrantCopiesHiddenFromIndex(t *testing.T) {
 		t.Fatalf("after revoking %s, carol's key still opens %v", g.ID, got)
 	}
 }
+
+// The sealed texts the chain commits to by hash (an agreement version's
+// text, a hold's reason, a disclosure's statement) are refused on read when
+// they do not match, but a hold's reason was then silently left out, and
+// check compared none of them: replaced, each went unnoticed until someone
+// tried to read it.
+func TestReviewCheckVerifiesCommittedTexts(t *testing.T) {
+	for _, which := range []string{"agreement text", "hold reason", "disclosure statement"} {
+		t.Run(which, func(t *testing.T) {
+			f := newFixture(t, true)
+			n := f.add(policy.Session, f.alice, content("t", "b"))
+			h, err := f.v.AddHold(f.ctx, f.agreement, "", "litigation", f.alice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "why", f.alice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.checkClean()
+			f.close()
+			blob, what, plain := textBlob(f.agreement, 1), "agreement "+f.agreement, f.amendedText()
+			switch which {
+			case "hold reason":
+				blob, what, plain = reasonBlob(h.ID), "hold "+h.ID, []byte("a reason of the attacker's")
+			case "disclosure statement":
+				blob, what, plain = statementBlob(d.ID), "disclosure "+d.ID, []byte("a statement of the attacker's")
+			}
+			reviewReseal(t, f.dir, blob, plain, f.alice, f.bob, f.carol)
+			f.open()
+			f.checkNames(what)
+		})
+	}
+}
