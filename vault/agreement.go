@@ -50,9 +50,15 @@ type Agreement struct {
 	consents    []policy.Consent
 	grants      []policy.Grant
 	disclosures []policy.Disclosure
+	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
 	head        factHead
 	hashes      []string // hash of each fact, by seq-1
+	// keyPins is the key fingerprint of every party pinned by a version that
+	// came into force. A later acceptance pins the same key for them: a key
+	// is never re-pinned by re-accepting (rotation will be a signed fact of
+	// its own), so a key swapped in the store stays refused.
+	keyPins map[string]string
 }
 
 type agreementHead struct {
@@ -372,6 +378,9 @@ func (a *Agreement) fold(f *fact) error {
 			if b.Pins[p] == "" {
 				return fmt.Errorf("it pins no key for %s", p)
 			}
+			if old, ok := a.keyPins[p]; ok && b.Pins[p] != old {
+				return fmt.Errorf("it pins a key for %s (%s) other than the one pinned before (%s)", p, b.Pins[p], old)
+			}
 		}
 		if len(b.Pins) != len(a.parties(ver)) {
 			return fmt.Errorf("it pins keys of people who are not parties")
@@ -381,6 +390,10 @@ func (a *Agreement) fold(f *fact) error {
 		if m != nil && e != nil && maps.Equal(m.Pins, e.Pins) {
 			ver.Pins = maps.Clone(m.Pins)
 			a.inForce = ver
+			if a.keyPins == nil {
+				a.keyPins = map[string]string{}
+			}
+			maps.Copy(a.keyPins, ver.Pins)
 			// A version in force that narrows access ends the grants it no
 			// longer allows: policy.GrantLive judges them under these terms.
 		}
@@ -462,6 +475,10 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
 			Reason: b.Reason, At: f.At, Verified: true})
+		if a.statements == nil {
+			a.statements = map[string]string{}
+		}
+		a.statements[b.ID] = b.Statement
 	case factHold:
 		t, err := needInForce()
 		if err != nil {
@@ -555,8 +572,11 @@ func (v *Vault) appendFact(txn *badger.Txn, a *Agreement, typ string, body any, 
 }
 
 // pIndex maps the id of a consent, grant, disclosure or hold to its
-// agreement: i/<id> -> agreement id. It is a lookup aid only: a wrong entry
-// leads to an agreement whose chain does not hold the record (not found).
+// agreement: i/<id> -> agreement id. It is a lookup aid only, which whoever
+// can write the store can change: an entry that is missing, or names an
+// agreement whose chain does not hold the record, sends findFact to search
+// every chain, so an edited index cannot keep a consent from being
+// withdrawn or a grant from being revoked.
 const pIndex = "i/"
 
 func recordID(body any) string {
@@ -574,17 +594,57 @@ func recordID(body any) string {
 }
 
 // findFact returns the agreement whose chain holds the consent, grant,
-// disclosure or hold with this id.
+// disclosure or hold with this id. It only locates the chain: the caller
+// verifies it and finds the record in what it verified.
 func (v *Vault) findFact(txn *badger.Txn, id string) (string, error) {
 	it, err := txn.Get([]byte(pIndex + id))
-	if isNotFound(err) {
-		return "", notFound(recordKind(id), id)
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		b, err := it.ValueCopy(nil)
+		if err != nil {
+			return "", err
+		}
+		if ok, err := v.chainHolds(txn, string(b), id); err != nil || ok {
+			return string(b), err
+		}
+	case !isNotFound(err):
 		return "", err
 	}
-	b, err := it.ValueCopy(nil)
-	return string(b), err
+	var ids []string
+	if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
+		ids = append(ids, h.ID)
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	for _, aid := range ids {
+		if ok, err := v.chainHolds(txn, aid, id); err != nil {
+			return "", err
+		} else if ok {
+			return aid, nil
+		}
+	}
+	return "", notFound(recordKind(id), id)
+}
+
+// chainHolds reports whether agreement agreementID's chain has a fact
+// that makes the consent, grant, disclosure or hold recordID. It verifies
+// nothing.
+func (v *Vault) chainHolds(txn *badger.Txn, agreementID, recordID string) (bool, error) {
+	found := false
+	err := scan(txn, pFact+agreementID+"/", func(_ string, f *fact) error {
+		switch f.Type {
+		case factConsent, factGrant, factDisclose, factHold:
+			var b struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(f.Body, &b) == nil && b.ID == recordID {
+				found = true
+			}
+		}
+		return nil
+	})
+	return found, err
 }
 
 // recordKind names a record by its id's prefix, for messages.
@@ -794,6 +854,13 @@ func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *ident
 			if pins[name] != fp {
 				return integrity("participant "+name, "the stored key (%s) is not the one %s pinned accepting version %d (%s)", pins[name], other.Who, ver.Version, fp)
 			}
+		}
+	}
+	// A party an earlier version in force pinned keeps that key: accepting
+	// an amendment never re-pins one that changed in the store.
+	for _, name := range a.parties(ver) {
+		if fp, ok := a.keyPins[name]; ok && pins[name] != fp {
+			return integrity("participant "+name, "the stored key (%s) is not the one pinned when agreement %s was last in force (%s)", pins[name], a.ID, fp)
 		}
 	}
 	_, err = v.appendFact(txn, a, factAccept, acceptBody{Version: ver.Version, Pins: pins}, id, me.Name,

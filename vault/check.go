@@ -2,13 +2,21 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/seal"
 )
 
@@ -24,12 +32,21 @@ type CheckReport struct {
 //   - badger's own consistency (every table's checksums);
 //   - every participant's key and its proof of possession;
 //   - every agreement's chain: links, signatures under pinned keys, and that
-//     policy allowed each fact; and that the chain reaches every fact the
+//     policy allowed each fact; that the sealed texts it commits to (each
+//     version's text, each hold's reason, each disclosure's statement) are
+//     the committed ones; and that the chain reaches every fact the
 //     audit log recorded for it (a chain cut back is caught even by someone
 //     who never pinned it);
 //   - every note: its author's signature, its readers and expiry under its
-//     terms, its entry in the expiry index, and its sealed copies;
-//   - every sealed copy: a live shred key that opens it, and its membership;
+//     terms, its entry in the expiry index, and its sealed copies; and
+//     against the log: no note whose destruction it records is back, every
+//     note it saw written is in the store or has a receipt, and no receipt
+//     destroys a note before its expiry (unless a person deleted it) or
+//     while a hold kept it;
+//   - every sealed copy: a live shred key that opens it, its membership,
+//     and something it belongs to (a note or a copy the note lists, an
+//     agreement's text, a hold's reason); no copy the chain accounts for
+//     missing from its note's list;
 //     every shred key: something it seals (no orphans);
 //   - the audit log: the chain, every signature, and the signed checkpoint.
 //
@@ -39,7 +56,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 	if err := v.db.VerifyChecksum(); err != nil {
 		return r, integrity("the store's tables", "%v", err)
 	}
-	logFacts, logKeys, n, err := v.checkAudit(ctx)
+	logFacts, logKeys, hist, n, err := v.checkAudit(ctx)
 	r.AuditRecords = n
 	if err != nil {
 		return r, err
@@ -81,36 +98,176 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 		for id := range logFacts {
 			return integrity("agreement "+id, "the audit log records its facts, but the agreement is gone")
 		}
-		if err := v.checkNotes(txn, agreements, r); err != nil {
+		// Every sealed blob belongs to something: an agreement's text, a
+		// hold's reason, a note or one of its copies.
+		owned := map[string]bool{}
+		for _, a := range agreements {
+			for _, ver := range a.Versions {
+				owned[textBlob(a.ID, ver.Version)] = true
+			}
+			for _, h := range a.holds {
+				owned[reasonBlob(h.ID)] = true
+			}
+		}
+		if err := v.checkNotes(txn, agreements, hist, owned, r); err != nil {
 			return err
 		}
-		return v.checkBlobs(txn, r)
+		if err := v.checkBlobs(txn, owned, r); err != nil {
+			return err
+		}
+		for _, id := range slices.Sorted(maps.Keys(agreements)) {
+			if err := v.checkCommitted(txn, agreements[id]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return r, err
 }
 
+// noteHistory is what the audit log says of notes: each note's author's
+// signed record of writing it, and each receipt of a destruction.
+type noteHistory struct {
+	added     map[string]*audit.Record // note id -> note.add, signed by its author
+	destroyed map[string]*audit.Record // note id -> note.destroy
+}
+
 // checkAudit verifies the log and returns, per agreement, the fact places
-// and hashes its records carry ("seq:hash"), and the key fingerprint each
-// participant was registered with.
-func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys map[string]string, n uint64, err error) {
+// and hashes its records carry ("seq:hash"), the key fingerprint each
+// participant was registered with, and the notes' history.
+func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys map[string]string, hist *noteHistory, n uint64, err error) {
 	n, err = v.VerifyAudit(ctx)
 	if err != nil {
-		return nil, nil, n, err
+		return nil, nil, nil, n, err
 	}
 	recs, err := v.AuditLog(ctx, "")
 	if err != nil {
-		return nil, nil, n, err
+		return nil, nil, nil, n, err
 	}
 	facts, keys = map[string][]string{}, map[string]string{}
+	hist = &noteHistory{added: map[string]*audit.Record{}, destroyed: map[string]*audit.Record{}}
 	for _, rec := range recs {
 		if f := rec.Detail["fact"]; f != "" {
 			facts[rec.Agreement] = append(facts[rec.Agreement], f)
 		}
-		if rec.Action == "participant.add" {
+		switch rec.Action {
+		case "participant.add":
+			// A name is registered once (AddParticipant refuses a second):
+			// a later record, which anyone can append unsigned, is forged.
+			if _, dup := keys[rec.Subject]; dup {
+				return nil, nil, nil, n, integrity("participant "+rec.Subject, "the audit log records a second registration (record %d)", rec.Seq)
+			}
 			keys[rec.Subject] = rec.Detail["key"]
+		case "note.add":
+			// Only the author's signed record counts: a system actor's
+			// record carries no signature, and anyone can append one.
+			if rec.Actor != ActorVault && rec.Actor != ActorRetention {
+				hist.added[rec.Subject] = rec
+			}
+		case "note.destroy":
+			if _, dup := hist.destroyed[rec.Subject]; !dup {
+				hist.destroyed[rec.Subject] = rec
+			}
 		}
 	}
-	return facts, keys, n, nil
+	return facts, keys, hist, n, nil
+}
+
+// checkNoteHistory checks the notes in the store against the log: a note
+// whose destruction the log records was written back (with a copy of its
+// shred key taken before), a note the log never saw written was slipped in,
+// and a note the log saw written is either in the store or destroyed with a
+// receipt, not before its expiry unless a person deleted it, and never while
+// a hold kept it.
+func checkNoteHistory(live map[string]bool, agreements map[string]*Agreement, hist *noteHistory) error {
+	for id := range live {
+		if r := hist.destroyed[id]; r != nil {
+			return integrity("note "+id, "the audit log records its destruction (record %d, %s) but it is back in the store", r.Seq, r.Rule)
+		}
+		if hist.added[id] == nil {
+			return integrity("note "+id, "the audit log never recorded its author writing it")
+		}
+	}
+	ids := slices.Sorted(maps.Keys(hist.added))
+	for _, id := range ids {
+		add := hist.added[id]
+		if live[id] {
+			continue
+		}
+		r := hist.destroyed[id]
+		if r == nil {
+			return integrity("note "+id, "it is gone from the store, and the audit log holds no receipt of its destruction")
+		}
+		if r.Actor == ActorRetention {
+			expires, err := time.Parse(time.RFC3339, add.Detail["expires"])
+			if err == nil && r.Time.Before(expires) {
+				return integrity("note "+id, "the sweep's receipt (record %d) destroys it at %s, before its expiry %s", r.Seq, policy.FormatTime(r.Time), policy.FormatTime(expires))
+			}
+		}
+		if a := agreements[add.Agreement]; a != nil {
+			for _, h := range a.holds {
+				if (h.Note == "" || h.Note == id) && !h.At.After(r.Time) && (h.Active() || h.ReleasedAt.After(r.Time)) {
+					return integrity("note "+id, "it was destroyed (record %d) while hold %s kept it", r.Seq, h.ID)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkCommitted checks the sealed files an agreement's chain commits to
+// by hash: every version's text and every hold's reason, which live as long
+// as the agreement, and the statement of every disclosure whose note is
+// still there.
+func (v *Vault) checkCommitted(txn *badger.Txn, a *Agreement) error {
+	sumOf := func(blob string) (string, bool, error) {
+		b, err := v.getBlob(txn, blob)
+		if errors.Is(err, ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:]), true, nil
+	}
+	for _, ver := range a.Versions {
+		what := fmt.Sprintf("agreement %s version %d", a.ID, ver.Version)
+		got, ok, err := sumOf(textBlob(a.ID, ver.Version))
+		switch {
+		case err != nil:
+			return integrity(what, "its text cannot be read (%v)", err)
+		case !ok:
+			return integrity(what, "its text is missing")
+		case got != ver.textHash:
+			return integrity(what, "its text is not the one its parties saw")
+		}
+	}
+	for _, h := range a.holds {
+		got, ok, err := sumOf(reasonBlob(h.ID))
+		switch {
+		case err != nil:
+			return integrity("hold "+h.ID, "its reason cannot be read (%v)", err)
+		case !ok:
+			return integrity("hold "+h.ID, "its reason is missing")
+		case got != h.reasonHash:
+			return integrity("hold "+h.ID, "its reason is not the one %s gave", h.PlacedBy)
+		}
+	}
+	for _, d := range a.disclosures {
+		want := a.statements[d.ID]
+		if want == "" {
+			continue // made before statements were committed to
+		}
+		got, ok, err := sumOf(statementBlob(d.ID))
+		switch {
+		case err != nil:
+			return integrity("disclosure "+d.ID, "its statement cannot be read (%v)", err)
+		case ok && got != want:
+			return integrity("disclosure "+d.ID, "its statement is not the one %s made", d.By)
+		}
+	}
+	return nil
 }
 
 // checkAgainstLog checks that an agreement's chain holds every fact the log
@@ -134,7 +291,7 @@ func checkAgainstLog(a *Agreement, logged []string) error {
 	return nil
 }
 
-func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, r *CheckReport) error {
+func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, owned map[string]bool, r *CheckReport) error {
 	indexed := map[string]int64{}
 	if err := scanKeys(txn, pExpiry, func(k string) error {
 		unix, id, ok := parseExpiryKey(k)
@@ -183,16 +340,34 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, r 
 			if blob == n.ID && b.Bucket != n.Bucket {
 				return integrity("note "+n.ID, "it names bucket %s but its copy is in %s", n.Bucket, b.Bucket)
 			}
+			owned[blob] = true
+		}
+		// A copy the chain accounts for that its list leaves out would
+		// outlive the note: the sweep destroys the chain's copies, but the
+		// list is what the vault shows.
+		for _, c := range a.copiesOf(n.ID) {
+			if owned[c] {
+				continue
+			}
+			if _, err := txn.Get([]byte(pBlob + c)); err == nil {
+				return integrity("note "+n.ID, "its copy %s is missing from its list of copies", c)
+			} else if !isNotFound(err) {
+				return err
+			}
 		}
 		r.Notes++
 	}
 	for id := range indexed {
 		return integrity("expiry index entry for "+id, "no such note")
 	}
-	return nil
+	live := make(map[string]bool, len(notes))
+	for _, n := range notes {
+		live[n.ID] = true
+	}
+	return checkNoteHistory(live, agreements, hist)
 }
 
-func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {
+func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckReport) error {
 	members := map[string]string{} // blob -> bucket, from m/
 	if err := scanKeys(txn, pMember, func(k string) error {
 		bucket, blob, ok := strings.Cut(strings.TrimPrefix(k, pMember), "/")
@@ -208,6 +383,9 @@ func (v *Vault) checkBlobs(txn *badger.Txn, r *CheckReport) error {
 	if err := scan(txn, pBlob, func(k string, b *blobRec) error {
 		blob := strings.TrimPrefix(k, pBlob)
 		what := "sealed copy " + blob
+		if !owned[blob] {
+			return integrity(what, "no note, copy, agreement text or hold reason is it")
+		}
 		if members[blob] != b.Bucket {
 			return integrity(what, "its bucket %s does not list it", b.Bucket)
 		}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -64,13 +66,14 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 			}
 			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
 			n, err := v.sweepNote(txn, id, agreements)
-			var ie *IntegrityError
 			switch {
 			case err == nil:
 				e.Meta = n
-			case errors.As(err, &ie):
+			case errors.Is(err, ErrNotFound):
+				// no note: the plan warns of the entry
+			case refusal(err):
 				e.Problem = err.Error()
-			case !errors.Is(err, ErrNotFound):
+			default:
 				return err
 			}
 			out = append(out, e)
@@ -78,6 +81,62 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 		return nil
 	})
 	return out, err
+}
+
+// refusal reports whether err is about a record that fails verification
+// (or is missing), rather than the store failing.
+func refusal(err error) bool {
+	var ie *IntegrityError
+	var re *RollbackError
+	return errors.As(err, &ie) || errors.As(err, &re) || errors.Is(err, ErrNotFound)
+}
+
+// sealedCopies returns the blobs of n that are still sealed, each with its
+// bucket: its own copy, the supervisor and disclosure copies it lists
+// (verifyNote checked those are copies of n) and those its agreement's
+// chain accounts for, listed or not. Neither a note's bucket nor its list of
+// copies is signed, so each blob's bucket must be of the base the signed
+// record implies: the hour of the note's expiry for its own and disclosure
+// copies, the grant for a grant's copy. A blob already gone (an interrupted
+// run) is left out.
+func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error) {
+	out := map[string]string{}
+	blobs := append([]string{n.ID}, n.Copies...)
+	if n.agr != nil {
+		blobs = append(blobs, n.agr.copiesOf(n.ID)...)
+	}
+	for _, blob := range blobs {
+		if _, dup := out[blob]; dup {
+			continue
+		}
+		want := expiryBase(n.Expires)
+		if g, ok := strings.CutSuffix(blob, "."+n.ID); ok {
+			want = g
+		}
+		// The note's own copy, as its record names it: the membership index
+		// (keys only) spares reading the ciphertext.
+		if blob == n.ID && baseOf(n.Bucket) == want {
+			if _, err := txn.Get([]byte(pMember + n.Bucket + "/" + n.ID)); err == nil {
+				out[blob] = n.Bucket
+				continue
+			} else if !isNotFound(err) {
+				return nil, err
+			}
+		}
+		var rec blobRec
+		err := get(txn, pBlob+blob, &rec)
+		if isNotFound(err) {
+			continue // already destroyed by an interrupted run
+		}
+		if err != nil {
+			return nil, err
+		}
+		if baseOf(rec.Bucket) != want {
+			return nil, integrity("note "+n.ID, "its copy %s is sealed in bucket %s, which is not of %s", blob, rec.Bucket, want)
+		}
+		out[blob] = rec.Bucket
+	}
+	return out, nil
 }
 
 // sweepNote reads a note as retention acts on it: its Expires and its Held
@@ -99,6 +158,11 @@ func (v *Vault) sweepNote(txn *badger.Txn, id string, agreements map[string]*Agr
 		agreements[n.Agreement] = a
 	}
 	if err := v.verifyNote(txn, a, n); err != nil {
+		return nil, err
+	}
+	// The copies destroyed with it are the chain's, each in a bucket of the
+	// base its signed record implies.
+	if _, err := v.sealedCopies(txn, n); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -168,29 +232,19 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 		return nil, nil
 	}
 	byBucket := map[string][]string{}
-	bucketOf := map[string]string{} // blob -> bucket
+	bucketOf := map[string]string{}  // blob -> bucket
+	blobsOf := map[string][]string{} // note -> its blobs still sealed
 	err := v.view(func(txn *badger.Txn) error {
 		for _, t := range notes {
 			n := t.n
-			if n.Bucket != "" {
-				bucketOf[n.ID] = n.Bucket
-				byBucket[n.Bucket] = append(byBucket[n.Bucket], n.ID)
+			sealed, err := v.sealedCopies(txn, n)
+			if err != nil {
+				return err
 			}
-			blobs := n.Copies
-			if n.Bucket == "" {
-				blobs = append([]string{n.ID}, blobs...)
-			}
-			for _, blob := range blobs {
-				var rec blobRec
-				err := get(txn, pBlob+blob, &rec)
-				if isNotFound(err) {
-					continue // already destroyed by an interrupted run
-				}
-				if err != nil {
-					return err
-				}
-				bucketOf[blob] = rec.Bucket
-				byBucket[rec.Bucket] = append(byBucket[rec.Bucket], blob)
+			for _, blob := range slices.Sorted(maps.Keys(sealed)) {
+				bucketOf[blob] = sealed[blob]
+				byBucket[sealed[blob]] = append(byBucket[sealed[blob]], blob)
+				blobsOf[n.ID] = append(blobsOf[n.ID], blob)
 			}
 		}
 		return nil
@@ -198,15 +252,22 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	if err != nil {
 		return nil, err
 	}
+	// A bucket is destroyed whole only when every blob it seals goes: the
+	// membership index is compared blob by blob, never by count.
 	var whole []string
 	partial := map[string][]string{}
 	err = v.view(func(txn *badger.Txn) error {
 		for b, blobs := range byBucket {
-			members := 0
-			if err := scanKeys(txn, pMember+b+"/", func(string) error { members++; return nil }); err != nil {
+			all := true
+			if err := scanKeys(txn, pMember+b+"/", func(k string) error {
+				if bucketOf[strings.TrimPrefix(k, pMember+b+"/")] != b {
+					all = false
+				}
+				return nil
+			}); err != nil {
 				return err
 			}
-			if members <= len(blobs) {
+			if all {
 				whole = append(whole, b)
 			} else {
 				partial[b] = blobs
@@ -259,7 +320,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 			now := v.Now()
 			for _, t := range chunk {
 				n := t.n
-				for _, blob := range append([]string{n.ID}, n.Copies...) {
+				for _, blob := range append([]string{n.ID}, blobsOf[n.ID]...) {
 					// Deleting what a partial bucket's re-wrap already deleted
 					// is harmless: badger writes another tombstone.
 					if err := txn.Delete([]byte(pBlob + blob)); err != nil {

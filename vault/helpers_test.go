@@ -283,7 +283,8 @@ func hexString(b []byte) string { return hex.EncodeToString(b) }
 
 // sweep destroys what is due now, as the retention plan would: the notes the
 // expiry index files by now that are due by their metadata and not held. It
-// returns the receipts and the held notes.
+// returns the receipts and the held notes. A note that fails verification
+// is not destroyed; once the others are, the error names it.
 func (f *fixture) sweep() ([]Receipt, []*Note, error) {
 	f.t.Helper()
 	now := f.v.Now()
@@ -293,8 +294,13 @@ func (f *fixture) sweep() ([]Receipt, []*Note, error) {
 	}
 	var due []Due
 	var held []*Note
+	var refused error
 	for _, e := range entries {
 		switch {
+		case e.Problem != "":
+			if refused == nil {
+				refused = &IntegrityError{What: "note " + e.Note, Reason: e.Problem}
+			}
 		case e.Meta == nil || e.Meta.Expires.After(now):
 		case e.Meta.Held():
 			held = append(held, e.Meta)
@@ -302,6 +308,9 @@ func (f *fixture) sweep() ([]Receipt, []*Note, error) {
 			due = append(due, Due{Note: e.Note, Rule: "retention." + string(e.Meta.Kind), Index: []time.Time{e.At}})
 		}
 	}
-	rs, err := f.v.SweepNotes(f.ctx, due)
-	return rs, held, err
+	destroyed, err := f.v.SweepNotes(f.ctx, due)
+	if err != nil {
+		return destroyed, held, err
+	}
+	return destroyed, held, refused
 }

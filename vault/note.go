@@ -36,6 +36,7 @@ type Note struct {
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 
 	rec *noteRec
+	agr *Agreement // the chain verifyNote checked it against
 }
 
 // noteRec is a note as stored at n/<id>.
@@ -277,8 +278,48 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	if !slices.Equal(m.Readers, t.ReadersFor(m.Kind, m.Author)) || !m.Expires.Equal(m.Created.Add(t.Retention[m.Kind])) {
 		return integrity(what, "its readers or expiry are not those of agreement %s version %d", a.ID, m.Version)
 	}
+	// The copies it lists are not signed, and destroying the note destroys
+	// them: each must be a copy of this note under a grant or a disclosure
+	// of the chain.
+	for _, c := range n.Copies {
+		if !a.copyOf(c, n.ID) {
+			return integrity(what, "it lists %s, which is no copy of it", c)
+		}
+	}
 	n.Holds = a.holdsOn(n.ID)
+	n.agr = a
 	return nil
+}
+
+// copiesOf returns the blob ids of every copy the chain accounts for of
+// note noteID, whether or not it still exists: a copy under each grant, and
+// each disclosure's copy and statement.
+func (a *Agreement) copiesOf(noteID string) []string {
+	var out []string
+	for _, g := range a.grants {
+		out = append(out, grantCopyID(g.ID, noteID))
+	}
+	for _, d := range a.disclosures {
+		if d.Note == noteID {
+			out = append(out, d.ID, statementBlob(d.ID))
+		}
+	}
+	return out
+}
+
+// copyOf reports whether blob is a copy of note noteID the chain accounts
+// for: a grant's copy, or a disclosure's copy or statement.
+func (a *Agreement) copyOf(blob, noteID string) bool {
+	if g, ok := strings.CutSuffix(blob, "."+noteID); ok {
+		_, ok := a.grant(g)
+		return ok
+	}
+	for _, d := range a.disclosures {
+		if d.Note == noteID && (blob == d.ID || blob == statementBlob(d.ID)) {
+			return true
+		}
+	}
+	return false
 }
 
 // openNote decrypts a copy of n with id and checks the plaintext is the one

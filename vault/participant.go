@@ -213,12 +213,21 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 	// lines, and load (checking the proof) only the one that matches.
 	want := id.Public().String()
 	var me *Participant
-	err := scan(txn, pParticipant, func(_ string, p *Participant) error {
+	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if p.Key != want {
 			return nil
 		}
 		if err := p.load(); err != nil {
 			return err
+		}
+		// The record's name must be the one it is stored under, and one key
+		// is one person: otherwise an identity could act under a name that
+		// is not its own.
+		if name := strings.TrimPrefix(k, pParticipant); p.Name != name {
+			return integrity("participant "+name, "its record is stored under another name")
+		}
+		if me != nil {
+			return integrity("participant "+p.Name, "its key is also registered to %s", me.Name)
 		}
 		me = p
 		return nil

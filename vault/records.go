@@ -147,6 +147,9 @@ type (
 		Note   string `json:"note"`
 		To     string `json:"to"`
 		Reason string `json:"reason"`
+		// Statement is the hex SHA-256 of the sealed statement of why
+		// (empty in disclosures made before statements were committed to).
+		Statement string `json:"statement,omitempty"`
 	}
 	holdBody struct {
 		ID     string `json:"id"`

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -264,28 +266,55 @@ func (v *Vault) RevokeGrant(ctx context.Context, grantID string, id *identity.Id
 	return v.destroyGrantCopies([]string{grantID}, "grant-revoked")
 }
 
-// destroyGrantCopies destroys every supervisor copy made under the grants,
-// leaving a receipt per grant.
+// grantBlobs returns the ids of the copies stored under grant gid. They are
+// found by their own ids (<grant>.<note>), not through the membership
+// index, which is not signed: copies hidden from the index still go.
+func grantBlobs(txn *badger.Txn, gid string) ([]string, error) {
+	var blobs []string
+	err := scanKeys(txn, pBlob+gid+".", func(k string) error {
+		blobs = append(blobs, strings.TrimPrefix(k, pBlob))
+		return nil
+	})
+	return blobs, err
+}
+
+// grantKeys returns the shred keys, among buckets, of grant gid's buckets.
+func grantKeys(buckets []string, gid string) []string {
+	var out []string
+	for _, b := range buckets {
+		if baseOf(b) == gid {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// destroyGrantCopies destroys every supervisor copy made under the grants:
+// each grant's copies, its membership entries and its bucket head go in one
+// transaction with a receipt, then every shred key of the grant's buckets.
+// Nothing in a grant's buckets is anything but its copies, so nothing is
+// re-wrapped; a crash between the two steps leaves orphan keys that
+// Housekeep (or the next sweep of the grant) destroys.
 func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 	for _, gid := range grantIDs {
-		var blobs []string
-		var agreementID string
-		if err := v.view(func(txn *badger.Txn) error {
-			agreementID, _ = v.findFact(txn, gid)
-			return scanKeys(txn, pMember+gid+".", func(k string) error {
-				_, blob, _ := strings.Cut(strings.TrimPrefix(k, pMember), "/")
-				blobs = append(blobs, blob)
+		err := v.update(func(txn *badger.Txn) error {
+			agreementID, _ := v.findFact(txn, gid)
+			blobs, err := grantBlobs(txn, gid)
+			if err != nil {
+				return err
+			}
+			var members []string
+			if err := scanKeys(txn, pMember+gid+".", func(k string) error { members = append(members, k); return nil }); err != nil {
+				return err
+			}
+			if len(blobs) == 0 && len(members) == 0 {
 				return nil
-			})
-		}); err != nil {
-			return err
-		}
-		if len(blobs) == 0 {
-			continue
-		}
-		err := v.destroyBlobs(blobs, func(txn *badger.Txn) error {
-			// The notes no longer list the copies.
+			}
 			for _, blob := range blobs {
+				if err := txn.Delete([]byte(pBlob + blob)); err != nil {
+					return err
+				}
+				// The note no longer lists the copy.
 				noteID := strings.TrimPrefix(blob, gid+".")
 				var rec noteRec
 				if err := get(txn, pNote+noteID, &rec); isNotFound(err) {
@@ -298,11 +327,28 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 					return err
 				}
 			}
+			for _, k := range members {
+				if err := txn.Delete([]byte(k)); err != nil {
+					return err
+				}
+			}
+			if err := txn.Delete([]byte(pBucketHead + gid)); err != nil {
+				return err
+			}
 			return v.appendLog(txn, &audit.Record{Actor: ActorRetention, Action: "grant.copies.destroy", Agreement: agreementID,
 				Subject: gid, Rule: rule, Detail: map[string]string{"copies": fmt.Sprint(len(blobs))}}, nil)
 		})
 		if err != nil {
 			return err
+		}
+		buckets, err := v.keys.Buckets()
+		if err != nil {
+			return err
+		}
+		for _, b := range grantKeys(buckets, gid) {
+			if err := v.keys.Destroy(b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -317,6 +363,10 @@ func (v *Vault) EndedGrants(ctx context.Context) (map[string]policy.Decision, er
 	if err != nil {
 		return nil, err
 	}
+	buckets, err := v.keys.Buckets()
+	if err != nil {
+		return nil, err
+	}
 	err = v.view(func(txn *badger.Txn) error {
 		for _, a := range agreements {
 			f := a.facts("")
@@ -325,11 +375,11 @@ func (v *Vault) EndedGrants(ctx context.Context) (map[string]policy.Decision, er
 				if d.Allowed() {
 					continue
 				}
-				has := false
-				if err := scanKeys(txn, pMember+g.ID+".", func(string) error { has = true; return nil }); err != nil {
+				blobs, err := grantBlobs(txn, g.ID)
+				if err != nil {
 					return err
 				}
-				if has {
+				if len(blobs) > 0 || len(grantKeys(buckets, g.ID)) > 0 {
 					out[g.ID] = d
 				}
 			}
@@ -424,11 +474,12 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.Expires), why); err != nil {
 			return err
 		}
+		whySum := sha256.Sum256(why)
 		n.Copies = append(n.Copies, statementBlob(did), did)
 		if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 			return err
 		}
-		if _, err := v.appendFact(txn, a, factDisclose, discloseBody{ID: did, Note: n.ID, To: to, Reason: reason}, id, me.Name,
+		if _, err := v.appendFact(txn, a, factDisclose, discloseBody{ID: did, Note: n.ID, To: to, Reason: reason, Statement: hex.EncodeToString(whySum[:])}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "disclose", Subject: n.ID, Kind: string(n.Kind), Rule: "exception:" + reason,
 				Detail: map[string]string{"to": to, "reason": reason, "disclosure": did}}); err != nil {
 			return err
@@ -471,7 +522,19 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 			return denied(dec)
 		}
 		file, err = v.getBlob(txn, statementBlob(disclosureID))
-		return err
+		if err != nil {
+			return err
+		}
+		// The signed disclosure commits to the sealed statement: words
+		// encrypted to the same keys by someone else are refused.
+		sum := sha256.Sum256(file)
+		switch want := a.statements[disclosureID]; {
+		case want == "":
+			return fmt.Errorf("disclosure %s was made before statements were signed: its statement cannot be verified and is not shown", disclosureID)
+		case hex.EncodeToString(sum[:]) != want:
+			return integrity("disclosure "+disclosureID, "its statement is not the one %s made", d.By)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
