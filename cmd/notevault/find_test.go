@@ -32,20 +32,20 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func TestTerminalSafe(t *testing.T) {
+func TestListingTextIsTerminalSafe(t *testing.T) {
 	for in, want := range map[string]string{
 		"Zanzibar plan":            "Zanzibar plan",
 		"café, 日本語":                "café, 日本語",
 		"\x1b[2J\x1b[31mred":       `\x1b[2J\x1b[31mred`,
-		"tab\there":                `tab\there`,
-		"bell\a and nul\x00":       `bell\a and nul\x00`,
+		"tab\there":                `tab\x09here`,
+		"bell\a and nul\x00":       `bell\x07 and nul\x00`,
 		"right-to-left \u202eevil": `right-to-left \u202eevil`,
 		"isolate \u2067x\u2069":    `isolate \u2067x\u2069`,
 		"c1 control \u009b31m":     `c1 control \u009b31m`,
-		"invalid \xff utf-8":       "invalid \ufffd utf-8", // a byte an 8-bit terminal could take for CSI
+		"invalid \xff utf-8":       "invalid \\xff utf-8", // a byte an 8-bit terminal could take for CSI
 	} {
-		if got := terminalSafe(in); got != want {
-			t.Errorf("terminalSafe(%q) = %q, want %q", in, got, want)
+		if got := safeLine(in); got != want {
+			t.Errorf("safeLine(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -444,7 +441,7 @@ func printListed(e *env, asJSON bool, ls []*vault.Listed) error {
 				tags, title = "-", "(not shown: it failed verification)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Note.ID, l.Note.Kind, l.Note.Author, fmtTime(l.Note.Created),
-				terminalSafe(tags), terminalSafe(title))
+				safeLine(tags), safeLine(title))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -475,28 +472,6 @@ func listingProblems(ls []*vault.Listed) error {
 			len(failed), strings.Join(failed, ", "), first)
 	}
 	return withHint(err, "notevault check names every problem it finds; a backup you trust restores the vault")
-}
-
-// terminalSafe escapes the control and bidirectional-formatting characters
-// of text someone else wrote (a title, a tag), so that printing it cannot
-// move the cursor, recolour or rewrite the terminal.
-func terminalSafe(s string) string {
-	unsafe := func(r rune) bool {
-		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError
-	}
-	if !strings.ContainsFunc(s, unsafe) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unsafe(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 type noteSearchOptions struct {
