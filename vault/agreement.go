@@ -675,24 +675,44 @@ func (v *Vault) GetAgreement(ctx context.Context, id string) (*Agreement, error)
 // Agreements lists every agreement.
 func (v *Vault) Agreements(ctx context.Context) ([]*Agreement, error) {
 	var out []*Agreement
-	err := v.view(func(txn *badger.Txn) error {
-		var ids []string
-		if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
-			ids = append(ids, h.ID)
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			a, err := v.agreement(txn, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return nil
+	err := v.view(func(txn *badger.Txn) (err error) {
+		out, err = v.agreementsIn(txn)
+		return err
 	})
 	return out, err
+}
+
+// agreementsIn folds every agreement's chain.
+func (v *Vault) agreementsIn(txn *badger.Txn) ([]*Agreement, error) {
+	var ids []string
+	if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
+		ids = append(ids, h.ID)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]*Agreement, 0, len(ids))
+	for _, id := range ids {
+		a, err := v.agreement(txn, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// agreementsFor is the agreement with agreementID, or every agreement when
+// it is empty.
+func (v *Vault) agreementsFor(ctx context.Context, agreementID string) ([]*Agreement, error) {
+	if agreementID == "" {
+		return v.Agreements(ctx)
+	}
+	a, err := v.GetAgreement(ctx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	return []*Agreement{a}, nil
 }
 
 // parseAgreement parses an agreement file and checks its participants.

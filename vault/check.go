@@ -75,18 +75,12 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 			}
 		}
 		agreements := map[string]*Agreement{}
-		var ids []string
-		if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
-			ids = append(ids, h.ID)
-			return nil
-		}); err != nil {
+		all, err := v.agreementsIn(txn)
+		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			a, err := v.agreement(txn, id)
-			if err != nil {
-				return err
-			}
+		for _, a := range all {
+			id := a.ID
 			agreements[id] = a
 			r.Facts += int(a.head.Seq)
 			if err := checkAgainstLog(a, logFacts[id]); err != nil {
@@ -94,7 +88,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 			}
 			delete(logFacts, id)
 		}
-		r.Agreements = len(ids)
+		r.Agreements = len(all)
 		for id := range logFacts {
 			return integrity("agreement "+id, "the audit log records its facts, but the agreement is gone")
 		}

@@ -151,18 +151,9 @@ func (v *Vault) ReleaseHold(ctx context.Context, holdID string, id *identity.Ide
 // reason that does not match what the chain recorded is left out).
 func (v *Vault) Holds(ctx context.Context, agreementID string, id *identity.Identity) ([]*Hold, error) {
 	var out []*Hold
-	var as []*Agreement
-	if agreementID != "" {
-		a, err := v.GetAgreement(ctx, agreementID)
-		if err != nil {
-			return nil, err
-		}
-		as = []*Agreement{a}
-	} else {
-		var err error
-		if as, err = v.Agreements(ctx); err != nil {
-			return nil, err
-		}
+	as, err := v.agreementsFor(ctx, agreementID)
+	if err != nil {
+		return nil, err
 	}
 	for _, a := range as {
 		out = append(out, a.holds...)

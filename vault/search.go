@@ -288,18 +288,9 @@ type Disclosed struct {
 // records it too), so listing needs no identity and is not logged; the
 // statement of why stays encrypted (DisclosureStatement).
 func (v *Vault) Disclosures(ctx context.Context, agreementID string) ([]Disclosed, error) {
-	var as []*Agreement
-	if agreementID != "" {
-		a, err := v.GetAgreement(ctx, agreementID)
-		if err != nil {
-			return nil, err
-		}
-		as = []*Agreement{a}
-	} else {
-		var err error
-		if as, err = v.Agreements(ctx); err != nil {
-			return nil, err
-		}
+	as, err := v.agreementsFor(ctx, agreementID)
+	if err != nil {
+		return nil, err
 	}
 	var out []Disclosed
 	for _, a := range as {
