@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -858,12 +859,18 @@ func (v *Vault) pinsFor(txn *badger.Txn, a *Agreement, ver *AgreementVersion) (m
 
 // accept appends me's acceptance of the newest version, pinning every
 // party's key. The acceptor reads the text first: what they sign is what
-// they could read. When the other party accepted already, the keys must be
-// the ones they pinned.
-func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *identity.Identity, action string) error {
+// they could read; with reviewed, it must be exactly that text. When the
+// other party accepted already, the keys must be the ones they pinned.
+func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *identity.Identity, action string, reviewed []byte) error {
 	ver := a.Latest()
-	if _, err := v.openText(txn, a, ver, id); err != nil {
+	text, err := v.openText(txn, a, ver, id)
+	if err != nil {
 		return err
+	}
+	same := reviewed == nil || bytes.Equal(text, reviewed)
+	clear(text)
+	if !same {
+		return invalid("version %d of agreement %s is not the text you reviewed: nothing was accepted; read it with notevault agreement show %s -i FILE", ver.Version, a.ID, a.ID)
 	}
 	pins, err := v.pinsFor(txn, a, ver)
 	if err != nil {
@@ -892,6 +899,13 @@ func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *ident
 // AcceptAgreement records id's signed acceptance of the newest version.
 // Only the mentor and the mentee accept.
 func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *identity.Identity) (*AgreementVersion, error) {
+	return v.AcceptReviewed(ctx, agreementID, nil, id)
+}
+
+// AcceptReviewed is AcceptAgreement bound to the text the acceptor
+// reviewed: it accepts only if the newest version's text is byte for byte
+// reviewed (nil: whatever the newest version says).
+func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed []byte, id *identity.Identity) (*AgreementVersion, error) {
 	var ver *AgreementVersion
 	err := v.update(func(txn *badger.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
@@ -906,7 +920,7 @@ func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *ide
 		if ver.AcceptedBy(me.Name) {
 			return invalid("%s already accepted version %d of agreement %s", me.Name, ver.Version, a.ID)
 		}
-		return v.accept(txn, a, me, id, "agreement.accept")
+		return v.accept(txn, a, me, id, "agreement.accept", reviewed)
 	})
 	if err != nil {
 		return nil, err
@@ -955,7 +969,7 @@ func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []b
 			return err
 		}
 		ver = a.Latest()
-		return v.accept(txn, a, me, id, "agreement.accept")
+		return v.accept(txn, a, me, id, "agreement.accept", text)
 	})
 	if err != nil {
 		return nil, err

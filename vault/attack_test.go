@@ -589,3 +589,20 @@ func TestProposedAmendmentGrantsNothing(t *testing.T) {
 		t.Fatalf("dave's hold once the amendment is in force: %v", err)
 	}
 }
+
+// Before anyone accepted, an insider swaps the sealed text of version 1 for
+// other terms (it is the administrator's unsigned proposal). An acceptance
+// bound to the reviewed file refuses it; the control accepts the real text.
+func TestAcceptReviewedRefusesOtherText(t *testing.T) {
+	f := newFixture(t, false)
+	other := strings.Replace(string(f.text), "review: quarterly", "review: never", 1)
+	if _, err := f.v.AcceptReviewed(f.ctx, f.agreement, []byte(other), f.alice); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("accepting against another text: %v, want a refusal", err)
+	}
+	if a, _ := f.v.GetAgreement(f.ctx, f.agreement); len(a.Latest().Acceptances) != 0 {
+		t.Fatal("a refused acceptance was recorded")
+	}
+	if _, err := f.v.AcceptReviewed(f.ctx, f.agreement, f.text, f.alice); err != nil {
+		t.Fatalf("accepting the reviewed text: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -69,17 +70,25 @@ func runAgreementCreate(ctx context.Context, opts agreementFileOptions, g *globa
 
 func newAgreementAcceptCmd(g *globals, e *env) *cobra.Command {
 	var opts agreementFileOptions
-	return &cobra.Command{
-		Use:   "accept ID -i FILE",
+	cmd := &cobra.Command{
+		Use:   "accept ID -i FILE [--file REVIEWED.yaml]",
 		Short: "Accept the newest version of an agreement",
-		Args:  exactArgs("ID"),
+		Long: `Accept the newest version of an agreement, signing it and pinning the key of
+every party it names (the fingerprints are printed). Read it first with
+notevault agreement show ID -i FILE. With --file (the agreement file the
+parties drew up together), the acceptance is refused unless the stored text
+is byte for byte that file: nobody who can write the store can slip in
+other terms for you to sign.`,
+		Args: exactArgs("ID"),
 		Example: `  notevault agreement accept a-5znce28d4shyt7ma -i alice.key
-  notevault agreement accept a-5znce28d4shyt7ma -i bob.key`,
+  notevault agreement accept a-5znce28d4shyt7ma --file agreement.yaml -i bob.key   # only this exact text`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runAgreementAccept(cmd.Context(), opts, g, e)
 		},
 	}
+	cmd.Flags().StringVar(&opts.file, "file", "", "accept only if the text is exactly this reviewed `FILE` (- reads stdin)")
+	return cmd
 }
 
 func runAgreementAccept(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
@@ -92,9 +101,25 @@ func runAgreementAccept(ctx context.Context, opts agreementFileOptions, g *globa
 		return err
 	}
 	defer closeVault(v, &err)
-	ver, err := v.AcceptAgreement(ctx, opts.id, id)
+	var reviewed []byte
+	if opts.file != "" {
+		if reviewed, err = readInput(opts.file, "the reviewed agreement file", e); err != nil {
+			return err
+		}
+	}
+	ver, err := v.AcceptReviewed(ctx, opts.id, reviewed, id)
 	if err != nil {
 		return err
+	}
+	if ac := ver.Acceptances[len(ver.Acceptances)-1]; ac != nil {
+		names := make([]string, 0, len(ac.Pins))
+		for name := range ac.Pins {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			fmt.Fprintf(e.stderr, "notevault: pinned %s's key %s\n", safeLine(name), ac.Pins[name])
+		}
 	}
 	if ver.AcceptedByBoth() {
 		fmt.Fprintf(e.stderr, "notevault: version %d of agreement %s is accepted by both and in force\n", ver.Version, opts.id)
