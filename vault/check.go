@@ -286,6 +286,18 @@ func checkAgainstLog(a *Agreement, logged []string) error {
 }
 
 func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, owned map[string]bool, r *CheckReport) error {
+	// Each author's key is parsed and its proof checked once, not per note.
+	known := map[string]*Participant{}
+	parts := func(name string) (*Participant, error) {
+		if p, ok := known[name]; ok {
+			return p, nil
+		}
+		p, err := v.participant(txn, name)
+		if err == nil {
+			known[name] = p
+		}
+		return p, err
+	}
 	indexed := map[string]int64{}
 	if err := scanKeys(txn, pExpiry, func(k string) error {
 		unix, id, ok := parseExpiryKey(k)
@@ -315,7 +327,7 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hi
 		if !ok {
 			return integrity("note "+n.ID, "its agreement %s does not exist", n.Agreement)
 		}
-		if err := v.verifyNote(txn, a, n); err != nil {
+		if err := verifyNoteBy(a, n, parts); err != nil {
 			return err
 		}
 		unix, ok := indexed[n.ID]
