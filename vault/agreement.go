@@ -162,6 +162,17 @@ func (a *Agreement) facts(noteID string) policy.Facts {
 	return f
 }
 
+// withDisclosures is base (a.facts("") computed once, shared read-only by
+// the policy calls of a listing) with the disclosures of noteID added.
+func (a *Agreement) withDisclosures(base policy.Facts, noteID string) policy.Facts {
+	for _, d := range a.disclosures {
+		if d.Note == noteID {
+			base.Disclosures = append(base.Disclosures[:len(base.Disclosures):len(base.Disclosures)], d)
+		}
+	}
+	return base
+}
+
 func (a *Agreement) parties(ver *AgreementVersion) []string {
 	p := ver.Parsed
 	return append([]string{p.Mentor, p.Mentee}, p.Supervisors...)

@@ -516,6 +516,8 @@ func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 	var out []*Note
 	err := v.view(func(txn *badger.Txn) error {
 		agreements := map[string]*Agreement{}
+		base := map[string]policy.Facts{} // an agreement's facts, without disclosures
+		now := v.Now()
 		return scan(txn, pNote, func(_ string, rec *noteRec) error {
 			n := rec.note()
 			if !f.keeps(n) {
@@ -528,9 +530,10 @@ func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 					return err
 				}
 				agreements[n.Agreement] = a
+				base[a.ID] = a.facts("")
 			}
 			n.Holds = a.holdsOn(n.ID)
-			if f.Reader != "" && !policy.Read(f.Reader, n.policy(), a.facts(n.ID), v.Now()).Allowed() {
+			if f.Reader != "" && !policy.Read(f.Reader, n.policy(), a.withDisclosures(base[a.ID], n.ID), now).Allowed() {
 				return nil
 			}
 			out = append(out, n)
