@@ -246,6 +246,11 @@ func TestRead(t *testing.T) {
 				f.Disclosures = []Disclosure{{ID: "d-1", Note: "n-2", By: "bob", To: "dave", Reason: "risk-of-harm", At: t0.Add(-time.Hour)}}
 			},
 			out: Indeterminate, rule: "disclosure-unverified", reason: "disclosure d-1 fails its signature check; it discloses nothing", basis: "d-1"},
+		{name: "disclosure by someone the note is not sealed to", who: "dave", note: reflectionNote,
+			facts: func(f *Facts) {
+				f.Disclosures = []Disclosure{{ID: "d-1", Note: "n-2", By: "carol", To: "dave", Reason: "risk-of-harm", At: t0.Add(-time.Hour), Verified: true}}
+			},
+			out: Indeterminate, rule: "disclosure-not-reader", reason: "disclosure d-1 was made by carol, who is not a reader of note n-2; it discloses nothing", basis: "d-1"},
 		{name: "disclosure of another note", who: "dave", note: reflectionNote,
 			facts: func(f *Facts) {
 				f.Disclosures = []Disclosure{{ID: "d-1", Note: "n-1", By: "bob", To: "dave", Reason: "risk-of-harm", At: t0.Add(-time.Hour), Verified: true}}

@@ -44,6 +44,13 @@ func Read(who string, n Note, f Facts, now time.Time) Decision {
 			note(indeterminate("disclosure-unverified", d.ID, "disclosure %s fails its signature check; it discloses nothing", d.ID))
 			continue
 		}
+		// Only a reader the note is sealed to may disclose it: a signed
+		// disclosure by anyone else (a supervisor passing on a grant copy)
+		// discloses nothing, however it reached the store.
+		if !slices.Contains(n.Readers, d.By) {
+			note(indeterminate("disclosure-not-reader", d.ID, "disclosure %s was made by %s, who is not a reader of note %s; it discloses nothing", d.ID, d.By, n.ID))
+			continue
+		}
 		if d.At.After(now) {
 			dd := deny("disclosure-pending", d.ID, "disclosure %s takes effect at %s", d.ID, FormatTime(d.At))
 			disclosureDenial = &dd
