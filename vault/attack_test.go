@@ -284,38 +284,9 @@ func TestAttackForgeContent(t *testing.T) {
 	n := f.add(policy.Session, f.alice, content("real", "MARK-real"))
 	control := f.add(policy.Session, f.alice, content("control", "untouched"))
 	f.close()
-	keys, err := seal.OpenKeyring(filepath.Join(f.dir, keysDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	withBadger(t, f.dir, func(db *badger.DB) {
-		var rec blobRec
-		if err := decodeRecord(rawGet(t, db, pBlob+n.ID), &rec); err != nil {
-			t.Fatal(err)
-		}
-		key, err := keys.Key(rec.Bucket, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rs []age.Recipient
-		for _, id := range []*identity.Identity{f.alice, f.bob} {
-			r, _ := id.Public().AgeRecipient()
-			rs = append(rs, r)
-		}
-		// The attacker even copies the envelope's header lines.
-		forged := (&envelope{Content: content("real", "MARK-forged: pay mallory"), Note: n.ID, Agreement: n.Agreement,
-			Kind: n.Kind, Nonce: make([]byte, 16)}).marshal()
-		var buf bytes.Buffer
-		w, _ := age.Encrypt(&buf, rs...)
-		w.Write(forged)
-		w.Close()
-		rec.Sealed, err = seal.Seal(key, seal.AD(n.ID, rec.Bucket), buf.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := encodeRecord(&rec)
-		rawSet(t, db, pBlob+n.ID, b)
-	})
+	// The attacker even copies the envelope's header lines.
+	resealForged(t, f.dir, n.ID, (&envelope{Content: content("real", "MARK-forged: pay mallory"), Note: n.ID,
+		Agreement: n.Agreement, Kind: n.Kind, Nonce: make([]byte, 16)}).marshal(), f.alice, f.bob)
 	f.open()
 	p, err := f.v.ReadNote(f.ctx, n.ID, f.bob)
 	wantIntegrity(t, err, "note "+n.ID)
@@ -605,4 +576,47 @@ func TestAcceptReviewedRefusesOtherText(t *testing.T) {
 	if _, err := f.v.AcceptReviewed(f.ctx, f.agreement, f.text, f.alice); err != nil {
 		t.Fatalf("accepting the reviewed text: %v", err)
 	}
+}
+
+// resealForged plays the attacker who reads the shred key on disk: it
+// replaces blob's sealed age file with plain age-encrypted to the given
+// people's public keys, sealed under the blob's own shred key.
+func resealForged(t *testing.T, dir, blob string, plain []byte, to ...*identity.Identity) {
+	t.Helper()
+	keys, err := seal.OpenKeyring(filepath.Join(dir, keysDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []age.Recipient
+	for _, id := range to {
+		r, err := id.Public().AgeRecipient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, rs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(plain)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	withBadger(t, dir, func(db *badger.DB) {
+		var rec blobRec
+		if err := decodeRecord(rawGet(t, db, pBlob+blob), &rec); err != nil {
+			t.Fatal(err)
+		}
+		key, err := keys.Key(rec.Bucket, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Sealed, err = seal.Seal(key, seal.AD(blob, rec.Bucket), buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := encodeRecord(&rec)
+		rawSet(t, db, pBlob+blob, b)
+	})
 }

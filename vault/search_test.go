@@ -5,19 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/identity"
-	"github.com/notevault/notevault/vault/seal"
 )
 
 // titles is a listing reduced to "title[tags]" per note, with "!" for a note
@@ -289,36 +284,8 @@ func TestListReadableNamesTamperedNotes(t *testing.T) {
 	f.close()
 	// The content of one note replaced by text the attacker encrypted to
 	// alice and bob; another note's readers widened to carol.
-	keys, err := seal.OpenKeyring(filepath.Join(f.dir, keysDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	withBadger(t, f.dir, func(db *badger.DB) {
-		var rec blobRec
-		if err := decodeRecord(rawGet(t, db, pBlob+forged.ID), &rec); err != nil {
-			t.Fatal(err)
-		}
-		key, err := keys.Key(rec.Bucket, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rs []age.Recipient
-		for _, id := range []*identity.Identity{f.alice, f.bob} {
-			r, _ := id.Public().AgeRecipient()
-			rs = append(rs, r)
-		}
-		plain := (&envelope{Content: content("MARK-forged title", "MARK-forged", "a"), Note: forged.ID, Agreement: forged.Agreement,
-			Kind: forged.Kind, Nonce: make([]byte, 16)}).marshal()
-		var buf bytes.Buffer
-		w, _ := age.Encrypt(&buf, rs...)
-		w.Write(plain)
-		w.Close()
-		if rec.Sealed, err = seal.Seal(key, seal.AD(forged.ID, rec.Bucket), buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := encodeRecord(&rec)
-		rawSet(t, db, pBlob+forged.ID, b)
-	})
+	resealForged(t, f.dir, forged.ID, (&envelope{Content: content("MARK-forged title", "MARK-forged", "a"), Note: forged.ID,
+		Agreement: forged.Agreement, Kind: forged.Kind, Nonce: make([]byte, 16)}).marshal(), f.alice, f.bob)
 	editRecord(t, f.dir, pNote+relabelled.ID, func(r *noteRec) { r.Meta.Readers = append(r.Meta.Readers, "carol") })
 	f.open()
 

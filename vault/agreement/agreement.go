@@ -554,16 +554,17 @@ func describe(n *yaml.Node) string {
 func suggest(name string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
-		if d := distance(name, k); d < bestDist {
+		if d := Distance(name, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
-// distance is the Levenshtein distance between a and b, capped for long
-// inputs.
-func distance(a, b string) int {
+// Distance is the Levenshtein distance between a and b, capped at 64 for
+// long inputs: what "did you mean" suggestions are measured by, here for
+// field names and in the command line for flags.
+func Distance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 64
 	}
