@@ -83,21 +83,6 @@ func (ac access) readsBy() map[string][]string {
 	return m
 }
 
-// allReaders is everyone who reads some note of the kind as a reader it is
-// sealed to, in party order.
-func (ac access) allReaders(t Terms) []string {
-	var out []string
-	for _, p := range t.parties() {
-		for _, w := range ac.writers {
-			if slices.Contains(ac.readers[w], p) {
-				out = append(out, p)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // readSentence says who reads a kind: "session notes are written by alice
 // and bob and read by alice and bob", "reflections are written by alice
 // and bob and read only by their author".
