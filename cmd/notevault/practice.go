@@ -80,13 +80,21 @@ func runCriterionAttest(ctx context.Context, opts criterionAttestOptions, g *glo
 	}
 	if at.Confirmed() {
 		fmt.Fprintf(e.stderr, "notevault: %s confirmed attestation %s: criterion %s is %s, signed by %s and %s\n",
-			at.ConfirmedBy, at.ID, safeLine(at.Criterion), at.Status, at.ProposedBy, at.ConfirmedBy)
+			at.ConfirmedBy, at.ID, safeLine(at.Criterion), statusWords(at.Status), at.ProposedBy, at.ConfirmedBy)
 	} else {
-		fmt.Fprintf(e.stderr, "notevault: %s attested that criterion %s is %s; it counts once the other party attests the same\n",
-			at.ProposedBy, safeLine(at.Criterion), at.Status)
+		fmt.Fprintf(e.stderr, "notevault: %s attested that criterion %s is %s (attestation %s); it counts once the other party attests the same\n",
+			at.ProposedBy, safeLine(at.Criterion), statusWords(at.Status), at.ID)
 	}
 	fmt.Fprintln(e.stdout, at.ID)
 	return nil
+}
+
+// statusWords is a status in a sentence: "met", "in progress", "missed".
+func statusWords(st policy.AttestStatus) string {
+	if st == policy.StatusProgress {
+		return "in progress"
+	}
+	return string(st)
 }
 
 func newCriterionListCmd(g *globals, e *env) *cobra.Command {
