@@ -2,6 +2,10 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -32,6 +36,8 @@ type practice struct {
 // Attestation is a signed statement that a success criterion stands at a
 // status, proposed by one party and counting once the other confirms it.
 // Note is the id of a note offered as evidence, never its content.
+// Criterion, Status and Note are sealed to the agreement's parties: they
+// are filled only for a reader who opened them (openAttestations).
 type Attestation struct {
 	ID          string              `json:"id"`
 	Agreement   string              `json:"agreement"`
@@ -43,7 +49,19 @@ type Attestation struct {
 	ProposedAt  time.Time           `json:"proposed_at"`
 	ConfirmedBy string              `json:"confirmed_by,omitempty"`
 	ConfirmedAt time.Time           `json:"confirmed_at,omitzero"`
+
+	sealedHash string
 }
+
+// attestStatement is what an attestation says, sealed.
+type attestStatement struct {
+	Criterion string `json:"criterion"`
+	Status    string `json:"status"`
+	Note      string `json:"note,omitempty"`
+}
+
+// attestBlob is the blob id of an attestation's sealed statement.
+func attestBlob(attestationID string) string { return attestationID + ".says" }
 
 // Confirmed reports whether both parties signed the attestation.
 func (at *Attestation) Confirmed() bool { return at.ConfirmedBy != "" }
@@ -149,7 +167,7 @@ func (a *Agreement) foldPractice(f *fact) error {
 			return err
 		}
 		if b.Confirms != "" {
-			if b.ID != "" || b.Criterion != "" || b.Status != "" || b.Note != "" || b.Version != 0 {
+			if b.ID != "" || b.Sealed != "" || b.Version != 0 {
 				return fmt.Errorf("it confirms attestation %s and states terms of its own", b.Confirms)
 			}
 			at := a.attestation(b.Confirms)
@@ -168,17 +186,14 @@ func (a *Agreement) foldPractice(f *fact) error {
 		if d := policy.Attest(f.Actor, t); !d.Allowed() {
 			return refused(d)
 		}
-		if st, err := policy.ParseAttestStatus(b.Status); err != nil || string(st) != b.Status {
-			return fmt.Errorf("its status %q is not met, progress or missed", b.Status)
-		}
-		if b.ID == "" || b.Criterion == "" {
-			return fmt.Errorf("it names no attestation or no criterion")
+		if b.ID == "" || b.Sealed == "" {
+			return fmt.Errorf("it names no attestation or commits to no statement")
 		}
 		if a.attestation(b.ID) != nil {
 			return fmt.Errorf("attestation %s is made twice", b.ID)
 		}
 		a.practice.attestations = append(a.practice.attestations, &Attestation{ID: b.ID, Agreement: a.ID, Version: b.Version,
-			Criterion: b.Criterion, Status: policy.AttestStatus(b.Status), Note: b.Note, ProposedBy: f.Actor, ProposedAt: f.At})
+			ProposedBy: f.Actor, ProposedAt: f.At, sealedHash: b.Sealed})
 	case factReject, factWithdrawProposal:
 		var b rejectBody
 		if err := f.decode(&b); err != nil {
@@ -239,6 +254,46 @@ func criterionIDs(cs []Criterion) string {
 	return "its criteria are " + strings.Join(ids, ", ")
 }
 
+// openAttestations returns copies of the agreement's attestations with what
+// each says, opened with id and checked against the hash its fact commits
+// to. An attestation sealed before id could read them (a supervisor named
+// by a later amendment) is left out.
+func (v *Vault) openAttestations(txn *badger.Txn, a *Agreement, id *identity.Identity) ([]*Attestation, error) {
+	var out []*Attestation
+	for _, at := range a.practice.attestations {
+		what := "attestation " + at.ID
+		file, err := v.getBlob(txn, attestBlob(at.ID))
+		if err != nil {
+			return nil, integrity(what, "its statement cannot be read (%v)", err)
+		}
+		sum := sha256.Sum256(file)
+		if hex.EncodeToString(sum[:]) != at.sealedHash {
+			return nil, integrity(what, "its statement is not the one %s signed", at.ProposedBy)
+		}
+		plain, err := decryptWith(file, id)
+		if errors.Is(err, ErrNoKey) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var st attestStatement
+		err = json.Unmarshal(plain, &st)
+		clear(plain)
+		if err != nil {
+			return nil, integrity(what, "its statement does not decode")
+		}
+		status, err := policy.ParseAttestStatus(st.Status)
+		if err != nil || string(status) != st.Status || st.Criterion == "" {
+			return nil, integrity(what, "its statement is not a criterion and a status")
+		}
+		c := *at
+		c.Criterion, c.Status, c.Note = st.Criterion, status, st.Note
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
 // AttestCriterion records id's signed attestation that a success criterion
 // of the version in force stands at status, with an optional note (one its
 // attester can read) as evidence. If the other party has a pending
@@ -286,11 +341,13 @@ func (v *Vault) AttestCriterion(ctx context.Context, agreementID, criterion stri
 		same := func(at *Attestation) bool {
 			return !at.Confirmed() && at.Criterion == criterion && at.Status == status && at.Note == noteID
 		}
-		detail := map[string]string{"criterion": criterion, "status": string(status)}
-		if noteID != "" {
-			detail["note"] = noteID
+		ats, err := v.openAttestations(txn, a, id)
+		if err != nil {
+			return err
 		}
-		for _, at := range a.practice.attestations {
+		// The log names the attestation only: what it says is sealed.
+		detail := map[string]string{}
+		for _, at := range ats {
 			if !same(at) {
 				continue
 			}
@@ -310,14 +367,36 @@ func (v *Vault) AttestCriterion(ctx context.Context, agreementID, criterion stri
 				&audit.Record{Actor: me.Name, Action: "criterion.confirm", Subject: at.ID, Rule: cd.Rule, Detail: detail}); err != nil {
 				return err
 			}
-			out = at
+			c := *a.attestation(at.ID)
+			c.Criterion, c.Status, c.Note = at.Criterion, at.Status, at.Note
+			out = &c
 			return nil
 		}
-		if _, err := v.appendFact(txn, a, factAttest, attestBody{ID: newID, Version: t.Version, Criterion: criterion, Status: string(status), Note: noteID}, id, me.Name,
+		// What it says is sealed to the parties of the version in force,
+		// in the agreement's own bucket, and lives as long as the agreement.
+		rs, err := v.pinnedRecipients(txn, a, a.parties(a.Current()))
+		if err != nil {
+			return err
+		}
+		says, err := json.Marshal(attestStatement{Criterion: criterion, Status: string(status), Note: noteID})
+		if err != nil {
+			return err
+		}
+		file, err := encryptTo(says, rs)
+		if err != nil {
+			return err
+		}
+		if _, err := v.putBlob(txn, attestBlob(newID), a.ID, file); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(file)
+		if _, err := v.appendFact(txn, a, factAttest, attestBody{ID: newID, Version: t.Version, Sealed: hex.EncodeToString(sum[:])}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "criterion.attest", Subject: newID, Rule: d.Rule, Detail: detail}); err != nil {
 			return err
 		}
-		out = a.attestation(newID)
+		c := *a.attestation(newID)
+		c.Criterion, c.Status, c.Note = criterion, status, noteID
+		out = &c
 		return nil
 	})
 	if err != nil {
@@ -356,9 +435,13 @@ func (v *Vault) Criteria(ctx context.Context, agreementID string, id *identity.I
 		if err != nil {
 			return err
 		}
+		ats, err := v.openAttestations(txn, a, id)
+		if err != nil {
+			return err
+		}
 		for _, c := range cs {
 			st := CriterionState{Criterion: c, Attestations: []*Attestation{}, Pending: []*Attestation{}}
-			for _, at := range a.practice.attestations {
+			for _, at := range ats {
 				if at.Criterion != c.ID {
 					continue
 				}

@@ -164,8 +164,8 @@ func TestPracticeFoldRefuses(t *testing.T) {
 		{"self-confirmation", factAttest, attestBody{Confirms: at.ID}, f.bob, "bob", "confirms it"},
 		{"supervisor confirms", factAttest, attestBody{Confirms: at.ID}, f.carol, "carol", "only the mentor"},
 		{"confirm of nothing", factAttest, attestBody{Confirms: "t-nosuch"}, f.alice, "alice", "never made"},
-		{"confirm with terms", factAttest, attestBody{Confirms: at.ID, Status: "missed"}, f.alice, "alice", "terms of its own"},
-		{"bad status", factAttest, attestBody{ID: "t-x", Criterion: "c1", Status: "done"}, f.alice, "alice", "not met, progress or missed"},
+		{"confirm with terms", factAttest, attestBody{Confirms: at.ID, Sealed: "00"}, f.alice, "alice", "terms of its own"},
+		{"no statement", factAttest, attestBody{ID: "t-x"}, f.alice, "alice", "commits to no statement"},
 		{"reject with nothing pending", factReject, rejectBody{Version: 1}, f.bob, "bob", "not pending"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -338,5 +338,54 @@ func TestSummaryAndDiff(t *testing.T) {
 	}
 	if d, err := f.v.DiffAgreement(f.ctx, f.agreement, 1, 1, f.bob); err != nil || len(d.Access) != 0 || len(d.Text) != 0 {
 		t.Fatalf("diff of a version with itself: %+v, %v", d, err)
+	}
+}
+
+// What an attestation says is sealed: the chain and the log hold its id and
+// a hash only, and a statement swapped in the store is refused.
+func TestAttestationSealed(t *testing.T) {
+	f := newFixture(t, true)
+	evidence := f.add(policy.Session, f.alice, content("Evidence", "We shipped it."))
+	met, err := f.v.AttestCriterion(f.ctx, f.agreement, "c1", policy.StatusMet, evidence.ID, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.v.AttestCriterion(f.ctx, f.agreement, "c1", policy.StatusMissed, "", f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.v.view(func(txn *badger.Txn) error {
+		return scan(txn, pFact+f.agreement+"/", func(_ string, fa *fact) error {
+			if fa.Type == factAttest && (strings.Contains(string(fa.Body), "met") || strings.Contains(string(fa.Body), evidence.ID)) {
+				t.Errorf("attest fact %d says what it attests: %s", fa.Seq, fa.Body)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := f.v.AuditLog(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if strings.HasPrefix(r.Action, "criterion.") && (r.Detail["status"] != "" || r.Detail["note"] != "" || r.Detail["criterion"] != "") {
+			t.Errorf("audit record %s names what was attested: %v", r.Action, r.Detail)
+		}
+	}
+	if _, err := f.v.Check(f.ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	// Swap bob's sealed statement in for alice's: both are sealed to the
+	// same people, but alice did not sign that one.
+	f.close()
+	withBadger(t, f.dir, func(db *badger.DB) {
+		rawSet(t, db, pBlob+attestBlob(met.ID), rawGet(t, db, pBlob+attestBlob(other.ID)))
+	})
+	f.open()
+	var ie *IntegrityError
+	if _, err := f.v.Criteria(f.ctx, f.agreement, f.bob); !errors.As(err, &ie) {
+		t.Fatalf("criteria with a swapped statement: err = %v, want an integrity error", err)
 	}
 }

@@ -169,14 +169,15 @@ type (
 	}
 	// attestBody proposes an attestation (ID set, Confirms empty) or
 	// confirms the other party's (Confirms set to its id, nothing else):
-	// an attestation counts once both mentor and mentee signed it.
+	// an attestation counts once both mentor and mentee signed it. What it
+	// says (criterion, status, evidence note) is sealed to the agreement's
+	// parties; the fact commits to the sealed file by hash, so the second
+	// signature is on exactly what the first party said.
 	attestBody struct {
-		ID        string `json:"id,omitempty"`
-		Version   int    `json:"version,omitempty"` // the version in force it was made under
-		Criterion string `json:"criterion,omitempty"`
-		Status    string `json:"status,omitempty"`
-		Note      string `json:"note,omitempty"` // a note offered as evidence: its id only
-		Confirms  string `json:"confirms,omitempty"`
+		ID       string `json:"id,omitempty"`
+		Version  int    `json:"version,omitempty"` // the version in force it was made under
+		Sealed   string `json:"sealed,omitempty"`  // hex SHA-256 of the sealed statement
+		Confirms string `json:"confirms,omitempty"`
 	}
 	// rejectBody and withdrawProposalBody end a pending version: the other
 	// party rejects it, or its proposer withdraws it.

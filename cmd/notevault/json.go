@@ -499,8 +499,6 @@ func checkReportJSON(r *vault.CheckReport) checkJSON {
 type criterionJSON struct {
 	ID           string            `json:"id"`
 	What         string            `json:"what"`
-	Measure      string            `json:"measure,omitempty"`
-	DueAt        jsonTime          `json:"due_at,omitzero"`
 	Status       string            `json:"status,omitempty"`
 	StatusAt     jsonTime          `json:"status_at,omitzero"`
 	Evidence     string            `json:"evidence,omitempty"`
@@ -522,7 +520,7 @@ type attestationJSON struct {
 func criteriaJSON(cs []vault.CriterionState) []criterionJSON {
 	out := make([]criterionJSON, 0, len(cs))
 	for _, c := range cs {
-		j := criterionJSON{ID: c.ID, What: c.What, Measure: c.Measure, DueAt: jsonTime(c.Due), Status: string(c.Status),
+		j := criterionJSON{ID: c.ID, What: c.What, Status: string(c.Status),
 			StatusAt: jsonTime(c.Since), Evidence: c.Evidence, Attestations: []attestationJSON{}, Pending: []string{}}
 		for _, at := range c.Attestations {
 			j.Attestations = append(j.Attestations, attestationJSON{at.ID, at.Version, string(at.Status), at.Note,
@@ -588,8 +586,8 @@ type dueItemJSON struct {
 	Mentor       string       `json:"mentor"`
 	Mentee       string       `json:"mentee"`
 	Every        jsonDuration `json:"every"`
-	InForceAt    jsonTime     `json:"in_force_at,omitzero"`
-	LastReviewAt jsonTime     `json:"last_review_at,omitzero"`
+	CountsFrom   string       `json:"counts_from"`
+	CountsFromAt jsonTime     `json:"counts_from_at,omitzero"`
 	DueAt        jsonTime     `json:"due_at,omitzero"`
 	Overdue      bool         `json:"overdue"`
 	OverdueBy    jsonDuration `json:"overdue_by,omitzero"`
@@ -599,7 +597,10 @@ func dueJSON(ds []vault.ReviewDue, now time.Time) []dueItemJSON {
 	out := make([]dueItemJSON, 0, len(ds))
 	for _, d := range ds {
 		j := dueItemJSON{Agreement: d.Agreement, Name: d.Name, Mentor: d.Mentor, Mentee: d.Mentee, Every: jsonDuration(d.Every),
-			InForceAt: jsonTime(d.Since), LastReviewAt: jsonTime(d.LastReview), DueAt: jsonTime(d.Due), Overdue: d.Overdue}
+			CountsFrom: "in force", CountsFromAt: jsonTime(d.Since), DueAt: jsonTime(d.Due), Overdue: d.Overdue}
+		if d.LastReview.After(d.Since) {
+			j.CountsFrom, j.CountsFromAt = "review", jsonTime(d.LastReview)
+		}
 		if d.Overdue {
 			j.OverdueBy = jsonDuration(now.Sub(d.Due))
 		}
