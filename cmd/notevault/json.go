@@ -541,7 +541,7 @@ type diffJSONOut struct {
 	From      int               `json:"from"`
 	To        int               `json:"to"`
 	Access    []changeJSON      `json:"access"`
-	Text      []fieldChangeJSON `json:"text,omitempty"`
+	Text      []fieldChangeJSON `json:"text,omitzero"`
 }
 
 type changeJSON struct {
