@@ -389,3 +389,36 @@ func TestAttestationSealed(t *testing.T) {
 		t.Fatalf("criteria with a swapped statement: err = %v, want an integrity error", err)
 	}
 }
+
+// A signed reject or withdraw-proposal by the wrong party fails the chain,
+// however it reached the store.
+func TestEndProposalFoldRefuses(t *testing.T) {
+	f := newFixture(t, true)
+	if _, err := f.v.AmendAgreement(f.ctx, f.agreement, f.amendedText(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		typ    string
+		signer *identity.Identity
+		actor  string
+		want   string
+	}{
+		{"proposer rejects", factReject, f.alice, "alice", "withdraw it instead"},
+		{"other party withdraws", factWithdrawProposal, f.bob, "bob", "only they can withdraw it"},
+		{"supervisor rejects", factReject, f.carol, "carol", "only the mentor"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := f.appendRaw(c.typ, rejectBody{Version: 2}, c.signer, c.actor); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+	if err := f.appendRaw(factReject, rejectBody{Version: 1}, f.bob, "bob"); err == nil || !strings.Contains(err.Error(), "newest") {
+		t.Fatalf("reject of an older version: err = %v", err)
+	}
+	// Negative control: bob's rejection through the same path is taken.
+	if err := f.appendRaw(factReject, rejectBody{Version: 2}, f.bob, "bob"); err != nil {
+		t.Fatalf("bob rejects through the same path: %v", err)
+	}
+}
