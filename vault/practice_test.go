@@ -422,3 +422,29 @@ func TestEndProposalFoldRefuses(t *testing.T) {
 		t.Fatalf("bob rejects through the same path: %v", err)
 	}
 }
+
+// The newest note of kind review restarts the schedule. (The review kind
+// comes with the kinds table; its metadata is written here directly.)
+func TestDueCountsFromReview(t *testing.T) {
+	f := newFixture(t, true)
+	start := f.clock.Now()
+	f.clock.Advance(100 * 24 * time.Hour)
+	if ds, _ := f.v.DueReviews(f.ctx); !ds[0].Overdue {
+		t.Fatal("not overdue after 100 days without a review")
+	}
+	reviewed := start.Add(95 * 24 * time.Hour)
+	err := f.v.update(func(txn *badger.Txn) error {
+		return put(txn, pNote+"n-review", &noteRec{Meta: noteMeta{ID: "n-review", Agreement: f.agreement, Version: 1,
+			Kind: reviewKind, Author: "alice", Created: reviewed}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := f.v.DueReviews(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds[0]; d.Overdue || !d.LastReview.Equal(reviewed) || !d.Due.Equal(reviewed.Add(90*24*time.Hour)) {
+		t.Fatalf("after a review: %+v", d)
+	}
+}
