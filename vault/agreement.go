@@ -54,6 +54,7 @@ type Agreement struct {
 	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
 	practice    practice // attestations and when it first came into force (practice.go)
+	closure     *Closure // the signed close, nil while open (close.go)
 	head        factHead
 	hashes      []string // hash of each fact, by seq-1
 	// keyPins is the key fingerprint of every party pinned by a version that
@@ -142,18 +143,27 @@ func (ver *AgreementVersion) AcceptedByBoth() bool {
 
 // Terms is the version reduced to what policy decides on.
 func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
-	return ver.Parsed.Terms(a.ID, ver.Version)
+	t := ver.Parsed.Terms(a.ID, ver.Version)
+	if a.closure != nil {
+		t.Closed, t.ClosedBy = a.closure.At, a.closure.By
+	}
+	return t
 }
 
 // termsInForce is the policy terms of the version in force; with none in
 // force, the latest version's terms with no supervisors (nobody reads under
 // a version that is not in force).
 func (a *Agreement) termsInForce() policy.Terms {
+	var t policy.Terms
 	if a.inForce != nil {
-		return a.Terms(a.inForce)
+		t = a.Terms(a.inForce)
+	} else {
+		t = a.Terms(a.Latest())
+		t.Supervisors = nil
 	}
-	t := a.Terms(a.Latest())
-	t.Supervisors = nil
+	if a.closure != nil {
+		t.Closed, t.ClosedBy = a.closure.At, a.closure.By
+	}
 	return t
 }
 
@@ -199,6 +209,9 @@ type termsDoc struct {
 	Readers     map[string][]string `json:"readers"`
 	Exceptions  []string            `json:"exceptions,omitempty"`
 	Retention   map[string]string   `json:"retention"`
+	// AfterClose is retention.after_close ("30d"), kept in the clear so
+	// that the sweep, which holds no key, can anchor expiries at the close.
+	AfterClose string `json:"after_close,omitempty"`
 }
 
 func termsOf(a *agreement.Agreement) termsDoc {
@@ -209,6 +222,9 @@ func termsOf(a *agreement.Agreement) termsDoc {
 	}
 	for k, p := range a.Retention {
 		d.Retention[string(k)] = agreement.FormatDuration(p)
+	}
+	if a.AfterClose > 0 {
+		d.AfterClose = agreement.FormatDuration(a.AfterClose)
 	}
 	return d
 }
@@ -227,6 +243,13 @@ func (d termsDoc) agreement() (*agreement.Agreement, error) {
 			return nil, fmt.Errorf("retention of %s: %w", k, err)
 		}
 		a.Retention[policy.Kind(k)] = p
+	}
+	if d.AfterClose != "" {
+		p, err := agreement.ParseDuration(d.AfterClose)
+		if err != nil {
+			return nil, fmt.Errorf("retention after_close: %w", err)
+		}
+		a.AfterClose = p
 	}
 	return a, nil
 }
@@ -351,6 +374,9 @@ func (a *Agreement) fold(f *fact) error {
 			return policy.Terms{}, fmt.Errorf("no version was in force")
 		}
 		return a.Terms(a.inForce), nil
+	}
+	if err := a.closedTo(f); err != nil {
+		return err
 	}
 	switch f.Type {
 	case factPropose:
@@ -538,6 +564,8 @@ func (a *Agreement) fold(f *fact) error {
 		h.ReleasedBy, h.ReleasedAt = f.Actor, f.At
 	case factAttest, factReject, factWithdrawProposal:
 		return a.foldPractice(f)
+	case factClose:
+		return a.foldClose(f)
 	default:
 		return fmt.Errorf("unknown type %q", f.Type)
 	}

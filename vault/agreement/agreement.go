@@ -46,6 +46,9 @@ type Agreement struct {
 	// Retention is how long each kind of note is kept, from
 	// `retention: {session: 365d, ...}`; Parse requires every kind.
 	Retention map[policy.Kind]time.Duration
+	// AfterClose is how long notes outlive the agreement's close, from
+	// `retention: {after_close: 30d}`; 0 keeps the per-kind periods.
+	AfterClose time.Duration
 	// Destruction is free text: the destruction timeline as agreed.
 	Destruction string `yaml:"destruction"`
 
@@ -400,6 +403,29 @@ func (p *parser) exceptions(f field) error {
 }
 
 func (p *parser) retention(f field) error {
+	// after_close sits beside the kinds: it is not a kind of note.
+	if f.value.Kind == yaml.MappingNode {
+		kept := *f.value
+		kept.Content = nil
+		for i := 0; i+1 < len(f.value.Content); i += 2 {
+			k, v := f.value.Content[i], f.value.Content[i+1]
+			if k.Value != "after_close" {
+				kept.Content = append(kept.Content, k, v)
+				continue
+			}
+			path := f.path + ".after_close"
+			s, _, err := scalar(v, path)
+			if err != nil {
+				return err
+			}
+			d, err := ParseDuration(s)
+			if err != nil {
+				return &Error{Line: v.Line, Field: path, Msg: err.Error()}
+			}
+			p.a.AfterClose = d
+		}
+		f.value = &kept
+	}
 	fs, err := kindFields(f)
 	if err != nil {
 		return err

@@ -77,5 +77,6 @@ func (a *Agreement) Terms(id string, version int) policy.Terms {
 		Readers:     readers,
 		Exceptions:  slices.Clone(a.Confidentiality.Exceptions),
 		Retention:   retention,
+		AfterClose:  a.AfterClose,
 	}
 }
