@@ -278,7 +278,7 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	// It was written while the agreement was open, under the terms of the
 	// version it names as they stood then.
 	t := a.Terms(ver)
-	if !t.Closed.IsZero() && !m.Created.Before(t.Closed) {
+	if !t.Closed.IsZero() && m.Created.After(t.Closed) {
 		return integrity(what, "it is dated %s, after agreement %s was %s", policy.FormatTime(m.Created), a.ID, "closed at "+policy.FormatTime(t.Closed))
 	}
 	t.Closed, t.ClosedBy = time.Time{}, ""
