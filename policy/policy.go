@@ -115,6 +115,114 @@ type Terms struct {
 	Readers     map[Kind][]string // reader tokens per kind
 	Exceptions  []string          // named disclosure exceptions
 	Retention   map[Kind]time.Duration
+
+	// Custodians are the people, beyond mentor and mentee, who may place
+	// holds and release any hold (holds.custodians).
+	Custodians []string
+	// ExceptionRecipients names, per exception, who may receive a
+	// disclosure under it. An exception given in list form maps to nil (or
+	// is absent): its recipients are the agreement's supervisors.
+	ExceptionRecipients map[string][]string
+	// MaxGrant and MaxConsent cap how long a grant and a consent may last;
+	// 0 means DefaultMaxGrant and DefaultMaxConsent.
+	MaxGrant, MaxConsent time.Duration
+	// AfterClose is how long notes outlive the agreement's close (0: keep
+	// the per-kind periods).
+	AfterClose time.Duration
+	// Closed is when the agreement was closed by a signed close fact (zero:
+	// it is open).
+	Closed time.Time
+	// Start and End are the agreement's dates, for people only.
+	Start, End time.Time
+}
+
+// The caps on sharing when an agreement sets none.
+const (
+	DefaultMaxGrant   = 90 * 24 * time.Hour
+	DefaultMaxConsent = 365 * 24 * time.Hour
+)
+
+// GrantCap is the longest a grant under t may last.
+func (t Terms) GrantCap() time.Duration {
+	if t.MaxGrant > 0 {
+		return t.MaxGrant
+	}
+	return DefaultMaxGrant
+}
+
+// ConsentCap is the longest a consent under t may last.
+func (t Terms) ConsentCap() time.Duration {
+	if t.MaxConsent > 0 {
+		return t.MaxConsent
+	}
+	return DefaultMaxConsent
+}
+
+// IsCustodian reports whether name is one of the agreement's custodians.
+func (t Terms) IsCustodian(name string) bool {
+	return name != "" && slices.Contains(t.Custodians, name)
+}
+
+// HasException reports whether the agreement names the exception.
+func (t Terms) HasException(reason string) bool {
+	if reason == "" {
+		return false
+	}
+	if slices.Contains(t.Exceptions, reason) {
+		return true
+	}
+	_, ok := t.ExceptionRecipients[reason]
+	return ok
+}
+
+// ExceptionNames lists the agreement's exceptions, in list order, then the
+// map-form ones sorted.
+func (t Terms) ExceptionNames() []string {
+	out := slices.Clone(t.Exceptions)
+	var extra []string
+	for e := range t.ExceptionRecipients {
+		if !slices.Contains(out, e) {
+			extra = append(extra, e)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// RecipientsOf is who may receive a disclosure under exception reason: the
+// names the agreement gives it, or its supervisors when it gives none.
+func (t Terms) RecipientsOf(reason string) []string {
+	if names := t.ExceptionRecipients[reason]; names != nil {
+		return slices.Clone(names)
+	}
+	return slices.Clone(t.Supervisors)
+}
+
+// MayRead reports whether name may read some note of kind under t as one of
+// the readers notes are sealed to: through the mentor or mentee token for
+// their role, or through the author token when name may write that kind. A
+// supervisor never may: what they see comes through a grant or disclosure.
+func (t Terms) MayRead(name string, kind Kind) bool {
+	if name == "" {
+		return false
+	}
+	for _, tok := range t.ReaderTokens(kind) {
+		switch tok {
+		case ReaderMentor:
+			if name == t.Mentor {
+				return true
+			}
+		case ReaderMentee:
+			if name == t.Mentee {
+				return true
+			}
+		case ReaderAuthor:
+			if WriteNote(name, kind, t).Allowed() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // DefaultReaders returns a fresh copy of the default reader tokens:
@@ -371,6 +479,13 @@ func pluralList(kinds []Kind) string {
 	return andList(names)
 }
 
+func orList(items []string) string {
+	if len(items) < 2 {
+		return andList(items)
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
 func andList(items []string) string {
 	switch len(items) {
 	case 0:
@@ -406,6 +521,8 @@ func (t Terms) its(name string) string {
 	}
 	r, ok := t.RoleOf(name)
 	switch {
+	case !ok && t.IsCustodian(name):
+		return name + " is one of its custodians"
 	case !ok:
 		return name + " is not one of its participants"
 	case r == Supervisor:

@@ -54,7 +54,8 @@ type Agreement struct {
 	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
 	head        factHead
-	hashes      []string // hash of each fact, by seq-1
+	hashes      []string            // hash of each fact, by seq-1
+	adjust      func(*policy.Terms) // Vault.termsHook
 	// keyPins is the key fingerprint of every party pinned by a version that
 	// came into force. A later acceptance pins the same key for them: a key
 	// is never re-pinned by re-accepting (rotation will be a signed fact of
@@ -133,7 +134,11 @@ func (ver *AgreementVersion) AcceptedByBoth() bool {
 
 // Terms is the version reduced to what policy decides on.
 func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
-	return ver.Parsed.Terms(a.ID, ver.Version)
+	t := ver.Parsed.Terms(a.ID, ver.Version)
+	if a.adjust != nil {
+		a.adjust(&t)
+	}
+	return t
 }
 
 // termsInForce is the policy terms of the version in force; with none in
@@ -173,9 +178,24 @@ func (a *Agreement) withDisclosures(base policy.Facts, noteID string) policy.Fac
 	return base
 }
 
+// parties are the people whose keys an acceptance of ver pins: mentor,
+// mentee, supervisors, custodians (who sign the holds they place and
+// release) and the recipients its exceptions name (to whom a disclosure is
+// sealed).
 func (a *Agreement) parties(ver *AgreementVersion) []string {
 	p := ver.Parsed
-	return append([]string{p.Mentor, p.Mentee}, p.Supervisors...)
+	out := append([]string{p.Mentor, p.Mentee}, p.Supervisors...)
+	t := a.Terms(ver)
+	more := slices.Clone(t.Custodians)
+	for _, e := range t.ExceptionNames() {
+		more = append(more, t.ExceptionRecipients[e]...)
+	}
+	for _, c := range more {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // termsDoc is the machine-read part of an agreement file, as it is stored
@@ -241,7 +261,7 @@ func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
 	if err := getRecord(txn, pAgreement, "agreement", id, &h); err != nil {
 		return nil, err
 	}
-	a := &Agreement{ID: id, Created: h.Created}
+	a := &Agreement{ID: id, Created: h.Created, adjust: v.termsHook}
 	var facts []*fact
 	if err := scan(txn, pFact+id+"/", func(_ string, f *fact) error {
 		facts = append(facts, f)
@@ -421,6 +441,13 @@ func (a *Agreement) fold(f *fact) error {
 		if d := policy.GiveConsent(f.Actor, b.Grantee, b.Kinds, t); !d.Allowed() {
 			return refused(d)
 		}
+		// A consent recorded with no end (as earlier releases wrote them)
+		// ends at the cap; one that outlasts the cap is refused.
+		until, d := policy.ConsentUntil(b.Until, f.At, t)
+		if !d.Allowed() {
+			return refused(d)
+		}
+		b.Until = until
 		if _, dup := a.consent(b.ID); dup {
 			return fmt.Errorf("consent %s is given twice", b.ID)
 		}
@@ -440,7 +467,8 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		a.consents[i].WithdrawnAt = f.At
 	case factGrant:
-		if _, err := needInForce(); err != nil {
+		t, err := needInForce()
+		if err != nil {
 			return err
 		}
 		var b grantBody
@@ -448,6 +476,9 @@ func (a *Agreement) fold(f *fact) error {
 			return err
 		}
 		if d, _ := policy.GrantAccess(f.Actor, b.Grantee, b.Kinds, a.facts(""), f.At); !d.Allowed() {
+			return refused(d)
+		}
+		if d := policy.GrantPeriod(b.Expires.Sub(f.At), t); b.Expires.After(f.At) && !d.Allowed() {
 			return refused(d)
 		}
 		if ci, ok := a.consent(b.Consent); !ok || a.consents[ci].Grantee != b.Grantee {
@@ -485,6 +516,9 @@ func (a *Agreement) fold(f *fact) error {
 		if _, ok := t.RoleOf(f.Actor); !ok {
 			return fmt.Errorf("%s, who disclosed, is not a party", f.Actor)
 		}
+		if d := policy.DisclosureRecipient(f.Actor, b.To, b.Reason, t); !d.Allowed() {
+			return refused(d)
+		}
 		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
 			Reason: b.Reason, At: f.At, Verified: true})
 		if a.statements == nil {
@@ -503,7 +537,7 @@ func (a *Agreement) fold(f *fact) error {
 		if d := policy.PlaceHold(f.Actor, t); !d.Allowed() {
 			return refused(d)
 		}
-		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, reasonHash: b.Reason})
+		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, Review: b.Review, reasonHash: b.Reason})
 	case factRelease:
 		var b releaseBody
 		if err := f.decode(&b); err != nil {
@@ -835,7 +869,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 			return err
 		}
 		now := v.Now()
-		a = &Agreement{ID: id, Created: now}
+		a = &Agreement{ID: id, Created: now, adjust: v.termsHook}
 		if err := put(txn, pAgreement+id, agreementHead{ID: id, Created: now}); err != nil {
 			return err
 		}

@@ -355,14 +355,16 @@ type holdJSON struct {
 	PlacedAt   jsonTime `json:"placed_at,omitzero"`
 	ReleasedBy string   `json:"released_by,omitempty"`
 	ReleasedAt jsonTime `json:"released_at,omitzero"`
+	ReviewAt   jsonTime `json:"review_at,omitzero"`
+	ReviewDue  bool     `json:"review_due,omitempty"`
 	Status     string   `json:"status"`
 }
 
-func holdsJSON(hs []*vault.Hold) []holdJSON {
+func holdsJSON(hs []*vault.Hold, now time.Time) []holdJSON {
 	out := make([]holdJSON, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, holdJSON{h.ID, h.Agreement, h.Note, h.Reason, h.PlacedBy, jsonTime(h.At), h.ReleasedBy,
-			jsonTime(h.ReleasedAt), holdStatus(h)})
+			jsonTime(h.ReleasedAt), jsonTime(h.Review), h.ReviewDue(now), holdStatus(h)})
 	}
 	return out
 }
