@@ -136,10 +136,12 @@ func GrantAccess(who, grantee string, kinds []Kind, f Facts, now time.Time) (Dec
 	if !t.IsSupervisor(grantee) {
 		return deny("not-supervisor", "", "%s is not a supervisor of agreement %s (%s)", grantee, t.Agreement, supervisorList(t)), nil
 	}
-	if d, ok := checkConsentKinds(kinds); !ok {
-		return d, nil
+	for _, k := range kinds {
+		if d := MayGrant(who, k, t); !d.Allowed() {
+			return d, nil
+		}
 	}
-	if d, ok := checkMayRead(who, "grant", kinds, t); !ok {
+	if d, ok := checkConsentKinds(kinds); !ok {
 		return d, nil
 	}
 	var best, forged *Consent
@@ -292,8 +294,13 @@ func ReleaseHold(who, placedBy string, t Terms) Decision {
 	switch {
 	case who != "" && who == placedBy:
 		return allow("release", "", "%s placed the hold and may release it", who)
+	case t.IsCustodian(who) && placedBy == "":
+		return allow("release", "", "%s is a custodian of agreement %s and may release any of its holds", who, t.Agreement)
 	case t.IsCustodian(who):
 		return allow("release", "", "%s is a custodian of agreement %s and may release the hold placed by %s", who, t.Agreement, placedBy)
+	}
+	if placedBy == "" {
+		return deny("not-placer", "", "only whoever placed a hold, or %s of agreement %s, can release it; %s", custodianList(t), t.Agreement, t.its(who))
 	}
 	return deny("not-placer", "", "only %s, who placed the hold, or %s of agreement %s can release it; %s", placedBy, custodianList(t), t.Agreement, t.its(who))
 }

@@ -39,7 +39,8 @@ func (v *Vault) inForce(txn *badger.Txn, id *identity.Identity, agreementID stri
 }
 
 // GiveConsent records the mentee's signed consent that grantee may be granted
-// access to the given kinds, until the given time (zero: until withdrawn).
+// access to the given kinds, until the given time (zero: until the
+// agreement's cap on consents, policy.ConsentUntil).
 func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, kinds []policy.Kind, until time.Time, id *identity.Identity) (*policy.Consent, error) {
 	cid, err := v.newID("c")
 	if err != nil {

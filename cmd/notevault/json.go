@@ -382,6 +382,23 @@ func decisionOf(d policy.Decision) decisionJSON {
 	return decisionJSON{d.Outcome.String(), d.Rule, d.Reason, d.Basis}
 }
 
+// policy rules
+
+type abilityJSON struct {
+	Action  string `json:"action"`
+	Outcome string `json:"outcome"`
+	Rule    string `json:"rule"`
+	Reason  string `json:"reason"`
+}
+
+func abilitiesJSON(as []policy.Ability) []abilityJSON {
+	out := make([]abilityJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, abilityJSON{a.Action, a.Decision.Outcome.String(), a.Decision.Rule, a.Decision.Reason})
+	}
+	return out
+}
+
 // retention plan and sweep
 
 type planItemJSON struct {

@@ -645,6 +645,7 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(0, "hold", "list")
 	c.json(0, "hold", "list", "--agreement", agr, "-i", alice)
 	c.json(0, "policy", "explain", "--note", summary, "--who", "carol")
+	c.json(0, "policy", "rules", "--agreement", agr, "--who", "carol")
 	c.json(exitDenied, "policy", "explain", "--note", kept, "--who", "carol")
 	c.json(0, "retention", "plan")
 	c.json(0, "retention", "sweep", "--dry-run")
