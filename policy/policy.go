@@ -336,7 +336,17 @@ type Grant struct {
 	Kinds                  []Kind
 	Issued, Expires        time.Time // lease window [Issued, Expires): at Expires it is already denied
 	RevokedAt              time.Time
-	Verified               bool
+	// EndedAt is when a version that came into force no longer allowed the
+	// grant (its grantee no longer a supervisor, its granter no longer a
+	// reader of a kind): it stays ended, as its copies are destroyed then,
+	// whatever a later version says. Zero: not ended so.
+	EndedAt  time.Time
+	Verified bool
+}
+
+// Ended reports whether a version in force ended the grant at or before now.
+func (g Grant) Ended(now time.Time) bool {
+	return !g.EndedAt.IsZero() && !g.EndedAt.After(now)
 }
 
 // Revoked reports whether the grant has been revoked at or before now.

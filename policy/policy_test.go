@@ -399,6 +399,9 @@ func TestGrantLive(t *testing.T) {
 		{name: "granter may no longer read the kind", g: func(g *Grant) { g.GrantedBy = "bob" },
 			facts: func(f *Facts) { f.Terms.Readers = map[Kind][]string{Summary: {ReaderAuthor}} },
 			out:   Deny, rule: "granter-not-reader", reason: "bob, who made grant g-1, may not read summaries under agreement a-1; the grant has ended"},
+		{name: "ended by a version in force", g: func(g *Grant) { g.EndedAt = t0.Add(-time.Minute) },
+			out: Deny, rule: "grant-ended", reason: "grant g-1 ended at 2026-06-01T09:59Z, when a version of agreement a-1 in force no longer allowed it"},
+		{name: "to be ended later", g: func(g *Grant) { g.EndedAt = t0.Add(time.Minute) }, out: Allow, rule: "grant"},
 		{name: "mentee's grant while the mentee reads the kind", g: func(g *Grant) { g.GrantedBy = "bob" }, out: Allow, rule: "grant"},
 	}
 	for _, tc := range tests {

@@ -175,6 +175,10 @@ func checkGrant(g Grant, kind *Kind, agreement string, f Facts, now time.Time) g
 		return fail(deny("grant-revoked", g.ID, "grant %s was revoked at %s", g.ID, FormatTime(g.RevokedAt)))
 	}
 	next()
+	if g.Ended(now) {
+		return fail(deny("grant-ended", g.ID, "grant %s ended at %s, when a version of agreement %s in force no longer allowed it", g.ID, FormatTime(g.EndedAt), g.Agreement))
+	}
+	next()
 	if now.Before(g.Issued) {
 		return fail(deny("grant-not-started", g.ID, "grant %s starts at %s", g.ID, FormatTime(g.Issued)))
 	}

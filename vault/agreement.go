@@ -427,7 +427,19 @@ func (a *Agreement) fold(f *fact) error {
 			}
 			maps.Copy(a.keyPins, ver.Pins)
 			// A version in force that narrows access ends the grants it no
-			// longer allows: policy.GrantLive judges them under these terms.
+			// longer allows (policy.GrantLive judges them under these terms),
+			// and for good: their copies are destroyed now, so a later
+			// version that would allow them again revives nothing.
+			facts := a.facts("")
+			for i, g := range a.grants {
+				if !g.EndedAt.IsZero() || !f.At.Before(g.Expires) {
+					continue
+				}
+				switch policy.GrantLive(g, facts, f.At).Rule {
+				case "not-supervisor", "granter-not-reader":
+					a.grants[i].EndedAt = f.At
+				}
+			}
 		}
 	case factConsent:
 		t, err := needInForce()

@@ -507,3 +507,47 @@ func TestExplainAgreesWithShow(t *testing.T) {
 	}
 	t.Logf("%d cases: explain, show and the reader's listing agree", checked)
 }
+
+// An amendment that drops the grantee from the supervisors ends the grant
+// and destroys its copies; a later amendment that names them again revives
+// nothing, and explain says so rather than "allowed" over a missing copy.
+func TestEndedGrantStaysEnded(t *testing.T) {
+	f, g, _, _ := grantFixture(t, false)
+	notes, err := f.v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement, Kind: policy.Summary})
+	if err != nil || len(notes) == 0 {
+		t.Fatalf("summaries: %v, %v", notes, err)
+	}
+	n := notes[0]
+	without := strings.Replace(string(f.text), "supervisors: [carol]", "supervisors: []", 1)
+	if without == string(f.text) {
+		t.Fatal("agreement file has no supervisors: [carol] line")
+	}
+	for i, text := range []string{without, string(f.amendedText())} {
+		f.clock.Advance(time.Minute)
+		if _, err := f.v.AmendAgreement(f.ctx, f.agreement, []byte(text), f.alice); err != nil {
+			t.Fatalf("amendment %d: %v", i+2, err)
+		}
+		f.accept(f.bob)
+		if i == 0 {
+			if _, err := f.v.ReadNote(f.ctx, n.ID, f.carol); err == nil {
+				t.Fatal("carol reads after leaving the agreement")
+			}
+		}
+	}
+	d, err := f.v.Explain(f.ctx, n.ID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rerr := f.v.ReadNote(f.ctx, n.ID, f.carol)
+	if d.Allowed() || d.Rule != "grant-ended" || d.Basis != g.ID {
+		t.Fatalf("explain after carol is named again: %v (rule %s), want grant %s ended", d, d.Rule, g.ID)
+	}
+	wantDenied(t, rerr, "grant-ended")
+	// Control: a new grant under the same consent opens it again.
+	if _, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, day, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.ReadNote(f.ctx, n.ID, f.carol); err != nil {
+		t.Fatalf("carol reads under a new grant: %v", err)
+	}
+}
