@@ -56,6 +56,7 @@ type Agreement struct {
 	head        factHead
 	hashes      []string            // hash of each fact, by seq-1
 	adjust      func(*policy.Terms) // Vault.termsHook
+	capped      map[string]bool     // consents whose end the cap set on fold
 	// keyPins is the key fingerprint of every party pinned by a version that
 	// came into force. A later acceptance pins the same key for them: a key
 	// is never re-pinned by re-accepting (rotation will be a signed fact of
@@ -453,13 +454,17 @@ func (a *Agreement) fold(f *fact) error {
 		if d := policy.GiveConsent(f.Actor, b.Grantee, b.Kinds, t); !d.Allowed() {
 			return refused(d)
 		}
-		// A consent recorded with no end (as earlier releases wrote them)
-		// ends at the cap; one that outlasts the cap is refused.
-		until, d := policy.ConsentUntil(b.Until, f.At, t)
-		if !d.Allowed() {
-			return refused(d)
+		// The cap applies to every consent in the chain: one recorded with
+		// no end or a later one (earlier releases allowed both) ends at the
+		// cap. Giving a longer one now is refused (GiveConsent); one signed
+		// into the store anyway grants nothing past the cap.
+		if limit := f.At.Add(t.ConsentCap()); b.Until.IsZero() || b.Until.After(limit) {
+			b.Until = limit
+			if a.capped == nil {
+				a.capped = map[string]bool{}
+			}
+			a.capped[b.ID] = true
 		}
-		b.Until = until
 		if _, dup := a.consent(b.ID); dup {
 			return fmt.Errorf("consent %s is given twice", b.ID)
 		}
@@ -490,13 +495,18 @@ func (a *Agreement) fold(f *fact) error {
 		if d, _ := policy.GrantAccess(f.Actor, b.Grantee, b.Kinds, a.facts(""), f.At); !d.Allowed() {
 			return refused(d)
 		}
-		if d := policy.GrantPeriod(b.Expires.Sub(f.At), t); b.Expires.After(f.At) && !d.Allowed() {
-			return refused(d)
+		// Likewise every grant ends at the cap on grants, and one resting on
+		// a consent the cap cut short ends with it.
+		if limit := f.At.Add(t.GrantCap()); b.Expires.After(limit) {
+			b.Expires = limit
 		}
 		if ci, ok := a.consent(b.Consent); !ok || a.consents[ci].Grantee != b.Grantee {
 			return fmt.Errorf("it rests on consent %s, which does not cover it", b.Consent)
 		} else if until := a.consents[ci].Until; !until.IsZero() && b.Expires.After(until) {
-			return fmt.Errorf("it outlives its consent")
+			if !a.capped[b.Consent] {
+				return fmt.Errorf("it outlives its consent")
+			}
+			b.Expires = until
 		}
 		if !b.Expires.After(f.At) {
 			return fmt.Errorf("it ends before it begins")

@@ -318,24 +318,6 @@ func TestForgedGovernanceFactsRefused(t *testing.T) {
 			forgery{factDisclose, "bob", bob, func(s setup) any {
 				return discloseBody{ID: "d-forged", Note: "n-x", To: "carol", Reason: "legal-obligation"}
 			}}},
-		{"a ten-year consent",
-			forgery{factConsent, "bob", bob, func(s setup) any {
-				return consentBody{ID: "c-forged", Version: 1, Grantee: "carol", Kinds: []policy.Kind{policy.Session},
-					Until: s.f.clock.Now().Add(10 * 365 * day)}
-			}},
-			forgery{factConsent, "bob", bob, func(s setup) any {
-				return consentBody{ID: "c-forged", Version: 1, Grantee: "carol", Kinds: []policy.Kind{policy.Session},
-					Until: s.f.clock.Now().Add(300 * day)}
-			}}},
-		{"a ten-year grant",
-			forgery{factGrant, "alice", alice, func(s setup) any {
-				return grantBody{ID: "g-forged", Consent: s.c, Grantee: "carol", Kinds: []policy.Kind{policy.Summary},
-					Expires: s.f.clock.Now().Add(10 * 365 * day)}
-			}},
-			forgery{factGrant, "alice", alice, func(s setup) any {
-				return grantBody{ID: "g-forged", Consent: s.c, Grantee: "carol", Kinds: []policy.Kind{policy.Summary},
-					Expires: s.f.clock.Now().Add(30 * day)}
-			}}},
 	}
 	for _, tc := range tests {
 		for _, legal := range []bool{false, true} {
@@ -363,17 +345,39 @@ func TestForgedGovernanceFactsRefused(t *testing.T) {
 	}
 }
 
-// A consent recorded with no end, as earlier releases wrote them, ends at
-// the cap when the chain is folded: it never lasts "until withdrawn".
-func TestOpenEndedConsentEndsAtCap(t *testing.T) {
+// Consents and grants in a chain end at the caps when it is folded: one
+// recorded with no end (as earlier releases wrote them) or longer than the
+// cap, and a grant resting on a consent the cap cut short, whether an earlier
+// release wrote it or it was signed straight into the store. They grant
+// nothing past the cap, and the vault keeps opening.
+func TestChainFactsEndAtCaps(t *testing.T) {
 	f := newFixture(t, true)
+	s := f.add(policy.Summary, f.alice, content("s", "MARK-s"))
 	f.forge(factConsent, "bob", f.bob, consentBody{ID: "c-old", Version: 1, Grantee: "carol", Kinds: []policy.Kind{policy.Summary}})
-	cs, err := f.v.Consents(f.ctx, f.agreement)
-	if err != nil || len(cs) != 1 {
-		t.Fatalf("consents %v, %v", cs, err)
+	f.forge(factConsent, "bob", f.bob, consentBody{ID: "c-long", Version: 1, Grantee: "carol", Kinds: []policy.Kind{policy.Session},
+		Until: f.clock.Now().Add(10 * 365 * day)})
+	a, err := f.v.GetAgreement(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatalf("a chain with uncapped consents: %v", err)
 	}
-	if want := cs[0].GivenAt.Add(policy.DefaultMaxConsent); !cs[0].Until.Equal(want) {
-		t.Fatalf("an open-ended consent runs until %v, want %v", cs[0].Until, want)
+	for _, c := range a.consents {
+		if want := c.GivenAt.Add(policy.DefaultMaxConsent); !c.Until.Equal(want) {
+			t.Errorf("consent %s runs until %v, want the cap %v", c.ID, c.Until, want)
+		}
+	}
+	// A ten-year grant on the open-ended consent, signed into the store.
+	f.forge(factGrant, "alice", f.alice, grantBody{ID: "g-long", Consent: "c-old", Grantee: "carol",
+		Kinds: []policy.Kind{policy.Summary}, Expires: f.clock.Now().Add(10 * 365 * day)})
+	gs, _, err := f.v.Grants(f.ctx, f.agreement)
+	if err != nil || len(gs) != 1 {
+		t.Fatalf("grants %v, %v", gs, err)
+	}
+	if want := gs[0].Issued.Add(policy.DefaultMaxGrant); !gs[0].Expires.Equal(want) {
+		t.Fatalf("the ten-year grant ends %v, want the cap %v", gs[0].Expires, want)
+	}
+	f.clock.Set(gs[0].Expires)
+	if d, err := f.v.Explain(f.ctx, s.ID, "carol"); err != nil || d.Allowed() || d.Rule != "grant-expired" {
+		t.Fatalf("carol at the grant's capped end: %v, %v; want the grant expired", d, err)
 	}
 }
 
