@@ -136,7 +136,7 @@ func (v *Vault) PlaceHold(ctx context.Context, req HoldRequest, id *identity.Ide
 		sum := sha256.Sum256(sealed)
 		if _, err := v.appendFact(txn, a, factHold, holdBody{ID: hid, Note: noteID, Reason: hex.EncodeToString(sum[:]), Review: req.Review.UTC()}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "hold.add", Subject: hid, Rule: "hold",
-				Detail: map[string]string{"note": noteID}}); err != nil {
+				Detail: holdDetail(noteID, req.Review)}); err != nil {
 			return err
 		}
 		h = a.hold(hid)
@@ -144,6 +144,14 @@ func (v *Vault) PlaceHold(ctx context.Context, req HoldRequest, id *identity.Ide
 		return nil
 	})
 	return h, err
+}
+
+func holdDetail(noteID string, review time.Time) map[string]string {
+	d := map[string]string{"note": noteID}
+	if !review.IsZero() {
+		d["review"] = review.UTC().Format(time.RFC3339)
+	}
+	return d
 }
 
 // ReleaseHold ends a hold, as a fact signed by whoever released it; the next

@@ -99,7 +99,10 @@ func newHoldReleaseCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "release HOLD -i FILE",
 		Short: "Release a legal hold; the next sweep destroys what is overdue",
-		Args:  exactArgs("HOLD"),
+		Long: `Release a legal hold. Only whoever placed it, or a custodian the agreement
+names (holds.custodians), may: the mentor and the mentee cannot lift each
+other's holds. The next sweep destroys what the hold kept past its expiry.`,
+		Args: exactArgs("HOLD"),
 		Example: `  notevault hold release h-7xw2p9r4m6kq3zt8 -i alice.key
   notevault retention sweep --dry-run   # what the next sweep destroys`,
 		RunE: func(cmd *cobra.Command, args []string) error {
