@@ -63,10 +63,11 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 		}
 		// No end given: the consent ends at the agreement's cap, and says so
 		// in what the mentee signs.
-		until, d := policy.ConsentUntil(until, v.Now(), t)
+		end, d := policy.ConsentUntil(until, v.Now(), t)
 		if !d.Allowed() {
 			return denied(d)
 		}
+		until = end
 		detail := map[string]string{"to": grantee, "kinds": kindsString(kinds)}
 		if !until.IsZero() {
 			detail["until"] = until.UTC().Format(time.RFC3339)
