@@ -72,3 +72,18 @@ consent for longer than 365d: denied: a consent under agreement a-1 lasts at mos
 		}
 	}
 }
+
+// The plain-language summary names a recipient an exception names by name,
+// though they are no other party.
+func TestSummaryNamesExceptionRecipients(t *testing.T) {
+	tt := terms()
+	tt.ExceptionRecipients = map[string][]string{"safeguarding": {"dana"}}
+	want := "under the safeguarding exception a reader of a note may disclose it to dana; every disclosure is recorded and bob can see it"
+	got := Summarize(tt)
+	for _, s := range got {
+		if s == want {
+			return
+		}
+	}
+	t.Errorf("summary lacks %q:\n%s", want, strings.Join(got, "\n"))
+}

@@ -489,13 +489,6 @@ func pluralList(kinds []Kind) string {
 	return andList(names)
 }
 
-func orList(items []string) string {
-	if len(items) < 2 {
-		return andList(items)
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
-}
-
 func andList(items []string) string {
 	switch len(items) {
 	case 0:
