@@ -11,7 +11,6 @@ import (
 	"github.com/notevault/notevault/vault/certificate"
 )
 
-
 // closingFixture is a fixture whose agreement, in force, keeps notes 30d
 // after its close.
 func closingFixture(t *testing.T) *fixture {

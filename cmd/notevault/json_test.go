@@ -708,6 +708,8 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.run(0, "", "note", "delete", last, "-i", bob)
 	cert := filepath.Join(c.dir, "ended.cert")
 	c.run(0, "", "agreement", "certificate", ended, "--out", cert)
+	c.json(0, "agreement", "show", ended)
+	c.json(0, "agreement", "list")
 	c.json(0, "certificate", "verify", cert)
 	c.json(0, "certificate", "verify", cert, "--checkpoint", checkpoint)
 
