@@ -64,11 +64,12 @@ func TestClosedRefuses(t *testing.T) {
 // close; before the close it was live.
 func TestGrantEndsAtClose(t *testing.T) {
 	f := facts()
+	f.Grants[0].GrantedBy = "bob" // the mentee reads summaries, so may grant them
 	check(t, Read("carol", summaryNote, f, t0), Allow, "grant", "", "g-1")
 	f.Terms = closedTerms()
 	check(t, Read("carol", summaryNote, f, t0), Deny, "agreement-closed",
 		"grant g-1 ended when agreement a-1 was closed on 2026-06-01T09:30Z by bob", "g-1")
-	check(t, GrantLive(grant(), f, t0), Deny, "agreement-closed", "", "g-1")
+	check(t, GrantLive(f.Grants[0], f, t0), Deny, "agreement-closed", "", "g-1")
 	// The parties still read their notes until they are destroyed.
 	check(t, Read("bob", summaryNote, f, t0), Allow, "reader", "", "")
 	// Before the close took effect the grant still held.

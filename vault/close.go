@@ -185,12 +185,24 @@ func (v *Vault) CloseAgreement(ctx context.Context, agreementID, reason string, 
 // agreementNotes returns the verified notes of agreement a.
 func (v *Vault) agreementNotes(txn *badger.Txn, a *Agreement) ([]*Note, error) {
 	var out []*Note
+	// The authors' records are parsed once, not once per note.
+	people := map[string]*Participant{}
+	participant := func(name string) (*Participant, error) {
+		if p, ok := people[name]; ok {
+			return p, nil
+		}
+		p, err := v.participant(txn, name)
+		if err == nil {
+			people[name] = p
+		}
+		return p, err
+	}
 	err := scan(txn, pNote, func(_ string, rec *noteRec) error {
 		if rec.Meta.Agreement != a.ID {
 			return nil
 		}
 		n := rec.note()
-		if err := v.verifyNote(txn, a, n); err != nil {
+		if err := verifyNoteBy(a, n, participant); err != nil {
 			return err
 		}
 		out = append(out, n)
