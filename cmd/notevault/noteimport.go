@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -409,6 +410,12 @@ func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *e
 		return fmt.Errorf("%s holds no notes; nothing was imported", displaySource(opts.source))
 	}
 
+	if e.getenv("GOMEMLIMIT") == "" {
+		// The store's compactions, not the notes, are what grows the heap
+		// of a long import (badger builds tables in memory): a soft limit
+		// makes the collector return that memory sooner, for some CPU.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	v, err := openVault(ctx, g, e)
@@ -489,6 +496,11 @@ func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *e
 	fmt.Fprintln(e.stderr)
 	return nil
 }
+
+// importMemoryLimit is the soft limit of the Go heap during an import,
+// unless GOMEMLIMIT sets one: measured, it keeps the peak RSS of 10,000
+// one-KiB notes under 200 MiB (bench/import.sh).
+const importMemoryLimit = 120 << 20
 
 // importResumable reports whether an error in the middle of an import
 // leaves a state that running it again completes: everything but a refusal
