@@ -10,11 +10,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -416,8 +414,8 @@ func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *e
 		// makes the collector return that memory sooner, for some CPU.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGINT and SIGTERM cancel ctx (see run): the batch under way
+	// commits, and the import stops before the next one.
 	v, err := openVault(ctx, g, e)
 	if err != nil {
 		return err
