@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -519,13 +520,14 @@ func newImportBar(total int, e *env) *progressbar.ProgressBar {
 	if !isTerminal(e.stderr) {
 		return nil
 	}
-	return progressbar.NewOptions(total,
+	bar := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(e.stderr),
 		progressbar.OptionSetDescription("importing"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("notes"),
-		progressbar.OptionThrottle(100_000_000),
-		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
 	)
+	_ = bar.RenderBlank()
+	return bar
 }
