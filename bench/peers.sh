@@ -111,7 +111,7 @@ list	age folder	find agestore/notes -name '*.age'
 OPS
 echo "measuring add, show and list, $runs rounds..." >&2
 python3 - "$runs" ops.txt >times.tsv <<'PY'
-import subprocess, sys, time
+import resource, subprocess, sys, time
 runs, ops = int(sys.argv[1]), [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
 for i in range(runs):
     # Rotate who goes first within each operation, round by round.
@@ -119,9 +119,11 @@ for i in range(runs):
         group = [o for o in ops if o[0] == op]
         group = group[i % len(group):] + group[:i % len(group)]
         for _, tool, cmd in group:
-            t = time.perf_counter()
+            t, r = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run(cmd.replace("{i}", str(i)), shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            print(f"{op}\t{tool}\t{time.perf_counter() - t:.6f}")
+            r2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = r2.ru_utime + r2.ru_stime - r.ru_utime - r.ru_stime
+            print(f"{op}\t{tool}\t{time.perf_counter() - t:.6f}\t{cpu:.6f}")
 PY
 
 # Delete 1,000 of 10,000 by expiry. notevault: 1,000 summaries that expire
@@ -163,11 +165,13 @@ now=$(date +%s)
 ((now < due_at)) && { echo "waiting $((due_at - now)) s for the summaries to expire..." >&2; sleep $((due_at - now)); }
 
 sweep_time() { # label, command
-	local t0 t1
-	t0=$(date +%s.%N)
-	bash -c "$2" >/dev/null 2>&1
-	t1=$(date +%s.%N)
-	printf 'expire\t%s\t%s\n' "$1" "$(python3 -c "print($t1 - $t0)")" >>times.tsv
+	python3 - "$1" "$2" >>times.tsv <<'PY'
+import resource, subprocess, sys, time
+t, r = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+subprocess.run(["bash", "-c", sys.argv[2]], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"expire\t{sys.argv[1]}\t{time.perf_counter() - t:.6f}\t{r2.ru_utime + r2.ru_stime - r.ru_utime - r.ru_stime:.6f}")
+PY
 }
 sweep_time "pass" "cd '$PASSWORD_STORE_DIR' && find bulk -name '*.gpg' -mtime +180 -delete && git add -A && git commit -qm 'Expire 1,000 notes'"
 sweep_time "notevault" "notevault retention sweep"
@@ -183,20 +187,22 @@ import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
 tools = ["notevault", "pass", "age folder"]
 ops = ["add", "show", "list", "expire"]
-t = {(o, k): [float(r[2]) for r in rows if r[0] == o and r[1] == k] for o in ops for k in tools}
 print(f"\nnotevault vs pass vs a passage-style age folder; 1 KiB note, two readers, post-quantum keys where the tool has them")
-print(f"add/show/list: median and slowest of {sys.argv[2]} alternated rounds; expire: one run, 1,000 of 10,000 notes\n")
-print(f"| operation | {' | '.join(tools)} | fastest |")
-print("|---|" + "---|" * (len(tools) + 1))
-for o in ops:
-    cells, meds = [], {}
-    for k in tools:
-        v = t[(o, k)]
-        if not v:
-            cells.append("-"); continue
-        meds[k] = statistics.median(v)
-        cells.append(f"{meds[k]*1000:.1f} ms" + (f" (max {max(v)*1000:.0f})" if len(v) > 1 else ""))
-    print(f"| {o} | {' | '.join(cells)} | {min(meds, key=meds.get)} |")
+print(f"add/show/list: median and slowest of {sys.argv[2]} alternated rounds; expire: one run, 1,000 of 10,000 notes")
+for col, what in ((2, "wall time"), (3, "CPU time of the processes run (user + system; gpg-agent, a daemon, not counted)")):
+    t = {(o, k): [float(r[col]) for r in rows if r[0] == o and r[1] == k] for o in ops for k in tools}
+    print(f"\n{what}\n")
+    print(f"| operation | {' | '.join(tools)} | fastest |")
+    print("|---|" + "---|" * (len(tools) + 1))
+    for o in ops:
+        cells, meds = [], {}
+        for k in tools:
+            v = t[(o, k)]
+            if not v:
+                cells.append("-"); continue
+            meds[k] = statistics.median(v)
+            cells.append(f"{meds[k]*1000:.1f} ms" + (f" (max {max(v)*1000:.0f})" if len(v) > 1 else ""))
+        print(f"| {o} | {' | '.join(cells)} | {min(meds, key=meds.get)} |")
 print(f"""
 after expiry: notevault keeps {$left_nv} summaries; pass keeps {$left_pass} and the age folder {$left_age} of 10,000 bulk files.
 content of an expired note recoverable from git history: pass {"$recover_pass"!r}, age folder {"$recover_age"!r}; notevault: no,

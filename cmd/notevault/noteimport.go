@@ -471,6 +471,9 @@ func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *e
 		err = fmt.Errorf("%s changed while it was imported (%d items, then %d)", displaySource(opts.source), total, len(results))
 	}
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted")
+		}
 		if len(results) == 0 || !importResumable(err) {
 			return err
 		}
