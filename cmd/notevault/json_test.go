@@ -42,7 +42,7 @@ var printsNoRecords = []string{
 	"init",
 	"man",
 	"note add", "note delete", "note export",
-	"participant add",
+	"participant add", "participant remove",
 	"retention daemon",
 }
 
