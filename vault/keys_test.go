@@ -38,4 +38,8 @@ func TestRemoveParticipant(t *testing.T) {
 	if _, err := f.v.AddParticipant(f.ctx, "dave", policy.Supervisor, dave.Public().String()); err != nil {
 		t.Fatalf("registering dave again: %v", err)
 	}
+	// The log's one-registration-per-name check follows the removal.
+	if _, err := f.v.Check(f.ctx); err != nil {
+		t.Fatalf("Check after remove and register again: %v", err)
+	}
 }

@@ -97,13 +97,15 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 	var out []*Participant
 	err := v.view(func(txn *badger.Txn) (err error) {
-		out, err = v.participantsIn(txn)
+		out, err = v.participantsIn(txn, false)
 		return err
 	})
 	return out, err
 }
 
-func (v *Vault) participantsIn(txn *badger.Txn) ([]*Participant, error) {
+// participantsIn lists the participants, by name; withRemoved adds those
+// removed but kept on record, whose keys still check old signatures.
+func (v *Vault) participantsIn(txn *badger.Txn, withRemoved bool) ([]*Participant, error) {
 	var out []*Participant
 	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if p.Name != strings.TrimPrefix(k, pParticipant) {
@@ -112,7 +114,7 @@ func (v *Vault) participantsIn(txn *badger.Txn) ([]*Participant, error) {
 		if err := p.load(); err != nil {
 			return err
 		}
-		if !p.Removed.IsZero() {
+		if !withRemoved && !p.Removed.IsZero() {
 			return nil
 		}
 		out = append(out, p)
