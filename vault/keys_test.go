@@ -13,7 +13,7 @@ import (
 func TestRemoveParticipant(t *testing.T) {
 	f := newFixture(t, true)
 	_, _, err := f.v.RemoveParticipant(f.ctx, "bob")
-	if err == nil || !strings.Contains(err.Error(), "party of agreement "+f.agreement+", which is open") {
+	if err == nil || !strings.Contains(err.Error(), "named by agreement "+f.agreement+", which is open") {
 		t.Fatalf("removing a party of an open agreement: %v", err)
 	}
 	if _, err := f.v.Whoami(f.ctx, f.bob); err != nil {

@@ -275,11 +275,11 @@ func (v *Vault) RemoveParticipant(ctx context.Context, name string) (removed *Pa
 			return err
 		}
 		for _, a := range as {
-			if !slices.ContainsFunc(a.Versions, func(ver *AgreementVersion) bool { return slices.Contains(a.parties(ver), name) }) {
+			if !slices.ContainsFunc(a.Versions, func(ver *AgreementVersion) bool { return a.names(ver, name) }) {
 				continue
 			}
 			if a.termsInForce().Closed.IsZero() {
-				return invalid("participant %s is a party of agreement %s, which is open: nothing was removed; either party ends it with notevault agreement close %s -i FILE", name, a.ID, a.ID)
+				return invalid("participant %s is named by agreement %s, which is open: nothing was removed; either party ends it with notevault agreement close %s -i FILE", name, a.ID, a.ID)
 			}
 			kept = true
 		}
@@ -300,4 +300,22 @@ func (v *Vault) RemoveParticipant(ctx context.Context, name string) (removed *Pa
 		return nil, false, err
 	}
 	return removed, kept, nil
+}
+
+// names reports whether version ver names name: as a party, a custodian or
+// a recipient of an exception.
+func (a *Agreement) names(ver *AgreementVersion, name string) bool {
+	if slices.Contains(a.parties(ver), name) {
+		return true
+	}
+	t := a.Terms(ver)
+	if slices.Contains(t.Custodians, name) {
+		return true
+	}
+	for _, rs := range t.ExceptionRecipients {
+		if slices.Contains(rs, name) {
+			return true
+		}
+	}
+	return false
 }
