@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -148,6 +149,7 @@ finds.`,
 		newHoldCmd(g, e),
 		newRetentionCmd(g, e),
 		newCheckCmd(g, e),
+		newMaintenanceCmd(g, e),
 		newDemoCmd(g, e),
 		newVersionCmd(g, e),
 		newCompletionCmd(),
@@ -306,15 +308,29 @@ func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(ctx, dir, opts)
+	v, err := vault.Open(ctx, dir, opts)
+	if err == nil {
+		openedBy.Store(v, e)
+	}
+	return v, err
 }
 
-// closeVault closes v and keeps the first error.
+// closeVault closes v and keeps the first error. When the command left the
+// store with compaction to do, it starts the background maintenance rather
+// than doing it (see maintenance.go).
 func closeVault(v *vault.Vault, err *error) {
+	housekeeping := v.NeedsMaintenance()
 	if cerr := v.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("closing the vault: %w", cerr)
 	}
+	e, ok := openedBy.LoadAndDelete(v)
+	if housekeeping && *err == nil && ok && !maintenanceOff(e.(*env)) {
+		startMaintenance(e.(*env), v.Dir())
+	}
 }
+
+// openedBy maps a vault openVault opened to the env of its command.
+var openedBy sync.Map
 
 // identityPath resolves the identity file: -i, then NOTEVAULT_IDENTITY.
 func (g *globals) identityPath(e *env) string {
