@@ -85,16 +85,15 @@ func (v *Vault) NeedsMaintenance() bool {
 			}
 			continue
 		}
-		if l.Score >= 1.0 {
+		if l.Adjusted >= 1.0 {
 			return true
 		}
 	}
 	return false
 }
 
-// Maintain lets badger's compactors merge tables until the store needs no
-// more (level 0 down to at most one table, no level past its target), ctx
-// ends or another process waits for the vault. It returns whether the work
+// Maintain lets badger's compactors merge tables until they have nothing
+// left to do (settled), ctx ends or another process waits for the vault. It returns whether the work
 // is done. Waiting for a process that asked costs that process at most the
 // compaction step under way, which the store's table sizes keep small (see
 // badgerOptions).
@@ -113,13 +112,11 @@ func (v *Vault) Maintain(ctx context.Context) (bool, error) {
 	}
 }
 
-// settled reports whether compaction has nothing left worth doing.
+// settled reports whether badger's compactors have nothing left they would
+// do: no level's adjusted score (what they act on) at 1 or above.
 func (v *Vault) settled() bool {
 	for _, l := range v.db.Levels() {
-		if l.Level == 0 && l.NumTables > 1 {
-			return false
-		}
-		if l.Level > 0 && l.Score >= 1.0 {
+		if l.Adjusted >= 1.0 {
 			return false
 		}
 	}

@@ -103,8 +103,9 @@ the people its agreement names, and enforces that agreement.
 Environment: NOTEVAULT_DIR (the vault), NOTEVAULT_IDENTITY (your identity
 file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity),
 NOTEVAULT_STATE_DIR (where your checkpoint pins live, default
-$XDG_STATE_HOME/notevault). Flags beat the environment, which beats the
-defaults.
+$XDG_STATE_HOME/notevault), NOTEVAULT_MAINTENANCE=off (commands do not
+start notevault maintenance in the background). Flags beat the
+environment, which beats the defaults.
 
 Every command checks that the vault's audit log still extends the newest
 signed checkpoint you saw, which it keeps outside the vault, and refuses a
