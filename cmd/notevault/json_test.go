@@ -40,6 +40,7 @@ var printsNoRecords = []string{
 	"hold add", "hold release",
 	"identity new", "identity public",
 	"init",
+	"maintenance",
 	"man",
 	"note add", "note delete", "note export",
 	"participant add",
