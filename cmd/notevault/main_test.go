@@ -68,6 +68,9 @@ func TestScripts(t *testing.T) {
 			// for reports; the scripts run hundreds of processes. Reports
 			// still fail the run: they are printed before the exit.
 			e.Setenv("GORACE", "atexit_sleep_ms=0")
+			// No detached maintenance behind the scripts' back: it would
+			// outlive them. maintenance.txtar runs it in the foreground.
+			e.Setenv("NOTEVAULT_MAINTENANCE", "off")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
