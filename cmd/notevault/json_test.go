@@ -43,7 +43,7 @@ var printsNoRecords = []string{
 	"maintenance",
 	"man",
 	"note add", "note delete", "note export",
-	"participant add",
+	"participant add", "participant remove",
 	"retention daemon",
 }
 
