@@ -7,77 +7,6 @@ import (
 	"time"
 )
 
-// Kind is a kind of note.
-type Kind string
-
-// The kinds of note an agreement governs.
-const (
-	Session    Kind = "session"
-	Reflection Kind = "reflection"
-	Summary    Kind = "summary"
-)
-
-// Kinds lists every kind of note, in display order.
-var Kinds = []Kind{Session, Reflection, Summary}
-
-// ParseKind parses one kind name. It accepts the singular and plural forms,
-// in any case, surrounded by spaces.
-func ParseKind(s string) (Kind, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "session", "sessions":
-		return Session, nil
-	case "reflection", "reflections":
-		return Reflection, nil
-	case "summary", "summaries":
-		return Summary, nil
-	}
-	return "", fmt.Errorf("unknown note kind %q (use session, reflection or summary)", s)
-}
-
-// ParseKinds parses a comma-separated list of kinds, dropping duplicates and
-// keeping the order of first appearance. An empty list is an error.
-func ParseKinds(s string) ([]Kind, error) {
-	var out []Kind
-	for part := range strings.SplitSeq(s, ",") {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		k, err := ParseKind(part)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no note kind given (use session, reflection or summary)")
-	}
-	return out, nil
-}
-
-// Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
-
-// Plural is the kind's name for people: "session notes", "reflections",
-// "summaries".
-func (k Kind) Plural() string {
-	switch k {
-	case Session:
-		return "session notes"
-	case Reflection:
-		return "reflections"
-	case Summary:
-		return "summaries"
-	}
-	return string(k) + " notes"
-}
-
-// Consentable reports whether a mentee's consent can open notes of kind k to
-// a supervisor. Only summaries and session notes can be shared this way;
-// reflections stay private to their author.
-func (k Kind) Consentable() bool { return k == Summary || k == Session }
-
 // Role is a participant's role in an agreement.
 type Role string
 
@@ -115,17 +44,24 @@ type Terms struct {
 	Readers     map[Kind][]string // reader tokens per kind
 	Exceptions  []string          // named disclosure exceptions
 	Retention   map[Kind]time.Duration
-}
 
-// DefaultReaders returns a fresh copy of the default reader tokens:
-// session notes are read by mentor and mentee, reflections by their author,
-// summaries by their author and the mentee.
-func DefaultReaders() map[Kind][]string {
-	return map[Kind][]string{
-		Session:    {ReaderMentor, ReaderMentee},
-		Reflection: {ReaderAuthor},
-		Summary:    {ReaderAuthor, ReaderMentee},
-	}
+	// Custodians are the agreement's named custodians of legal holds.
+	Custodians []string
+	// ExceptionRecipients maps each exception slug to the names that may
+	// receive a disclosure under it; nil means the agreement's supervisors
+	// (an exception given in the list form).
+	ExceptionRecipients map[string][]string
+	// MaxGrant and MaxConsent cap how long a grant or a consent may run;
+	// 0 means the documented defaults DefaultMaxGrant and DefaultMaxConsent.
+	MaxGrant, MaxConsent time.Duration
+	// AfterClose is how long notes are kept once the agreement is closed;
+	// 0 keeps the per-kind periods.
+	AfterClose time.Duration
+	// Closed is when the agreement was closed (zero: open), set by the
+	// vault's fold from a signed close fact.
+	Closed time.Time
+	// Start and End are the agreement's dates (informational; zero: none).
+	Start, End time.Time
 }
 
 // RoleOf returns name's role in the agreement. A name that is both mentor and

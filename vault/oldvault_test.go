@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/agreement"
 	"github.com/notevault/notevault/vault/identity"
 )
 
@@ -345,5 +347,153 @@ func TestOldVaultV2(t *testing.T) {
 	}
 	if _, err := v.Check(ctx); err != nil {
 		t.Fatalf("Check after a write: %v", err)
+	}
+}
+
+// TestOldVaultV2TakesNewSchema: the old vault's agreement (schema 1, with a
+// free-text review) takes notes of a kind added since, and an amendment in
+// the current schema; its old versions still read.
+func TestOldVaultV2TakesNewSchema(t *testing.T) {
+	dir, m := copyOldVault(t)
+	ctx := context.Background()
+	clock := &fakeClock{t: m.Now.Add(time.Hour)}
+	v, err := Open(ctx, filepath.Join(dir, "vault"), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer v.Close()
+	load := func(name string) *identity.Identity {
+		id, err := identity.Load(filepath.Join(dir, name+".key"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	alice, bob := load("alice"), load("bob")
+	a, err := v.GetAgreement(ctx, m.Agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ver := range a.Versions {
+		if ver.Schema != 1 {
+			t.Errorf("version %d read as schema %d, want 1", ver.Version, ver.Schema)
+		}
+	}
+
+	// A review under the schema 1 version in force: the kinds table's
+	// defaults (read by mentor and mentee, kept like session notes).
+	n, err := v.AddNote(ctx, NewNote{Agreement: m.Agreement, Kind: policy.Review, Content: content("Q1 review", "On track.")}, bob)
+	if err != nil {
+		t.Fatalf("a review under a schema 1 agreement: %v", err)
+	}
+	if !slices.Equal(n.Readers, []string{"alice", "bob"}) || n.Expires.Sub(n.Created) != 730*24*time.Hour {
+		t.Errorf("review: readers %v, kept %v; want alice, bob and 730d (the session period)", n.Readers, n.Expires.Sub(n.Created))
+	}
+	if _, err := v.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+
+	// An amendment in schema 2, with its new fields.
+	v3 := []byte(`name: Alice mentors Bob
+mentor: alice
+mentee: bob
+supervisors: [carol]
+start: 2026-12-01
+clauses:
+  renegotiation: either of us may ask, with two weeks' notice
+success_criteria:
+  - {id: portfolio, what: a public portfolio, due: 2027-03-01}
+review: every 90d
+holds: {custodians: [carol]}
+confidentiality:
+  exceptions: {risk-of-harm: [carol], legal-obligation: }
+sharing: {max_grant: 30d, max_consent: 180d}
+retention: {session: 730d, reflection: 365d, summary: 600d, recording: 14d, after_close: 30d}
+`)
+	clock.Advance(time.Minute)
+	if _, err := v.AmendAgreement(ctx, m.Agreement, v3, alice); err != nil {
+		t.Fatalf("AmendAgreement: %v", err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := v.AcceptAgreement(ctx, m.Agreement, bob); err != nil {
+		t.Fatalf("AcceptAgreement: %v", err)
+	}
+	if _, err := v.Check(ctx); err != nil {
+		t.Fatalf("Check after a schema 2 amendment: %v", err)
+	}
+	a, err = v.GetAgreement(ctx, m.Agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := a.Current()
+	if cur.Version != 3 || cur.Schema != 2 {
+		t.Fatalf("in force: version %d schema %d", cur.Version, cur.Schema)
+	}
+	tm := a.Terms(cur)
+	day := 24 * time.Hour
+	if !slices.Equal(tm.Custodians, []string{"carol"}) || tm.MaxGrant != 30*day || tm.MaxConsent != 180*day || tm.AfterClose != 30*day ||
+		!slices.Equal(tm.ExceptionRecipients["risk-of-harm"], []string{"carol"}) || tm.ExceptionRecipients["legal-obligation"] != nil ||
+		len(tm.ExceptionRecipients) != 2 || tm.Start != time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) || !tm.End.IsZero() ||
+		tm.RetentionFor(policy.Recording) != 14*day || cur.Parsed.ReviewEvery != 90*day {
+		t.Errorf("terms read back from the store: %+v (review every %v)", tm, cur.Parsed.ReviewEvery)
+	}
+	// Every version's text still reads, each under its own schema.
+	for i := 1; i <= 3; i++ {
+		if _, err := v.AgreementText(ctx, m.Agreement, i, bob); err != nil {
+			t.Errorf("version %d: %v", i, err)
+		}
+	}
+	n, err = v.AddNote(ctx, NewNote{Agreement: m.Agreement, Kind: policy.Recording, Content: content("Call", "audio")}, alice)
+	if err != nil || n.Expires.Sub(n.Created) != 14*day {
+		t.Fatalf("recording under version 3: %v, %v", n, err)
+	}
+	if _, err := v.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	// The old version 2 text is refused as a new amendment: its free-text
+	// review is no schedule.
+	v2, err := os.ReadFile(filepath.Join(dir, "agreement-v2.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.AmendAgreement(ctx, m.Agreement, v2, alice)
+	if err == nil || !strings.Contains(err.Error(), `agreement line 13: field "review": "every three months, in person"`) {
+		t.Errorf("amending with a free-text review: %v", err)
+	}
+}
+
+// TestStoredSchemaIsSigned: the schema a version was written with is part
+// of what was signed; a store that changes it is caught.
+func TestStoredSchemaIsSigned(t *testing.T) {
+	f := newFixture(t, true)
+	a, err := f.v.GetAgreement(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Current().Schema; got != agreement.Schema {
+		t.Fatalf("a new agreement's schema = %d, want %d", got, agreement.Schema)
+	}
+	f.close()
+	withBadger(t, f.dir, func(db *badgerDB) {
+		key := factKey(f.agreement, 1)
+		var fa fact
+		if err := decodeRecord(rawGet(t, db, key), &fa); err != nil {
+			t.Fatal(err)
+		}
+		body := strings.Replace(string(fa.Body), `"schema":2`, `"schema":1`, 1)
+		if body == string(fa.Body) {
+			t.Fatalf("no schema in %s", fa.Body)
+		}
+		fa.Body = []byte(body)
+		b, err := encodeRecord(fa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawSet(t, db, key, b)
+	})
+	f.open()
+	var ie *IntegrityError
+	if _, err := f.v.GetAgreement(f.ctx, f.agreement); !errors.As(err, &ie) {
+		t.Fatalf("a version whose schema was changed in the store: %v, want an integrity error", err)
 	}
 }
