@@ -111,11 +111,14 @@ func (p *parser) review(f field) error {
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(s), "every "); ok {
 		d, err := ParseDuration(strings.TrimSpace(rest))
-		if err != nil {
+		if err == nil {
+			p.a.ReviewEvery = d
+			return nil
+		}
+		if strings.ContainsAny(rest, "0123456789") {
+			// A period that is wrong, not words: say what is wrong with it.
 			return &Error{Line: f.value.Line, Field: f.path, Msg: fmt.Sprintf("%q: %v", clip(s), err)}
 		}
-		p.a.ReviewEvery = d
-		return nil
 	}
 	return &Error{Line: f.value.Line, Field: f.path, Msg: fmt.Sprintf("%q is not a schedule (write every <duration>, such as every 90d, or one of weekly, fortnightly, monthly, quarterly, yearly)", clip(s))}
 }

@@ -123,7 +123,7 @@ func TestParseSchema2Refusals(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{"review free text", minimal + "review: every three months, in person\n", 5, "review", `"every three months, in person": `},
+		{"review free text", minimal + "review: every three months, in person\n", 5, "review", `"every three months, in person" is not a schedule`},
 		{"review not a schedule", minimal + "review: when we feel like it\n", 5, "review", `"when we feel like it" is not a schedule (write every <duration>, such as every 90d, or one of weekly, fortnightly, monthly, quarterly, yearly)`},
 		{"review zero", minimal + "review: every 0d\n", 5, "review", "must be longer than zero"},
 		{"clauses a list", minimal + "clauses: [roles]\n", 5, "clauses", "expected a mapping of named clauses"},
