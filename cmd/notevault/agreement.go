@@ -404,7 +404,11 @@ func printTerms(tw io.Writer, ver *vault.AgreementVersion) {
 	}
 	label = "exceptions:"
 	for _, ex := range p.Confidentiality.Exceptions {
-		to := fmt.Sprintf("the supervisors (%s)", orDash(strings.Join(p.Supervisors, ", ")))
+		sups := strings.Join(p.Supervisors, ", ")
+		if sups == "" {
+			sups = "none"
+		}
+		to := fmt.Sprintf("the supervisors (%s)", sups)
 		if rs, ok := p.Confidentiality.Recipients[ex]; ok {
 			to = strings.Join(rs, ", ")
 		}
