@@ -47,7 +47,7 @@ func checkConsentKinds(kinds []Kind) (Decision, bool) {
 
 // GiveConsent decides whether who may consent to grantee seeing kinds of
 // note. Only the mentee consents, only to a supervisor of the agreement, and
-// only for summaries and session notes.
+// only for kinds consent can open (see the kinds table).
 func GiveConsent(who, grantee string, kinds []Kind, t Terms) Decision {
 	if who == "" || who != t.Mentee {
 		return deny("not-mentee", "", "only the mentee of agreement %s (%s) can give consent; %s", t.Agreement, t.Mentee, t.its(who))
