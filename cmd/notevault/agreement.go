@@ -179,7 +179,15 @@ func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show an agreement: its state, and with -i the text of its newest version",
-		Args:  exactArgs("ID"),
+		Long: `Show an agreement: its state and the terms of its newest version that the
+vault enforces and schedules by, stored in the clear (the schema the version
+was written under, its dates and review schedule, who reads each kind of note
+and for how long, retention after close, who may receive a disclosure under
+each exception, the custodians of holds and the sharing caps).
+
+With -i FILE of one of its parties, also what only the encrypted text says:
+its clauses, its success criteria with their ids, and the text itself.`,
+		Args: exactArgs("ID"),
 		Example: `  notevault agreement show a-5znce28d4shyt7ma
   notevault agreement show a-5znce28d4shyt7ma -i bob.key   # with the text of the newest version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
