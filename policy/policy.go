@@ -45,23 +45,46 @@ type Terms struct {
 	Exceptions  []string          // named disclosure exceptions
 	Retention   map[Kind]time.Duration
 
-	// Custodians are the agreement's named custodians of legal holds.
+	// Custodians are the people, beyond mentor and mentee, who may place
+	// holds and release any hold (holds.custodians).
 	Custodians []string
-	// ExceptionRecipients maps each exception slug to the names that may
-	// receive a disclosure under it; nil means the agreement's supervisors
-	// (an exception given in the list form).
+	// ExceptionRecipients names, per exception, who may receive a
+	// disclosure under it. An exception given in list form maps to nil (or
+	// is absent): its recipients are the agreement's supervisors.
 	ExceptionRecipients map[string][]string
-	// MaxGrant and MaxConsent cap how long a grant or a consent may run;
-	// 0 means the documented defaults DefaultMaxGrant and DefaultMaxConsent.
+	// MaxGrant and MaxConsent cap how long a grant and a consent may last;
+	// 0 means DefaultMaxGrant and DefaultMaxConsent.
 	MaxGrant, MaxConsent time.Duration
-	// AfterClose is how long notes are kept once the agreement is closed;
-	// 0 keeps the per-kind periods.
+	// AfterClose is how long notes outlive the agreement's close (0: keep
+	// the per-kind periods).
 	AfterClose time.Duration
-	// Closed is when the agreement was closed (zero: open), set by the
-	// vault's fold from a signed close fact.
+	// Closed is when the agreement was closed by a signed close fact (zero:
+	// it is open).
 	Closed time.Time
-	// Start and End are the agreement's dates (informational; zero: none).
+	// Start and End are the agreement's dates, for people only.
 	Start, End time.Time
+}
+
+// The caps on sharing when an agreement sets none.
+const (
+	DefaultMaxGrant   = 90 * 24 * time.Hour
+	DefaultMaxConsent = 365 * 24 * time.Hour
+)
+
+// GrantCap is the longest a grant under t may last.
+func (t Terms) GrantCap() time.Duration {
+	if t.MaxGrant > 0 {
+		return t.MaxGrant
+	}
+	return DefaultMaxGrant
+}
+
+// ConsentCap is the longest a consent under t may last.
+func (t Terms) ConsentCap() time.Duration {
+	if t.MaxConsent > 0 {
+		return t.MaxConsent
+	}
+	return DefaultMaxConsent
 }
 
 // RoleOf returns name's role in the agreement. A name that is both mentor and
