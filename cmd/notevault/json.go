@@ -587,6 +587,23 @@ func checkReportJSON(r *vault.CheckReport) checkJSON {
 	return checkJSON{true, r.Participants, r.Agreements, r.Facts, r.Notes, r.Copies, r.Keys, r.AuditRecords}
 }
 
+// jsonImport is what note import prints: what it wrote, item by item.
+type jsonImport struct {
+	Agreement string             `json:"agreement"`
+	Kind      string             `json:"kind"`
+	Imported  int                `json:"imported"`
+	Already   int                `json:"already"`
+	Ignored   []string           `json:"ignored"`
+	Notes     []jsonImportedNote `json:"notes"`
+}
+
+// jsonImportedNote is one item of an import.
+type jsonImportedNote struct {
+	ID      string `json:"id"`
+	Item    string `json:"item"`
+	Already bool   `json:"already"`
+}
+
 // criterion list
 
 type criterionJSON struct {

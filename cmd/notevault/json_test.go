@@ -711,6 +711,17 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(0, "audit", "verify", "--checkpoint", checkpoint)
 	c.json(0, "check")
 
+	// An import from a folder, then the same import again with one more
+	// file: the first note is skipped, the second written.
+	if err := os.MkdirAll(filepath.Join(c.dir, "old-notes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.file("old-notes/2024-01-first.md", "# First\n\nWe met.\n")
+	c.file("old-notes/photo.jpg", "not a note")
+	c.json(0, "note", "import", "--agreement", agr, "--kind", "session", filepath.Join(c.dir, "old-notes"), "-i", alice)
+	c.file("old-notes/2024-02-second.md", "---\ntags: [goals]\n---\nWe met again.\n")
+	c.json(0, "note", "import", "--agreement", agr, "--kind", "session", filepath.Join(c.dir, "old-notes"), "-i", alice)
+
 	// A note's readers widened behind notevault's back: listings show the
 	// others, that one with its problem, and exit 1.
 	c.tamperNote(session, func(meta map[string]any) { meta["readers"] = append(meta["readers"].([]any), "carol") })

@@ -21,6 +21,7 @@ import (
 func newNoteCmd(g *globals, e *env) *cobra.Command {
 	return group("note", "Write, read, list, search and export notes",
 		newNoteAddCmd(g, e),
+		newNoteImportCmd(g, e),
 		newNoteShowCmd(g, e),
 		newNoteListCmd(g, e),
 		newNoteSearchCmd(g, e),
