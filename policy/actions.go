@@ -14,14 +14,14 @@ func WriteNote(who string, kind Kind, t Terms) Decision {
 		return d
 	}
 	if !kind.Valid() {
-		return deny("unknown-kind", "", "unknown note kind %q (use session, reflection or summary)", string(kind))
+		return deny("unknown-kind", "", "unknown note kind %q (use %s)", string(kind), KindNames(Kinds))
 	}
 	role, ok := t.RoleOf(who)
 	if !ok || role == Supervisor {
 		return deny("not-participant", "", "only the mentor (%s) and the mentee (%s) of agreement %s write notes; %s", t.Mentor, t.Mentee, t.Agreement, t.its(who))
 	}
-	if kind == Summary && role != Mentor {
-		return deny("not-mentor", "", "only the mentor of agreement %s (%s) writes summaries; %s", t.Agreement, t.Mentor, t.its(who))
+	if info, _ := kind.Info(); info.MentorOnly && role != Mentor {
+		return deny("not-mentor", "", "only the mentor of agreement %s (%s) writes %s; %s", t.Agreement, t.Mentor, kind.Plural(), t.its(who))
 	}
 	return allow("writer", "", "%s is the %s of agreement %s, who writes %s", who, role, t.Agreement, kind.Plural())
 }
@@ -70,14 +70,18 @@ func GrantPeriod(d time.Duration, t Terms) Decision {
 // and only kinds a consent can cover.
 func checkConsentKinds(kinds []Kind) (Decision, bool) {
 	if len(kinds) == 0 {
-		return deny("no-kinds", "", "no kind of note is named; consent covers summaries and session notes"), false
+		return deny("no-kinds", "", "no kind of note is named; consent covers %s", consentablePlurals()), false
 	}
 	for _, k := range kinds {
 		if !k.Valid() {
-			return deny("unknown-kind", "", "unknown note kind %q (use session or summary)", string(k)), false
+			return deny("unknown-kind", "", "unknown note kind %q (use %s)", string(k), consentableNames()), false
 		}
 		if !k.Consentable() {
-			return deny("private-kind", "", "%s stay private to their author; consent covers summaries and session notes only", k.Plural()), false
+			why := "are never shared through consent"
+			if info, _ := k.Info(); slices.Equal(info.Readers, []string{ReaderAuthor}) {
+				why = "stay private to their author"
+			}
+			return deny("private-kind", "", "%s %s; consent covers %s only", k.Plural(), why, consentablePlurals()), false
 		}
 	}
 	return Decision{}, true
@@ -85,7 +89,7 @@ func checkConsentKinds(kinds []Kind) (Decision, bool) {
 
 // GiveConsent decides whether who may consent to grantee seeing kinds of
 // note. Only the mentee consents, only to a supervisor of the agreement, and
-// only for summaries and session notes.
+// only for kinds consent can open (see the kinds table).
 func GiveConsent(who, grantee string, kinds []Kind, t Terms) Decision {
 	if d, closed := t.closedDenial("no consent is given under it"); closed {
 		return d

@@ -7,77 +7,6 @@ import (
 	"time"
 )
 
-// Kind is a kind of note.
-type Kind string
-
-// The kinds of note an agreement governs.
-const (
-	Session    Kind = "session"
-	Reflection Kind = "reflection"
-	Summary    Kind = "summary"
-)
-
-// Kinds lists every kind of note, in display order.
-var Kinds = []Kind{Session, Reflection, Summary}
-
-// ParseKind parses one kind name. It accepts the singular and plural forms,
-// in any case, surrounded by spaces.
-func ParseKind(s string) (Kind, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "session", "sessions":
-		return Session, nil
-	case "reflection", "reflections":
-		return Reflection, nil
-	case "summary", "summaries":
-		return Summary, nil
-	}
-	return "", fmt.Errorf("unknown note kind %q (use session, reflection or summary)", s)
-}
-
-// ParseKinds parses a comma-separated list of kinds, dropping duplicates and
-// keeping the order of first appearance. An empty list is an error.
-func ParseKinds(s string) ([]Kind, error) {
-	var out []Kind
-	for part := range strings.SplitSeq(s, ",") {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		k, err := ParseKind(part)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no note kind given (use session, reflection or summary)")
-	}
-	return out, nil
-}
-
-// Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
-
-// Plural is the kind's name for people: "session notes", "reflections",
-// "summaries".
-func (k Kind) Plural() string {
-	switch k {
-	case Session:
-		return "session notes"
-	case Reflection:
-		return "reflections"
-	case Summary:
-		return "summaries"
-	}
-	return string(k) + " notes"
-}
-
-// Consentable reports whether a mentee's consent can open notes of kind k to
-// a supervisor. Only summaries and session notes can be shared this way;
-// reflections stay private to their author.
-func (k Kind) Consentable() bool { return k == Summary || k == Session }
-
 // Role is a participant's role in an agreement.
 type Role string
 
@@ -224,17 +153,6 @@ func (t Terms) MayRead(name string, kind Kind) bool {
 		}
 	}
 	return false
-}
-
-// DefaultReaders returns a fresh copy of the default reader tokens:
-// session notes are read by mentor and mentee, reflections by their author,
-// summaries by their author and the mentee.
-func DefaultReaders() map[Kind][]string {
-	return map[Kind][]string{
-		Session:    {ReaderMentor, ReaderMentee},
-		Reflection: {ReaderAuthor},
-		Summary:    {ReaderAuthor, ReaderMentee},
-	}
 }
 
 // RoleOf returns name's role in the agreement. A name that is both mentor and

@@ -441,7 +441,7 @@ func TestWriteNote(t *testing.T) {
 		{"carol", Session, Deny, "not-participant", ""},
 		{"eve", Reflection, Deny, "not-participant", "only the mentor (alice) and the mentee (bob) of agreement a-1 write notes; eve is not one of its participants"},
 		{"", Session, Deny, "not-participant", ""},
-		{"alice", Kind("memo"), Deny, "unknown-kind", `unknown note kind "memo" (use session, reflection or summary)`},
+		{"alice", Kind("memo"), Deny, "unknown-kind", `unknown note kind "memo" (use session, reflection, summary, review, scorecard or recording)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.who+"/"+string(tc.kind), func(t *testing.T) {
@@ -472,7 +472,7 @@ func TestGiveConsent(t *testing.T) {
 			"dave is not a supervisor of agreement a-1 (carol)"},
 		{"to the mentor", "bob", "alice", []Kind{Summary}, Deny, "not-supervisor", ""},
 		{"reflections", "bob", "carol", []Kind{Summary, Reflection}, Deny, "private-kind",
-			"reflections stay private to their author; consent covers summaries and session notes only"},
+			"reflections stay private to their author; consent covers session notes, summaries, reviews and scorecards only"},
 		{"no kinds", "bob", "carol", nil, Deny, "no-kinds", ""},
 		{"unknown kind", "bob", "carol", []Kind{"diary"}, Deny, "unknown-kind", ""},
 	}
@@ -880,8 +880,8 @@ func TestParseKind(t *testing.T) {
 		{"reflection", Reflection, ""},
 		{"summary", Summary, ""},
 		{" Summaries ", Summary, ""},
-		{"x", "", `unknown note kind "x" (use session, reflection or summary)`},
-		{"", "", `unknown note kind "" (use session, reflection or summary)`},
+		{"x", "", `unknown note kind "x" (use session, reflection, summary, review, scorecard or recording)`},
+		{"", "", `unknown note kind "" (use session, reflection, summary, review, scorecard or recording)`},
 	}
 	for _, tc := range tests {
 		got, err := ParseKind(tc.in)
@@ -901,9 +901,9 @@ func TestParseKinds(t *testing.T) {
 		{"summary,session", []Kind{Summary, Session}, ""},
 		{"session, summary,session ,summary", []Kind{Session, Summary}, ""},
 		{"reflection,,summary", []Kind{Reflection, Summary}, ""},
-		{"summary,memo", nil, `unknown note kind "memo" (use session, reflection or summary)`},
-		{"", nil, "no note kind given (use session, reflection or summary)"},
-		{" , ", nil, "no note kind given (use session, reflection or summary)"},
+		{"summary,memo", nil, `unknown note kind "memo" (use session, reflection, summary, review, scorecard or recording)`},
+		{"", nil, "no note kind given (use session, reflection, summary, review, scorecard or recording)"},
+		{" , ", nil, "no note kind given (use session, reflection, summary, review, scorecard or recording)"},
 	}
 	for _, tc := range tests {
 		got, err := ParseKinds(tc.in)
@@ -933,13 +933,21 @@ func TestParseRole(t *testing.T) {
 }
 
 func TestPlural(t *testing.T) {
-	for k, want := range map[Kind]string{Session: "session notes", Reflection: "reflections", Summary: "summaries"} {
+	for k, want := range map[Kind]string{Session: "session notes", Reflection: "reflections", Summary: "summaries",
+		Review: "reviews", Scorecard: "scorecards", Recording: "recordings", "memo": "memo notes"} {
 		if got := k.Plural(); got != want {
 			t.Errorf("%q.Plural() = %q, want %q", k, got, want)
 		}
 	}
-	if !slices.Equal(Kinds, []Kind{Session, Reflection, Summary}) {
+	if !slices.Equal(Kinds, []Kind{Session, Reflection, Summary, Review, Scorecard, Recording}) {
 		t.Errorf("Kinds = %v", Kinds)
+	}
+	// The first schema knows the first three kinds only.
+	if got := KindsOf(1); !slices.Equal(got, []Kind{Session, Reflection, Summary}) {
+		t.Errorf("KindsOf(1) = %v", got)
+	}
+	if got := KindsOf(2); !slices.Equal(got, Kinds) {
+		t.Errorf("KindsOf(2) = %v", got)
 	}
 }
 
@@ -1067,4 +1075,80 @@ func TestLifecycleDecisions(t *testing.T) {
 		check(t, ReadAgreementText(who, tm), Allow, "party", "", "")
 	}
 	check(t, ReadAgreementText("dave", tm), Deny, "not-party", "the text of agreement a-1 version 1 is for its parties; dave is not one", "")
+}
+
+// TestKindsTable pins every row of the kinds table: who reads a kind by
+// default, whether consent can open it, who writes it, and how long it is
+// kept when an agreement gives no period for it.
+func TestKindsTable(t *testing.T) {
+	day := 24 * time.Hour
+	periods := map[Kind]time.Duration{Session: 365 * day, Reflection: 90 * day, Summary: 180 * day}
+	tests := []struct {
+		kind        Kind
+		readers     []string
+		consentable bool
+		mentorOnly  bool
+		required    bool
+		retention   time.Duration // under periods, when the agreement does not give one
+	}{
+		{Session, []string{ReaderMentor, ReaderMentee}, true, false, true, 0},
+		{Reflection, []string{ReaderAuthor}, false, false, true, 0},
+		{Summary, []string{ReaderAuthor, ReaderMentee}, true, true, true, 0},
+		{Review, []string{ReaderMentor, ReaderMentee}, true, false, false, 365 * day},
+		{Scorecard, []string{ReaderMentor, ReaderMentee}, true, false, false, 365 * day},
+		{Recording, []string{ReaderMentor, ReaderMentee}, false, false, false, 30 * day},
+	}
+	if len(tests) != len(Kinds) {
+		t.Fatalf("the table tests %d kinds, there are %d", len(tests), len(Kinds))
+	}
+	for _, tc := range tests {
+		info, ok := tc.kind.Info()
+		if !ok {
+			t.Fatalf("%s has no row", tc.kind)
+		}
+		if !slices.Equal(info.Readers, tc.readers) || !slices.Equal(DefaultReaders()[tc.kind], tc.readers) {
+			t.Errorf("%s: default readers %v, want %v", tc.kind, info.Readers, tc.readers)
+		}
+		if tc.kind.Consentable() != tc.consentable || info.MentorOnly != tc.mentorOnly || info.RetentionRequired != tc.required {
+			t.Errorf("%s: consentable %v, mentor only %v, retention required %v; want %v, %v, %v", tc.kind,
+				tc.kind.Consentable(), info.MentorOnly, info.RetentionRequired, tc.consentable, tc.mentorOnly, tc.required)
+		}
+		d, ok := DefaultRetention(tc.kind, periods)
+		if ok != !tc.required || d != tc.retention {
+			t.Errorf("DefaultRetention(%s) = %v, %v; want %v, %v", tc.kind, d, ok, tc.retention, !tc.required)
+		}
+		// An agreement's own period always wins.
+		tm := Terms{Retention: map[Kind]time.Duration{Session: 365 * day}}
+		tm.Retention[tc.kind] = 7 * day
+		if got := tm.RetentionFor(tc.kind); got != 7*day {
+			t.Errorf("RetentionFor(%s) with its own period = %v", tc.kind, got)
+		}
+		if got, err := ParseKind(tc.kind.Plural()); tc.kind != Session && (err != nil || got != tc.kind) {
+			t.Errorf("ParseKind(%q) = %v, %v", tc.kind.Plural(), got, err)
+		}
+	}
+	// An old agreement (three kinds) writing a review keeps it as long as
+	// its session notes.
+	old := Terms{Retention: periods}
+	if got := old.RetentionFor(Review); got != 365*day {
+		t.Errorf("RetentionFor(review) under an old agreement = %v", got)
+	}
+	if got := old.ReaderTokens(Recording); !slices.Equal(got, []string{ReaderMentor, ReaderMentee}) {
+		t.Errorf("ReaderTokens(recording) under an old agreement = %v", got)
+	}
+	// Writers: summaries by the mentor only; the new kinds by either party.
+	tm := terms()
+	for _, k := range []Kind{Review, Scorecard, Recording} {
+		for _, who := range []string{tm.Mentor, tm.Mentee} {
+			if d := WriteNote(who, k, tm); !d.Allowed() {
+				t.Errorf("WriteNote(%s, %s) = %v", who, k, d)
+			}
+		}
+	}
+	if d := GiveConsent(tm.Mentee, tm.Supervisors[0], []Kind{Recording}, tm); d.Allowed() || d.Rule != "private-kind" {
+		t.Errorf("consent to recordings = %v, want private-kind", d)
+	}
+	if d := GiveConsent(tm.Mentee, tm.Supervisors[0], []Kind{Review, Scorecard}, tm); !d.Allowed() {
+		t.Errorf("consent to reviews and scorecards = %v", d)
+	}
 }

@@ -177,6 +177,8 @@ func TestDiffTerms(t *testing.T) {
 			{"supervisors", Wider, "dave becomes a supervisor"},
 			{"consent", Wider, "dave may now read session notes with bob's consent"},
 			{"consent", Wider, "dave may now read summaries with bob's consent"},
+			{"consent", Wider, "dave may now read reviews with bob's consent"},
+			{"consent", Wider, "dave may now read scorecards with bob's consent"},
 			{"exceptions", Wider, "dave may now receive a disclosure under risk-of-harm"},
 		}},
 		{"custodian added", func(t *Terms) { t.Custodians = []string{"carol"} }, []Change{

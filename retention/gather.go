@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
 	"github.com/notevault/notevault/vault/identity"
 )
@@ -104,8 +105,13 @@ func Gather(ctx context.Context, s Source, now time.Time, all bool) ([]Record, R
 			if !ver.AcceptedByBoth() {
 				continue
 			}
-			for kind, period := range a.Terms(ver).Retention {
-				rules[RuleKey{a.ID, ver.Version, kind}] = period
+			// Every kind, including those added after the version was
+			// written: the kinds table gives them their default period.
+			t := a.Terms(ver)
+			for _, kind := range policy.Kinds {
+				if period := t.RetentionFor(kind); period > 0 {
+					rules[RuleKey{a.ID, ver.Version, kind}] = period
+				}
 			}
 		}
 	}

@@ -86,6 +86,10 @@ type AgreementVersion struct {
 	ProposedAt  time.Time            `json:"proposed_at"`
 	Acceptances []*Acceptance        `json:"acceptances,omitempty"`
 	Parsed      *agreement.Agreement `json:"-"` // the machine-read terms only
+	// Schema is the agreement schema version the text was written under,
+	// and is read again under (1 for versions stored before schemas were
+	// recorded).
+	Schema int `json:"schema"`
 	// Pins are the key fingerprints both parties pinned when the version came
 	// into force; nil until it does.
 	Pins map[string]string `json:"pins,omitempty"`
@@ -219,8 +223,13 @@ func (a *Agreement) parties(ver *AgreementVersion) []string {
 
 // termsDoc is the machine-read part of an agreement file, as it is stored
 // in the clear inside a propose fact: who the parties are, who reads which
-// kind, the exceptions and the retention periods. Everything else of the
-// file (purpose, boundaries, success criteria, ...) is age-encrypted.
+// kind, the exceptions and who receives disclosures under them, the
+// custodians of holds, the sharing caps, the retention periods and the
+// dates: what the vault decides with, without anyone's key (the review
+// schedule is the propose fact's own field, for agreement due). Everything else of the file (purpose, boundaries,
+// clauses, success criteria, ...) is age-encrypted. The fields schema 2
+// added are left out when empty, so a schema 1 version's terms read back
+// exactly as they were stored.
 type termsDoc struct {
 	Name        string              `json:"name"`
 	Mentor      string              `json:"mentor"`
@@ -229,29 +238,53 @@ type termsDoc struct {
 	Readers     map[string][]string `json:"readers"`
 	Exceptions  []string            `json:"exceptions,omitempty"`
 	Retention   map[string]string   `json:"retention"`
-	// AfterClose is retention.after_close ("30d"), kept in the clear so
-	// that the sweep, which holds no key, can anchor expiries at the close.
-	AfterClose string `json:"after_close,omitempty"`
+
+	Recipients map[string][]string `json:"recipients,omitempty"` // exception -> who may receive it (map form only)
+	Custodians []string            `json:"custodians,omitempty"`
+	MaxGrant   string              `json:"max_grant,omitempty"`
+	MaxConsent string              `json:"max_consent,omitempty"`
+	AfterClose string              `json:"after_close,omitempty"`
+	Start      string              `json:"start,omitempty"` // YYYY-MM-DD
+	End        string              `json:"end,omitempty"`
 }
 
 func termsOf(a *agreement.Agreement) termsDoc {
 	d := termsDoc{Name: a.Name, Mentor: a.Mentor, Mentee: a.Mentee, Supervisors: slices.Clone(a.Supervisors),
-		Readers: map[string][]string{}, Exceptions: slices.Clone(a.Confidentiality.Exceptions), Retention: map[string]string{}}
+		Readers: map[string][]string{}, Exceptions: slices.Clone(a.Confidentiality.Exceptions), Retention: map[string]string{},
+		Custodians: slices.Clone(a.Custodians), MaxGrant: formatPeriod(a.Sharing.MaxGrant), MaxConsent: formatPeriod(a.Sharing.MaxConsent),
+		AfterClose: formatPeriod(a.AfterClose), Start: formatDate(a.Start), End: formatDate(a.End)}
 	for k, r := range a.Confidentiality.Readers {
 		d.Readers[string(k)] = slices.Clone(r)
 	}
 	for k, p := range a.Retention {
 		d.Retention[string(k)] = agreement.FormatDuration(p)
 	}
-	if a.AfterClose > 0 {
-		d.AfterClose = agreement.FormatDuration(a.AfterClose)
+	for e, rs := range a.Confidentiality.Recipients {
+		if d.Recipients == nil {
+			d.Recipients = map[string][]string{}
+		}
+		d.Recipients[e] = slices.Clone(rs)
 	}
 	return d
 }
 
+func formatPeriod(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return agreement.FormatDuration(d)
+}
+
+func formatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
 func (d termsDoc) agreement() (*agreement.Agreement, error) {
 	a := &agreement.Agreement{Name: d.Name, Mentor: d.Mentor, Mentee: d.Mentee, Supervisors: slices.Clone(d.Supervisors),
-		Retention: map[policy.Kind]time.Duration{}}
+		Retention: map[policy.Kind]time.Duration{}, Custodians: slices.Clone(d.Custodians)}
 	a.Confidentiality.Readers = map[policy.Kind][]string{}
 	a.Confidentiality.Exceptions = slices.Clone(d.Exceptions)
 	for k, r := range d.Readers {
@@ -264,12 +297,43 @@ func (d termsDoc) agreement() (*agreement.Agreement, error) {
 		}
 		a.Retention[policy.Kind(k)] = p
 	}
-	if d.AfterClose != "" {
-		p, err := agreement.ParseDuration(d.AfterClose)
-		if err != nil {
-			return nil, fmt.Errorf("retention after_close: %w", err)
+	for e, rs := range d.Recipients {
+		if !slices.Contains(d.Exceptions, e) {
+			return nil, fmt.Errorf("it names recipients of %q, which is no exception of it", e)
 		}
-		a.AfterClose = p
+		if a.Confidentiality.Recipients == nil {
+			a.Confidentiality.Recipients = map[string][]string{}
+		}
+		a.Confidentiality.Recipients[e] = slices.Clone(rs)
+	}
+	for _, p := range []struct {
+		name string
+		s    string
+		dst  *time.Duration
+	}{{"max_grant", d.MaxGrant, &a.Sharing.MaxGrant}, {"max_consent", d.MaxConsent, &a.Sharing.MaxConsent},
+		{"after_close", d.AfterClose, &a.AfterClose}} {
+		if p.s == "" {
+			continue
+		}
+		v, err := agreement.ParseDuration(p.s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		*p.dst = v
+	}
+	for _, p := range []struct {
+		name string
+		s    string
+		dst  *time.Time
+	}{{"start", d.Start, &a.Start}, {"end", d.End, &a.End}} {
+		if p.s == "" {
+			continue
+		}
+		v, err := time.Parse(time.DateOnly, p.s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		*p.dst = v
 	}
 	return a, nil
 }
@@ -407,10 +471,18 @@ func (a *Agreement) fold(f *fact) error {
 		if b.Version != len(a.Versions)+1 {
 			return fmt.Errorf("it proposes version %d after version %d", b.Version, len(a.Versions))
 		}
+		schema := b.Schema
+		if schema == 0 {
+			schema = 1 // proposed before schemas were recorded
+		}
+		if schema > agreement.Schema {
+			return fmt.Errorf("it was written under agreement schema %d, newer than this release reads (%d)", schema, agreement.Schema)
+		}
 		parsed, err := b.Terms.agreement()
 		if err != nil {
 			return err
 		}
+		parsed.Schema = schema
 		if len(a.Versions) > 0 {
 			prev := a.Latest().Parsed
 			if f.Actor != prev.Mentor && f.Actor != prev.Mentee {
@@ -428,8 +500,9 @@ func (a *Agreement) fold(f *fact) error {
 		if err != nil {
 			return err
 		}
+		parsed.ReviewEvery = every
 		a.Versions = append(a.Versions, &AgreementVersion{Version: b.Version, ProposedBy: by, ProposedAt: f.At,
-			Parsed: parsed, textHash: b.Text, ReviewEvery: every})
+			Parsed: parsed, Schema: schema, textHash: b.Text, ReviewEvery: every})
 	case factAccept:
 		var b acceptBody
 		if err := f.decode(&b); err != nil {
@@ -892,7 +965,9 @@ func (v *Vault) openText(txn *badger.Txn, a *Agreement, ver *AgreementVersion, i
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := agreement.Parse(text)
+	// The text is read under the schema it was written with: a kind or a
+	// field added since never makes an old text fail.
+	parsed, err := agreement.ParseSchema(text, ver.Schema)
 	if err != nil || !termsOf(parsed).equal(termsOf(ver.Parsed)) {
 		return nil, integrity(what, "its text does not state its recorded terms")
 	}
@@ -956,7 +1031,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 		if err != nil {
 			return err
 		}
-		_, err = v.appendFact(txn, a, factPropose, proposeBody{Version: 1, Terms: termsOf(parsed), Text: sum, Review: review}, nil, ActorVault,
+		_, err = v.appendFact(txn, a, factPropose, proposeBody{Version: 1, Terms: termsOf(parsed), Text: sum, Schema: parsed.Schema, Review: review}, nil, ActorVault,
 			&audit.Record{Actor: ActorVault, Action: "agreement.create", Subject: id,
 				Detail: map[string]string{"version": "1", "mentor": parsed.Mentor, "mentee": parsed.Mentee}})
 		return err
@@ -1094,7 +1169,7 @@ func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []b
 		if err != nil {
 			return err
 		}
-		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum, Review: review}, id, me.Name,
+		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum, Schema: parsed.Schema, Review: review}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "agreement.amend", Subject: a.ID,
 				Detail: map[string]string{"version": strconv.Itoa(n)}}); err != nil {
 			return err

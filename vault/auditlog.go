@@ -493,8 +493,12 @@ func (v *Vault) VerifyAuditCheckpoint(ctx context.Context, checkpoint []byte) (u
 }
 
 func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64, error) {
-	parts, err := v.Participants(ctx)
-	if err != nil {
+	// Removed participants kept on record signed records too.
+	var parts []*Participant
+	if err := v.view(func(txn *badger.Txn) (err error) {
+		parts, err = v.participantsIn(txn, true)
+		return err
+	}); err != nil {
 		return 0, err
 	}
 	keys := map[string]ed25519.PublicKey{}

@@ -62,7 +62,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 		return r, err
 	}
 	err = v.view(func(txn *badger.Txn) error {
-		parts, err := v.participantsIn(txn)
+		parts, err := v.participantsIn(txn, true)
 		if err != nil {
 			return err
 		}
@@ -158,6 +158,14 @@ func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys
 				return nil, nil, nil, n, integrity("participant "+rec.Subject, "the audit log records a second registration (record %d)", rec.Seq)
 			}
 			keys[rec.Subject] = rec.Detail["key"]
+		case "participant.remove":
+			// A participant deleted (a party of no agreement) frees the
+			// name for a new registration; one kept on record does not.
+			// The agreements' pins, which no log record moves, stay the
+			// defence of every party's key.
+			if rec.Detail["kept"] == "" {
+				delete(keys, rec.Subject)
+			}
 		case "note.add":
 			// Only the author's signed record counts: a system actor's
 			// record carries no signature, and anyone can append one.

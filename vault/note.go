@@ -174,7 +174,7 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 		plain := env.marshal()
 		defer clear(plain)
 		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: plan.version.Version, Kind: nn.Kind, Author: me.Name,
-			Readers: plan.readers, Created: now, Expires: now.Add(plan.terms.Retention[nn.Kind]),
+			Readers: plan.readers, Created: now, Expires: now.Add(plan.terms.RetentionFor(nn.Kind)),
 			Commit: commitOf(plain)}}
 		rec.Sig = id.Sign(rec.Meta.signedBytes())
 		ageFile, err := encryptTo(plain, plan.recipients)
@@ -285,7 +285,7 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	if d := policy.WriteNote(m.Author, m.Kind, t); !d.Allowed() {
 		return integrity(what, "its author could not write it (%s)", d)
 	}
-	if !slices.Equal(m.Readers, t.ReadersFor(m.Kind, m.Author)) || !m.Expires.Equal(m.Created.Add(t.Retention[m.Kind])) {
+	if !slices.Equal(m.Readers, t.ReadersFor(m.Kind, m.Author)) || !m.Expires.Equal(m.Created.Add(t.RetentionFor(m.Kind))) {
 		return integrity(what, "its readers or expiry are not those of agreement %s version %d", a.ID, m.Version)
 	}
 	// The copies it lists are not signed, and destroying the note destroys

@@ -2,8 +2,10 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +25,9 @@ type Participant struct {
 	Public identity.PublicKey `json:"-"`
 	Key    string             `json:"key"`
 	Added  time.Time          `json:"added"`
+	// Removed is when the participant was removed while a party of closed
+	// agreements (RemoveParticipant); zero while they are a participant.
+	Removed time.Time `json:"removed,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -56,9 +61,12 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 	}
 	p := &Participant{Name: name, Role: role, Public: pub, Key: pub.String(), Added: v.Now()}
 	err = v.update(func(txn *badger.Txn) error {
-		if _, err := txn.Get([]byte(pParticipant + name)); err == nil {
+		if q, err := v.participant(txn, name); err == nil {
+			if !q.Removed.IsZero() {
+				return invalid("participant %s was removed and stays on record to check the signatures of closed agreements: choose another name", name)
+			}
 			return fmt.Errorf("participant %s: %w", name, ErrExists)
-		} else if !isNotFound(err) {
+		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		var clash error
@@ -89,13 +97,15 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 	var out []*Participant
 	err := v.view(func(txn *badger.Txn) (err error) {
-		out, err = v.participantsIn(txn)
+		out, err = v.participantsIn(txn, false)
 		return err
 	})
 	return out, err
 }
 
-func (v *Vault) participantsIn(txn *badger.Txn) ([]*Participant, error) {
+// participantsIn lists the participants, by name; withRemoved adds those
+// removed but kept on record, whose keys still check old signatures.
+func (v *Vault) participantsIn(txn *badger.Txn, withRemoved bool) ([]*Participant, error) {
 	var out []*Participant
 	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if p.Name != strings.TrimPrefix(k, pParticipant) {
@@ -103,6 +113,9 @@ func (v *Vault) participantsIn(txn *badger.Txn) ([]*Participant, error) {
 		}
 		if err := p.load(); err != nil {
 			return err
+		}
+		if !withRemoved && !p.Removed.IsZero() {
+			return nil
 		}
 		out = append(out, p)
 		return nil
@@ -235,8 +248,74 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 	if err != nil {
 		return nil, err
 	}
-	if me == nil {
+	if me == nil || !me.Removed.IsZero() {
 		return nil, ErrNotParticipant
 	}
 	return me, nil
+}
+
+// RemoveParticipant removes a participant who is a party of no open
+// agreement, and logs it. One who was never a party is deleted outright (the
+// name is free again). One who is a party of closed agreements only stays
+// on record as removed, key and all, so that the signatures of those
+// agreements' chains can still be checked; a removed participant can no
+// longer act, and the name is not given out again. A party of an open
+// agreement is refused, naming the agreement: close it first.
+func (v *Vault) RemoveParticipant(ctx context.Context, name string) (removed *Participant, kept bool, err error) {
+	err = v.update(func(txn *badger.Txn) error {
+		p, err := v.participant(txn, name)
+		if err != nil {
+			return err
+		}
+		if !p.Removed.IsZero() {
+			return invalid("participant %s was already removed at %s", name, p.Removed.UTC().Format(time.RFC3339))
+		}
+		as, err := v.agreementsIn(txn)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if !slices.ContainsFunc(a.Versions, func(ver *AgreementVersion) bool { return a.names(ver, name) }) {
+				continue
+			}
+			if a.termsInForce().Closed.IsZero() {
+				return invalid("participant %s is named by agreement %s, which is open: nothing was removed; either party ends it with notevault agreement close %s -i FILE", name, a.ID, a.ID)
+			}
+			kept = true
+		}
+		detail := map[string]string{"role": string(p.Role), "key": p.Fingerprint()}
+		if kept {
+			p.Removed = v.Now()
+			detail["kept"] = "party of closed agreements"
+			if err := put(txn, pParticipant+name, p); err != nil {
+				return err
+			}
+		} else if err := txn.Delete([]byte(pParticipant + name)); err != nil {
+			return err
+		}
+		removed = p
+		return v.appendLog(txn, &audit.Record{Actor: ActorVault, Action: "participant.remove", Subject: name, Detail: detail}, nil)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return removed, kept, nil
+}
+
+// names reports whether version ver names name: as a party, a custodian or
+// a recipient of an exception.
+func (a *Agreement) names(ver *AgreementVersion, name string) bool {
+	if slices.Contains(a.parties(ver), name) {
+		return true
+	}
+	t := a.Terms(ver)
+	if slices.Contains(t.Custodians, name) {
+		return true
+	}
+	for _, rs := range t.ExceptionRecipients {
+		if slices.Contains(rs, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -78,8 +78,8 @@ type Criterion struct {
 // criteriaOf lists the success criteria of a parsed agreement text.
 func criteriaOf(p *agreement.Agreement) []Criterion {
 	out := make([]Criterion, 0, len(p.SuccessCriteria))
-	for i, s := range p.SuccessCriteria {
-		out = append(out, Criterion{ID: "c" + strconv.Itoa(i+1), What: s})
+	for _, c := range p.SuccessCriteria {
+		out = append(out, Criterion{ID: c.ID, What: c.What, Measure: c.Measure, Due: c.Due})
 	}
 	return out
 }
@@ -96,8 +96,14 @@ var namedSchedules = map[string]time.Duration{
 }
 
 // reviewSchedule is the review schedule an agreement text states: "every
-// 90d" or a named cadence (quarterly); other free text states none.
+// 90d" or a named cadence (quarterly); other free text states none. Under
+// schema 2 the parser has validated it (and refused other text); a schema 1
+// text's review is free text, read here as it was when schedules were first
+// recorded.
 func reviewSchedule(p *agreement.Agreement) (time.Duration, error) {
+	if p.Schema >= 2 {
+		return p.ReviewEvery, nil
+	}
 	s := strings.ToLower(strings.TrimSpace(p.Review))
 	if d, ok := namedSchedules[s]; ok {
 		return d, nil
@@ -236,7 +242,7 @@ func (v *Vault) criteriaInForce(txn *badger.Txn, a *Agreement, id *identity.Iden
 		return nil, err
 	}
 	defer clear(text)
-	parsed, err := agreement.Parse(text)
+	parsed, err := agreement.ParseSchema(text, a.Current().Schema)
 	if err != nil {
 		return nil, integrity(fmt.Sprintf("agreement %s version %d", a.ID, a.Current().Version), "its text does not parse (%v)", err)
 	}

@@ -123,6 +123,10 @@ type (
 		Version int      `json:"version"`
 		Terms   termsDoc `json:"terms"`
 		Text    string   `json:"text"` // hex SHA-256 of the sealed agreement text
+		// Schema is the agreement schema the text was written under
+		// (agreement.Schema then); absent in versions proposed before
+		// schemas were recorded, which are schema 1.
+		Schema int `json:"schema,omitempty"`
 		// Review is the review schedule the text states, as a period
 		// ("90d"), kept in the clear so that agreement due needs no key;
 		// empty for none and in versions proposed before schedules.

@@ -50,8 +50,8 @@ type Options struct {
 	// BusyTimeout is how long Open waits for another process to close the
 	// vault before returning ErrBusy. Defaults to 3s.
 	BusyTimeout time.Duration
-	// CompactAt is the number of level-0 tables past which a closing writer
-	// compacts (see Close). Defaults to 8.
+	// CompactAt is the number of level-0 tables past which the store needs
+	// maintenance (NeedsMaintenance). Defaults to 8.
 	CompactAt int
 	// PinDir is where this user keeps a pin of every vault they open: the
 	// vault's checkpoint verifier key and the newest signed checkpoint they
@@ -62,6 +62,10 @@ type Options struct {
 	// (the vault still refuses to write on a log that no longer extends its
 	// own checkpoint).
 	PinDir string
+	// Background marks a job that gives way rather than asks for it (the
+	// detached maintenance): while it waits for the vault it does not ask
+	// the holder to give way (see Contended).
+	Background bool
 }
 
 // Vault is an open vault. Methods are safe for concurrent use within one
@@ -83,7 +87,12 @@ type Vault struct {
 	wrote     bool
 	trust     *trust // what this process verified of the log (guarded by mu)
 	failed    error  // a refusal since open: no more writes, no pin (guarded by mu)
-	closeMu   sync.Once
+	closeMu   sync.Mutex
+	closed    bool     // guarded by closeMu
+	waitF     *os.File // the wait file, to see whether anyone waits (housekeeping.go)
+	// compactOnClose: level 0 had CompactAt tables at open, and Close
+	// merges them into the base level (one bounded step, see Close).
+	compactOnClose bool
 
 	// Agreement heads this user pinned, and those seen by transactions not
 	// yet settled (see heads.go).
@@ -204,7 +213,7 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 	if err := checkPrivate(dir); err != nil {
 		return nil, err
 	}
-	lock, err := acquireLock(ctx, filepath.Join(dir, lockFile), opts.BusyTimeout)
+	lock, err := acquireLock(ctx, filepath.Join(dir, lockFile), opts.BusyTimeout, !opts.Background)
 	if err != nil {
 		return nil, err
 	}
@@ -228,20 +237,25 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 			lock.Close()
 			return nil, err
 		}
+		bopts.CompactL0OnClose = level0AtOpen(bopts) >= opts.CompactAt
 	}
 	db, err := openBadger(bopts)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
+	waitF, _ := os.OpenFile(filepath.Join(dir, waitFile), os.O_RDWR|os.O_CREATE, 0o600)
 	v := &Vault{
-		dir: dir, db: db, keys: keys, lock: lock,
+		dir: dir, db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: bopts.CompactL0OnClose,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
 	}
 	if opts.PinDir != "" {
 		if err := v.checkPin(creating); err != nil {
 			db.Close()
+			if waitF != nil {
+				waitF.Close()
+			}
 			lock.Close()
 			return nil, err
 		}
@@ -282,8 +296,20 @@ func (v *Vault) checkPin(creating bool) error {
 // checked against its checksum (OnBlockRead: no cost measurable at open), so
 // a corrupt block is an error rather than wrong data; checkStore reads each
 // table's end before badger opens it.
+//
+// The table sizes bound one compaction step, which is what a command waits
+// for at most when it asks the background maintenance for the vault
+// (housekeeping.go): level 0 goes into a base level of at most 2 MiB, and
+// every table below is 1 MiB, so a step merges one table with the ten or so
+// it overlaps a level down (badger's defaults, 10 MiB base level and tables
+// doubling per level, made steps of up to a few hundred milliseconds). Level
+// 0 stalls writes only at 64 tables, far past where maintenance starts
+// (CompactAt), so a command's own flush never waits for compaction. Blocks
+// are not compressed: most of what the store holds is ciphertext, which
+// does not compress, and Snappy cost every flush and compaction time for
+// nothing.
 func badgerOptions(dir string) badger.Options {
-	return badger.DefaultOptions(dir).
+	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(true).
 		WithNumVersionsToKeep(1).
@@ -292,35 +318,48 @@ func badgerOptions(dir string) badger.Options {
 		WithBlockCacheSize(8 << 20).
 		WithIndexCacheSize(0).
 		WithNumCompactors(2).
+		WithBaseTableSize(1 << 20).
+		WithBaseLevelSize(2 << 20).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(64).
+		WithCompression(options.None).
 		WithMetricsEnabled(false).
 		WithValueThreshold(1 << 20).
 		WithChecksumVerificationMode(options.OnBlockRead)
+	o.TableSizeMultiplier = 1
+	return o
 }
 
-// Close closes the vault. A process that wrote and finds level 0 past
-// CompactAt tables waits for badger's compactors to merge them first: short
-// CLI processes never live long enough to compact otherwise, and reads slow
-// down with every table left behind.
+// Close closes the vault. It waits for no housekeeping but one bounded
+// step: when level 0 held CompactAt tables at open (every writing process
+// leaves one), badger merges them into the base level as it closes, without
+// the second of random delay its compactors start with; the table sizes
+// (badgerOptions) keep that step to a few milliseconds. Compaction of the
+// levels below is left to whoever has time (Maintain).
 //
 // The audit checkpoint is brought up to the log first if it lags behind (a
 // process that ended between a commit and its checkpoint), and after the
 // store is closed the user's pin moves to the newest checkpoint — only if
 // everything this process checked verified.
 func (v *Vault) Close() error {
-	var err error
-	v.closeMu.Do(func() {
-		if v.wrote {
-			v.compactL0(5 * time.Second)
-		}
-		err = v.catchUpCheckpoint()
-		if cerr := v.db.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = v.savePin()
-		}
-		v.lock.Close() // releases the flock
-	})
+	v.closeMu.Lock()
+	defer v.closeMu.Unlock()
+	if v.closed {
+		return nil
+	}
+	v.closed = true
+	err := v.catchUpCheckpoint()
+	if cerr := v.db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = v.savePin()
+	}
+	if v.waitF != nil {
+		v.waitF.Close()
+		v.waitF = nil
+	}
+	v.lock.Close() // releases the flock
 	return err
 }
 
@@ -345,29 +384,25 @@ func (v *Vault) level0Tables() int {
 	return 0
 }
 
-func (v *Vault) compactL0(limit time.Duration) {
-	if v.level0Tables() <= v.opts.CompactAt {
-		return
-	}
-	deadline := time.Now().Add(limit)
-	for v.level0Tables() > 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Dir is the vault's directory.
 func (v *Vault) Dir() string { return v.dir }
 
 // Now is the vault's clock.
 func (v *Vault) Now() time.Time { return v.now().UTC() }
 
-func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.File, error) {
+func acquireLock(ctx context.Context, path string, timeout time.Duration, announce bool) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the vault lock: %w", err)
 	}
 	deadline := time.Now().Add(timeout)
-	wait := 2 * time.Millisecond
+	wait := time.Millisecond
+	var waiting *os.File // announces this wait to the holder (housekeeping.go)
+	defer func() {
+		if waiting != nil {
+			waiting.Close()
+		}
+	}()
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -376,6 +411,9 @@ func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.F
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("locking the vault: %w", err)
+		}
+		if waiting == nil && announce {
+			waiting = announceWait(filepath.Dir(path))
 		}
 		if time.Now().After(deadline) {
 			f.Close()
@@ -387,7 +425,9 @@ func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.F
 			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
-		if wait < 50*time.Millisecond {
+		// Short polls: a holder that gives way (Yield, Maintain) hands
+		// over within a few milliseconds.
+		if wait < 4*time.Millisecond {
 			wait *= 2
 		}
 	}

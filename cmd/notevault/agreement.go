@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/agreement"
 )
 
 func newAgreementCmd(g *globals, e *env) *cobra.Command {
@@ -183,7 +186,15 @@ func newAgreementShowCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show an agreement: its state, and with -i the text of its newest version",
-		Args:  exactArgs("ID"),
+		Long: `Show an agreement: its state and the terms of its newest version that the
+vault enforces and schedules by, stored in the clear (the schema the version
+was written under, its dates and review schedule, who reads each kind of note
+and for how long, retention after close, who may receive a disclosure under
+each exception, the custodians of holds and the sharing caps).
+
+With -i FILE of one of its parties, also what only the encrypted text says:
+its clauses, its success criteria with their ids, and the text itself.`,
+		Args: exactArgs("ID"),
 		Example: `  notevault agreement show a-5znce28d4shyt7ma
   notevault agreement show a-5znce28d4shyt7ma -i bob.key   # with the text of the newest version`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -269,12 +280,20 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 		}
 	}
 	fmt.Fprintf(tw, "latest:\tversion %d (%s; accepted by %s)\n", latest.Version, versionStatus(a, latest), acceptedBy(latest))
+	if latest.Parsed != nil {
+		printTerms(tw, latest)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if id == nil {
 		fmt.Fprintln(e.stderr, "notevault: hint: the agreement's text is encrypted to its parties; give -i FILE to read it")
 		return nil
+	}
+	if doc, err := agreement.ParseSchema([]byte(latest.Text), latest.Schema); err == nil {
+		if err := printDocument(e.stdout, doc); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(e.stdout, "\n%s", safeText(latest.Text))
 	if !strings.HasSuffix(latest.Text, "\n") {
@@ -369,6 +388,98 @@ func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
 			mentor, mentee, name = p.Mentor, p.Mentee, p.Name
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, safeLine(mentor), safeLine(mentee), inForce, latest.Version, safeLine(name))
+	}
+	return tw.Flush()
+}
+
+// printTerms prints the terms of ver that are stored in the clear and that
+// the vault enforces or schedules by: who reads what, for how long, who
+// receives disclosures, who keeps holds, the sharing caps, the dates and
+// the review schedule.
+func printTerms(tw io.Writer, ver *vault.AgreementVersion) {
+	p := ver.Parsed
+	fmt.Fprintf(tw, "schema:\t%d\n", ver.Schema)
+	if !p.Start.IsZero() || !p.End.IsZero() {
+		fmt.Fprintf(tw, "dates:\t%s to %s\n", orDash(dateString(p.Start)), orDash(dateString(p.End)))
+	}
+	if p.ReviewEvery > 0 {
+		fmt.Fprintf(tw, "review:\tevery %s\n", agreement.FormatDuration(p.ReviewEvery))
+	}
+	label := "readers:"
+	for _, k := range policy.Kinds {
+		if r, ok := p.Confidentiality.Readers[k]; ok {
+			fmt.Fprintf(tw, "%s\t%s: %s\n", label, k, strings.Join(r, ", "))
+			label = ""
+		}
+	}
+	label = "retention:"
+	for _, k := range policy.Kinds {
+		if d, ok := p.Retention[k]; ok {
+			fmt.Fprintf(tw, "%s\t%s: %s\n", label, k, agreement.FormatDuration(d))
+			label = ""
+		}
+	}
+	if p.AfterClose > 0 {
+		fmt.Fprintf(tw, "after close:\tnotes kept at most %s once the agreement is closed\n", agreement.FormatDuration(p.AfterClose))
+	}
+	label = "exceptions:"
+	for _, ex := range p.Confidentiality.Exceptions {
+		sups := strings.Join(p.Supervisors, ", ")
+		if sups == "" {
+			sups = "none"
+		}
+		to := fmt.Sprintf("the supervisors (%s)", sups)
+		if rs, ok := p.Confidentiality.Recipients[ex]; ok {
+			to = strings.Join(rs, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s: disclosures go only to %s\n", label, ex, to)
+		label = ""
+	}
+	if len(p.Custodians) > 0 {
+		fmt.Fprintf(tw, "custodians:\t%s (may place and release holds)\n", strings.Join(p.Custodians, ", "))
+	}
+	grant, consent := "default (90d)", "default (365d)"
+	if p.Sharing.MaxGrant > 0 {
+		grant = agreement.FormatDuration(p.Sharing.MaxGrant)
+	}
+	if p.Sharing.MaxConsent > 0 {
+		consent = agreement.FormatDuration(p.Sharing.MaxConsent)
+	}
+	fmt.Fprintf(tw, "sharing:\tgrants at most %s, consents at most %s\n", grant, consent)
+}
+
+// printDocument prints what only the text of a version says and the vault
+// reads for people: its clauses and its success criteria, with their ids.
+func printDocument(w io.Writer, doc *agreement.Agreement) error {
+	if len(doc.Clauses) == 0 && len(doc.SuccessCriteria) == 0 {
+		return nil
+	}
+	tw := table(w)
+	fmt.Fprintln(tw)
+	label := "clauses:"
+	for _, c := range doc.Clauses {
+		lines := strings.Split(c.Text, "\n")
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, c.Name, safeLine(lines[0]))
+		for _, l := range lines[1:] {
+			fmt.Fprintf(tw, "\t  %s\n", safeLine(l))
+		}
+		label = ""
+	}
+	label = "criteria:"
+	for _, c := range doc.SuccessCriteria {
+		var more []string
+		if c.Measure != "" {
+			more = append(more, "measure: "+c.Measure)
+		}
+		if !c.Due.IsZero() {
+			more = append(more, "due "+dateString(c.Due))
+		}
+		extra := ""
+		if len(more) > 0 {
+			extra = " (" + strings.Join(more, "; ") + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, c.ID, safeLine(c.What+extra))
+		label = ""
 	}
 	return tw.Flush()
 }

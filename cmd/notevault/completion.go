@@ -153,7 +153,11 @@ func addCompletions(root *cobra.Command, g *globals, e *env) {
 	complete := func(what string) cobra.CompletionFunc {
 		switch what {
 		case "kind":
-			return fixed(string(policy.Session), string(policy.Reflection), string(policy.Summary))
+			kinds := make([]string, len(policy.Kinds))
+			for i, k := range policy.Kinds {
+				kinds[i] = string(k)
+			}
+			return fixed(kinds...)
 		case "status":
 			return fixed(string(policy.StatusMet), string(policy.StatusProgress), string(policy.StatusMissed))
 		case "role":

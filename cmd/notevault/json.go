@@ -104,6 +104,24 @@ type versionJSON struct {
 	Pins        map[string]string `json:"pins"`
 	Terms       termsJSON         `json:"terms"`
 	Text        string            `json:"text,omitempty"`
+	// Read from the text, so only where the text is: the newest version,
+	// with -i of a party.
+	Clauses         []clauseJSON        `json:"clauses,omitempty"`
+	SuccessCriteria []textCriterionJSON `json:"success_criteria,omitempty"`
+}
+
+type clauseJSON struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// textCriterionJSON is a success criterion as the agreement's text states
+// it (criterion list adds its attestations).
+type textCriterionJSON struct {
+	ID      string `json:"id"`
+	What    string `json:"what"`
+	Measure string `json:"measure,omitempty"`
+	Due     string `json:"due,omitempty"` // YYYY-MM-DD
 }
 
 type acceptanceJSON struct {
@@ -122,6 +140,17 @@ type termsJSON struct {
 	Readers     map[string][]string     `json:"readers"`
 	Exceptions  []string                `json:"exceptions"`
 	Retention   map[string]jsonDuration `json:"retention"`
+	Schema      int                     `json:"schema"`
+	// ExceptionRecipients: each exception to who may receive a disclosure
+	// under it (an exception in the list form: the supervisors).
+	ExceptionRecipients map[string][]string `json:"exception_recipients"`
+	Custodians          []string            `json:"custodians"`
+	MaxGrant            *jsonDuration       `json:"max_grant,omitempty"`
+	MaxConsent          *jsonDuration       `json:"max_consent,omitempty"`
+	AfterClose          *jsonDuration       `json:"after_close,omitempty"`
+	ReviewEvery         *jsonDuration       `json:"review_every,omitempty"`
+	Start               string              `json:"start,omitempty"` // YYYY-MM-DD
+	End                 string              `json:"end,omitempty"`
 }
 
 func agreementSummaryJSON(a *vault.Agreement) agreementJSON {
@@ -163,6 +192,13 @@ func versionsJSON(a *vault.Agreement) []versionJSON {
 			Terms:       termsOfVersion(ver),
 			Text:        ver.Text,
 		}
+		if ver.Text != "" {
+			// The vault checked the text states the version's terms under
+			// its schema; what only the text says comes from it.
+			if doc, err := agreement.ParseSchema([]byte(ver.Text), ver.Schema); err == nil {
+				documentJSON(&v, doc)
+			}
+		}
 		for _, ac := range ver.Acceptances {
 			if ac.Verified {
 				v.Acceptances = append(v.Acceptances, acceptanceJSON{ac.Who, jsonTime(ac.At), stringMap(ac.Pins)})
@@ -174,11 +210,30 @@ func versionsJSON(a *vault.Agreement) []versionJSON {
 }
 
 func termsOfVersion(ver *vault.AgreementVersion) termsJSON {
-	t := termsJSON{Supervisors: []string{}, Readers: map[string][]string{}, Exceptions: []string{}, Retention: map[string]jsonDuration{}}
+	t := termsJSON{Supervisors: []string{}, Readers: map[string][]string{}, Exceptions: []string{}, Retention: map[string]jsonDuration{},
+		Schema: ver.Schema, ExceptionRecipients: map[string][]string{}, Custodians: []string{}}
 	p := ver.Parsed
 	if p == nil {
 		return t
 	}
+	t.Custodians = list(slices.Clone(p.Custodians))
+	for _, e := range p.Confidentiality.Exceptions {
+		rs, ok := p.Confidentiality.Recipients[e]
+		if !ok {
+			rs = p.Supervisors
+		}
+		t.ExceptionRecipients[e] = list(slices.Clone(rs))
+	}
+	optional := func(d time.Duration) *jsonDuration {
+		if d == 0 {
+			return nil
+		}
+		j := jsonDuration(d)
+		return &j
+	}
+	t.MaxGrant, t.MaxConsent = optional(p.Sharing.MaxGrant), optional(p.Sharing.MaxConsent)
+	t.AfterClose, t.ReviewEvery = optional(p.AfterClose), optional(p.ReviewEvery)
+	t.Start, t.End = dateString(p.Start), dateString(p.End)
 	t.Name, t.Mentor, t.Mentee = p.Name, p.Mentor, p.Mentee
 	t.Supervisors = list(slices.Clone(p.Supervisors))
 	t.Exceptions = list(slices.Clone(p.Confidentiality.Exceptions))
@@ -189,6 +244,25 @@ func termsOfVersion(ver *vault.AgreementVersion) termsJSON {
 		t.Retention[string(k)] = jsonDuration(d)
 	}
 	return t
+}
+
+// dateString is a calendar date as YYYY-MM-DD, "" for none.
+func dateString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// documentJSON fills what of a version only its text says: the clauses and
+// the success criteria.
+func documentJSON(v *versionJSON, doc *agreement.Agreement) {
+	for _, c := range doc.Clauses {
+		v.Clauses = append(v.Clauses, clauseJSON{c.Name, c.Text})
+	}
+	for _, c := range doc.SuccessCriteria {
+		v.SuccessCriteria = append(v.SuccessCriteria, textCriterionJSON{c.ID, c.What, c.Measure, dateString(c.Due)})
+	}
 }
 
 // note list and show

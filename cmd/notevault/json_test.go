@@ -41,9 +41,10 @@ var printsNoRecords = []string{
 	"hold add", "hold release",
 	"identity new", "identity public",
 	"init",
+	"maintenance",
 	"man",
 	"note add", "note delete", "note export",
-	"participant add",
+	"participant add", "participant remove",
 	"retention daemon",
 }
 
@@ -584,6 +585,19 @@ confidentiality:
 retention: {session: 365d, reflection: 90d, summary: 180d}
 `
 
+// jsonAmendment is what the amendment adds: every field of schema 2.
+const jsonAmendment = `start: 2026-02-01
+end: 2027-01-31
+clauses:
+  feedback: a few sentences at the end of every call
+success_criteria:
+  - {id: portfolio, what: ship a portfolio project, measure: a public write-up, due: 2026-06-01}
+  - practise three mock interviews
+review: every 90d
+holds: {custodians: [carol]}
+sharing: {max_grant: 30d, max_consent: 180d}
+`
+
 // practiceAgreement has success criteria and a review schedule.
 const practiceAgreement = `name: Dana mentors Bob
 mentor: alice
@@ -638,7 +652,8 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.run(0, "", "hold", "add", "--note", kept, "--reason", "court order 123", "-i", alice)
 	c.run(0, "", "hold", "add", "--note", kept, "--reason", "complaint review", "--review", "2026-01-05T09:00:31Z", "-i", bob)
 	c.run(0, "", "agreement", "amend", agr, "--file",
-		c.file("amended.yaml", strings.Replace(jsonAgreement, "summary: 180d", "summary: 26w", 1)), "-i", alice)
+		c.file("amended.yaml", strings.NewReplacer("summary: 180d", "summary: 26w, after_close: 30d",
+			"exceptions: [risk-of-harm]", "exceptions: {risk-of-harm: [carol]}").Replace(jsonAgreement)+jsonAmendment), "-i", alice)
 
 	// The practice: a second agreement with success criteria and a review
 	// schedule, a criterion met with evidence, another pending.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,9 @@ func TestScripts(t *testing.T) {
 			// for reports; the scripts run hundreds of processes. Reports
 			// still fail the run: they are printed before the exit.
 			e.Setenv("GORACE", "atexit_sleep_ms=0")
+			// No detached maintenance behind the scripts' back: it would
+			// outlive them. maintenance.txtar runs it in the foreground.
+			e.Setenv("NOTEVAULT_MAINTENANCE", "off")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -79,6 +83,7 @@ func TestScripts(t *testing.T) {
 			"filemode":    cmdFilemode,
 			"expiryindex": cmdExpiryIndex,
 			"rawkeys":     cmdRawKeys,
+			"oldvault":    cmdOldVault,
 		},
 	})
 }
@@ -299,4 +304,53 @@ func cmdRawKeys(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		return nil
 	}))
+}
+
+// oldvault copies testdata/vault-v2 of the repository (a vault written by
+// an earlier release, see its README) into the script's directory: the
+// vault, the identity files alice.key, bob.key and carol.key, and the
+// agreement files. It sets $AGR, $N1.. to the note ids in the order of its
+// manifest, $DESTROYED to the deleted note and $FIXTURE_NOW to an hour after
+// the fixture's last write.
+func cmdOldVault(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: oldvault")
+	}
+	src := filepath.Join("..", "..", "testdata", "vault-v2")
+	dst := ts.MkAbs(".")
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o600)
+	})
+	ts.Check(err)
+	ts.Check(os.Chmod(filepath.Join(dst, "vault"), 0o700))
+	var m struct {
+		Now       time.Time `json:"now"`
+		Agreement string    `json:"agreement"`
+		Notes     []struct {
+			ID string `json:"id"`
+		} `json:"notes"`
+		Destroyed []string `json:"destroyed"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(filepath.Join(dst, "manifest.json"))), &m))
+	ts.Setenv("AGR", m.Agreement)
+	for i, n := range m.Notes {
+		ts.Setenv(fmt.Sprintf("N%d", i+1), n.ID)
+	}
+	ts.Setenv("DESTROYED", m.Destroyed[0])
+	ts.Setenv("FIXTURE_NOW", m.Now.Add(time.Hour).Format(time.RFC3339))
 }

@@ -41,7 +41,7 @@ type noteAddOptions struct {
 func newNoteAddCmd(g *globals, e *env) *cobra.Command {
 	var opts noteAddOptions
 	cmd := &cobra.Command{
-		Use:   "add --agreement ID --kind session|reflection|summary [--title T] [--tag TAG] [--file F] -i FILE",
+		Use:   "add --agreement ID --kind KIND [--title T] [--tag TAG] [--file F] -i FILE",
 		Short: "Write a note and print its id",
 		Long: `Write a note and print its id.
 
@@ -78,7 +78,7 @@ is written.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.agreement, "agreement", "", "the agreement `ID` the note is written under")
-	f.StringVar(&opts.kind, "kind", "", "`KIND` of note: session, reflection or summary")
+	f.StringVar(&opts.kind, "kind", "", "`KIND` of note: "+policy.KindNames(policy.Kinds))
 	f.StringVar(&opts.title, "title", "", "the note's `TITLE` (encrypted like the body)")
 	f.StringArrayVar(&opts.tags, "tag", nil, "a `TAG` (repeatable; encrypted like the body)")
 	f.StringVar(&opts.file, "file", "", "read the body from `FILE` (- reads stdin)")
@@ -88,7 +88,7 @@ is written.`,
 func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (err error) {
 	kind, kerr := policy.ParseKind(opts.kind)
 	if kerr != nil {
-		return usagef("--kind %q: must be session, reflection or summary", opts.kind)
+		return usagef("--kind %q: must be %s", opts.kind, policy.KindNames(policy.Kinds))
 	}
 	id, err := loadIdentity(g, e)
 	if err != nil {
@@ -286,7 +286,7 @@ type noteQueryFlags struct {
 func (q *noteQueryFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&q.agreement, "agreement", "", "only the notes of agreement `ID`")
-	f.StringVar(&q.kind, "kind", "", "only notes of `KIND` session, reflection or summary")
+	f.StringVar(&q.kind, "kind", "", "only notes of `KIND` "+policy.KindNames(policy.Kinds))
 	f.StringVar(&q.since, "since", "", "only notes written at or after `TIME`: a date (the start of that day, UTC), an RFC 3339 time, or a duration back from now (30d, 2w, 36h)")
 	f.StringVar(&q.tag, "tag", "", "only notes with the tag `TAG`, in any case (needs -i: tags are encrypted)")
 }
@@ -297,7 +297,7 @@ func (q *noteQueryFlags) query(now time.Time) (vault.Query, error) {
 	if q.kind != "" {
 		k, err := policy.ParseKind(q.kind)
 		if err != nil {
-			return out, usagef("--kind %q: must be session, reflection or summary", q.kind)
+			return out, usagef("--kind %q: must be %s", q.kind, policy.KindNames(policy.Kinds))
 		}
 		out.Kind = k
 	}

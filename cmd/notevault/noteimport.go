@@ -87,7 +87,7 @@ on stderr; otherwise nothing but the final summary is printed there.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.agreement, "agreement", "", "the agreement `ID` the notes are written under")
-	f.StringVar(&opts.kind, "kind", "", "`KIND` of every note: session, reflection or summary")
+	f.StringVar(&opts.kind, "kind", "", "`KIND` of every note: "+policy.KindNames(policy.Kinds))
 	return cmd
 }
 
@@ -389,7 +389,7 @@ func parseLine(line []byte) (vault.Content, error) {
 func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *env) (err error) {
 	kind, kerr := policy.ParseKind(opts.kind)
 	if kerr != nil {
-		return usagef("--kind %q: must be session, reflection or summary", opts.kind)
+		return usagef("--kind %q: must be %s", opts.kind, policy.KindNames(policy.Kinds))
 	}
 	id, err := loadIdentity(g, e)
 	if err != nil {

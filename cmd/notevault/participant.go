@@ -15,6 +15,7 @@ func newParticipantCmd(g *globals, e *env) *cobra.Command {
 	return group("participant", "Register and list the people of the vault",
 		newParticipantAddCmd(g, e),
 		newParticipantListCmd(g, e),
+		newParticipantRemoveCmd(g, e),
 	)
 }
 
@@ -164,4 +165,46 @@ func runParticipantList(ctx context.Context, opts participantListOptions, g *glo
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func newParticipantRemoveCmd(g *globals, e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a participant who is a party of no open agreement",
+		Long: `Remove a participant who is a party of no open agreement, and log it.
+
+A participant named by an open agreement (any version of it) is refused,
+naming the agreement: either party ends it first with notevault agreement
+close. One who was never a party is deleted and the name is free again
+(for instance to register the same person with another kind of key). One
+who was a party of closed agreements stays on record as removed, with the
+key, so that the signatures of those agreements can still be checked: they
+can no longer act, participant list no longer shows them, and the name is
+not given out again.`,
+		Args: exactArgs("NAME"),
+		Example: `  notevault participant remove dave
+  notevault participant list`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runParticipantRemove(cmd.Context(), args[0], g, e)
+		},
+	}
+}
+
+func runParticipantRemove(ctx context.Context, name string, g *globals, e *env) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	p, kept, err := v.RemoveParticipant(ctx, name)
+	if err != nil {
+		return err
+	}
+	if kept {
+		fmt.Fprintf(e.stderr, "notevault: removed %s; the record stays, with key %s, to check the signatures of closed agreements\n", p.Name, p.Fingerprint())
+	} else {
+		fmt.Fprintf(e.stderr, "notevault: removed %s (key %s)\n", p.Name, p.Fingerprint())
+	}
+	fmt.Fprintln(e.stdout, p.Name)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -102,8 +103,9 @@ the people its agreement names, and enforces that agreement.
 Environment: NOTEVAULT_DIR (the vault), NOTEVAULT_IDENTITY (your identity
 file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity),
 NOTEVAULT_STATE_DIR (where your checkpoint pins live, default
-$XDG_STATE_HOME/notevault). Flags beat the environment, which beats the
-defaults.
+$XDG_STATE_HOME/notevault), NOTEVAULT_MAINTENANCE=off (commands do not
+start notevault maintenance in the background). Flags beat the
+environment, which beats the defaults.
 
 Every command checks that the vault's audit log still extends the newest
 signed checkpoint you saw, which it keeps outside the vault, and refuses a
@@ -150,6 +152,7 @@ finds.`,
 		newRetentionCmd(g, e),
 		newCheckCmd(g, e),
 		newCertificateCmd(g, e),
+		newMaintenanceCmd(g, e),
 		newDemoCmd(g, e),
 		newVersionCmd(g, e),
 		newCompletionCmd(),
@@ -308,15 +311,29 @@ func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(ctx, dir, opts)
+	v, err := vault.Open(ctx, dir, opts)
+	if err == nil {
+		openedBy.Store(v, e)
+	}
+	return v, err
 }
 
-// closeVault closes v and keeps the first error.
+// closeVault closes v and keeps the first error. When the command left the
+// store with compaction to do, it starts the background maintenance rather
+// than doing it (see maintenance.go).
 func closeVault(v *vault.Vault, err *error) {
+	housekeeping := v.NeedsMaintenance()
 	if cerr := v.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("closing the vault: %w", cerr)
 	}
+	e, ok := openedBy.LoadAndDelete(v)
+	if housekeeping && *err == nil && ok && !maintenanceOff(e.(*env)) {
+		startMaintenance(e.(*env), v.Dir())
+	}
 }
+
+// openedBy maps a vault openVault opened to the env of its command.
+var openedBy sync.Map
 
 // identityPath resolves the identity file: -i, then NOTEVAULT_IDENTITY.
 func (g *globals) identityPath(e *env) string {

@@ -28,6 +28,16 @@ func TestAgreementTemplate(t *testing.T) {
 		"confidentiality.private":    a.Confidentiality.Private == "",
 		"confidentiality.exceptions": len(a.Confidentiality.Exceptions) == 0,
 		"destruction":                a.Destruction == "",
+		"start":                      a.Start.IsZero(),
+		"end":                        a.End.IsZero(),
+		"clauses":                    len(a.Clauses) == 0,
+		"review (a schedule)":        a.ReviewEvery == 0,
+		"holds.custodians":           len(a.Custodians) == 0,
+		"exception recipients":       len(a.Confidentiality.Recipients) == 0,
+		"sharing.max_grant":          a.Sharing.MaxGrant == 0,
+		"sharing.max_consent":        a.Sharing.MaxConsent == 0,
+		"retention.after_close":      a.AfterClose == 0,
+		"a structured criterion":     len(a.SuccessCriteria) == 0 || a.SuccessCriteria[0].Due.IsZero(),
 	} {
 		if empty {
 			t.Errorf("the template leaves out %s", field)

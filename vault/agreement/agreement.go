@@ -19,6 +19,22 @@ import (
 // MaxSize is the largest agreement file Parse accepts, in bytes.
 const MaxSize = 1 << 20
 
+// Schema is the agreement schema version Parse reads: what fields and kinds
+// of note an agreement file may have and how they are read. A vault records
+// with each stored version the schema it was written with and reads it again
+// under that schema (ParseSchema), so that a new kind or field never makes an
+// old stored text fail to load.
+//
+//   - Schema 1 (texts stored without a schema): the first release's fields;
+//     kinds session, reflection and summary; review is free text; success
+//     criteria and exceptions are lists of text.
+//   - Schema 2: adds the kinds review, scorecard and recording (their
+//     retention is optional, see policy.DefaultRetention), clauses, start
+//     and end dates, structured success criteria, review as a schedule,
+//     holds.custodians, exceptions naming their recipients, sharing caps and
+//     retention.after_close.
+const Schema = 2
+
 var (
 	// namePattern is what a participant name must match.
 	namePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -30,27 +46,45 @@ var (
 
 // Agreement is a parsed and validated mentoring agreement file.
 type Agreement struct {
-	Name            string          `yaml:"name"`   // required
-	Mentor          string          `yaml:"mentor"` // required
-	Mentee          string          `yaml:"mentee"` // required, != Mentor
-	Supervisors     []string        `yaml:"supervisors"`
-	Purpose         string          `yaml:"purpose"`
-	Scope           string          `yaml:"scope"`
-	Cadence         string          `yaml:"cadence"`
-	Channels        []string        `yaml:"channels"`
-	Topics          []string        `yaml:"topics"`
-	Boundaries      []string        `yaml:"boundaries"`
-	SuccessCriteria []string        `yaml:"success_criteria"`
+	// Schema is the schema version the agreement was read under.
+	Schema          int         `yaml:"-"`
+	Name            string      `yaml:"name"`   // required
+	Mentor          string      `yaml:"mentor"` // required
+	Mentee          string      `yaml:"mentee"` // required, != Mentor
+	Supervisors     []string    `yaml:"supervisors"`
+	Purpose         string      `yaml:"purpose"`
+	Scope           string      `yaml:"scope"`
+	Cadence         string      `yaml:"cadence"`
+	Channels        []string    `yaml:"channels"`
+	Topics          []string    `yaml:"topics"`
+	Boundaries      []string    `yaml:"boundaries"`
+	SuccessCriteria []Criterion `yaml:"success_criteria"`
+	// Review is the review field as written; ReviewEvery is the schedule it
+	// states (schema 2: "every 90d", "quarterly"), 0 for none or for the
+	// free text of schema 1.
 	Review          string          `yaml:"review"`
+	ReviewEvery     time.Duration   `yaml:"-"`
 	Confidentiality Confidentiality `yaml:"confidentiality"`
 	// Retention is how long each kind of note is kept, from
-	// `retention: {session: 365d, ...}`; Parse requires every kind.
+	// `retention: {session: 365d, ...}`. Parse requires the kinds of the
+	// first schema and fills the others from the kinds table's defaults.
 	Retention map[policy.Kind]time.Duration
-	// AfterClose is how long notes outlive the agreement's close, from
-	// `retention: {after_close: 30d}`; 0 keeps the per-kind periods.
-	AfterClose time.Duration
+	// AfterClose is retention.after_close: how long notes are kept once the
+	// agreement is closed (0: the per-kind periods hold).
+	AfterClose time.Duration `yaml:"-"`
 	// Destruction is free text: the destruction timeline as agreed.
 	Destruction string `yaml:"destruction"`
+	// Clauses are the named free-text clauses (roles, responsibilities,
+	// feedback, renegotiation, power_dynamics, ...), in file order.
+	Clauses []Clause `yaml:"clauses"`
+	// Start and End are the agreement's dates (zero: not given).
+	Start time.Time `yaml:"start"`
+	End   time.Time `yaml:"end"`
+	// Custodians, from holds.custodians, may place and release legal holds
+	// besides mentor and mentee; each is a party of the agreement.
+	Custodians []string `yaml:"-"`
+	// Sharing caps how long a grant or a consent may run (0: the defaults).
+	Sharing Sharing `yaml:"sharing"`
 
 	// lines maps field paths ("mentor", "supervisors[1]") to the line they
 	// were on, so that CheckParticipants can name it. Nil unless parsed.
@@ -68,11 +102,45 @@ type Confidentiality struct {
 	// Exceptions are the named confidentiality exceptions that allow
 	// disclosure, such as risk-of-harm; each is a slug of [a-z0-9-].
 	Exceptions []string `yaml:"exceptions"`
+	// Recipients names, per exception given in the map form
+	// (`{risk-of-harm: [carol]}`), who may receive a disclosure under it.
+	// An exception absent here (the list form, or a null value) is for the
+	// agreement's supervisors.
+	Recipients map[string][]string `yaml:"-"`
 }
 
-// Parse parses and validates an agreement file. Any refusal is an *Error
-// naming the field and, when known, the line. Parse never panics.
-func Parse(data []byte) (a *Agreement, err error) {
+// Clause is one named free-text clause.
+type Clause struct {
+	Name string
+	Text string
+}
+
+// Criterion is one success criterion. A criterion written as plain text has
+// What only, and the id "c<N>" of its place in the list (c1, c2, ...).
+type Criterion struct {
+	ID      string
+	What    string
+	Measure string
+	Due     time.Time // zero: no due date
+}
+
+// Sharing holds the sharing caps of an agreement.
+type Sharing struct {
+	MaxGrant   time.Duration // 0: policy's default
+	MaxConsent time.Duration // 0: policy's default
+}
+
+// Parse parses and validates an agreement file under the current Schema.
+// Any refusal is an *Error naming the field and, when known, the line. Parse
+// never panics.
+func Parse(data []byte) (*Agreement, error) { return ParseSchema(data, Schema) }
+
+// ParseSchema is Parse under schema version schema (1 to Schema): how a
+// vault reads a text stored under an earlier schema.
+func ParseSchema(data []byte, schema int) (a *Agreement, err error) {
+	if schema < 1 || schema > Schema {
+		return nil, &Error{Msg: fmt.Sprintf("schema version %d is not one this release reads (1 to %d); a newer notevault wrote it", schema, Schema)}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			a, err = nil, &Error{Msg: fmt.Sprintf("the file could not be read as YAML (%v)", r)}
@@ -113,7 +181,7 @@ func Parse(data []byte) (a *Agreement, err error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{Line: root.Line, Msg: fmt.Sprintf("the file must be a mapping of fields (name: ..., mentor: ...), not %s", describe(root))}
 	}
-	p := &parser{a: &Agreement{lines: map[string]int{}}}
+	p := &parser{schema: schema, a: &Agreement{Schema: schema, lines: map[string]int{}}}
 	if err := p.top(root); err != nil {
 		return nil, err
 	}
@@ -132,7 +200,8 @@ func yamlError(err error) *Error {
 }
 
 type parser struct {
-	a *Agreement
+	schema int
+	a      *Agreement
 	// supervisorNames are the names under the top-level supervisors field,
 	// gathered before the walk to explain a supervisor written as a reader.
 	supervisorNames []string
@@ -178,6 +247,16 @@ func join(path, name string) string {
 var topFields = []string{
 	"name", "mentor", "mentee", "supervisors", "purpose", "scope", "cadence", "channels",
 	"topics", "boundaries", "success_criteria", "review", "confidentiality", "retention", "destruction",
+}
+
+// topFields2 are the fields schema 2 adds.
+var topFields2 = []string{"clauses", "start", "end", "holds", "sharing"}
+
+func (p *parser) topFields() []string {
+	if p.schema >= 2 {
+		return append(slices.Clone(topFields), topFields2...)
+	}
+	return topFields
 }
 
 var confidentialityFields = []string{"private", "readers", "exceptions"}
@@ -235,17 +314,27 @@ func (p *parser) top(root *yaml.Node) error {
 		case "boundaries":
 			a.Boundaries, err = textList(f)
 		case "success_criteria":
-			a.SuccessCriteria, err = textList(f)
+			err = p.criteria(f)
 		case "review":
-			a.Review, err = text(f)
+			err = p.review(f)
 		case "confidentiality":
 			err = p.confidentiality(f)
 		case "retention":
 			err = p.retention(f)
 		case "destruction":
 			a.Destruction, err = text(f)
+		case "clauses":
+			err = p.gate(f, p.clauses)
+		case "start":
+			err = p.gate(f, func(f field) (err error) { a.Start, err = date(f); return err })
+		case "end":
+			err = p.gate(f, func(f field) (err error) { a.End, err = date(f); return err })
+		case "holds":
+			err = p.gate(f, p.holds)
+		case "sharing":
+			err = p.gate(f, p.sharing)
 		default:
-			err = unknownField(f, topFields)
+			err = unknownField(f, p.topFields())
 		}
 		if err != nil {
 			return err
@@ -256,10 +345,23 @@ func (p *parser) top(root *yaml.Node) error {
 			return &Error{Field: name, Msg: fmt.Sprintf("missing required field %q", name)}
 		}
 	}
-	for _, k := range policy.Kinds {
-		if _, ok := a.Retention[k]; !ok {
+	kinds := policy.KindsOf(p.schema)
+	for _, k := range kinds {
+		if _, ok := a.Retention[k]; ok {
+			continue
+		}
+		if info, _ := k.Info(); info.RetentionRequired {
 			path := "retention." + string(k)
-			return &Error{Line: a.lines["retention"], Field: path, Msg: fmt.Sprintf("missing required field %q (every kind of note needs a retention period)", path)}
+			what := "every kind of note needs a retention period"
+			if p.schema >= 2 {
+				what = "session notes, reflections and summaries each need a retention period"
+			}
+			return &Error{Line: a.lines["retention"], Field: path, Msg: fmt.Sprintf("missing required field %q (%s)", path, what)}
+		}
+	}
+	for _, k := range kinds {
+		if _, ok := a.Retention[k]; !ok {
+			a.Retention[k], _ = policy.DefaultRetention(k, a.Retention)
 		}
 	}
 	if a.Mentee == a.Mentor {
@@ -277,12 +379,16 @@ func (p *parser) top(root *yaml.Node) error {
 	if a.Confidentiality.Readers == nil {
 		a.Confidentiality.Readers = map[policy.Kind][]string{}
 	}
-	for k, r := range policy.DefaultReaders() {
+	defaults := policy.DefaultReaders()
+	for _, k := range kinds {
 		if _, given := a.Confidentiality.Readers[k]; !given {
-			a.Confidentiality.Readers[k] = slices.Clone(r)
+			a.Confidentiality.Readers[k] = slices.Clone(defaults[k])
 		}
 	}
-	return nil
+	if !a.Start.IsZero() && !a.End.IsZero() && !a.End.After(a.Start) {
+		return &Error{Line: a.lines["end"], Field: "end", Msg: fmt.Sprintf("the end (%s) must be after the start (%s)", a.End.Format(time.DateOnly), a.Start.Format(time.DateOnly))}
+	}
+	return p.checkNamedParties()
 }
 
 func supervisorKey(i int) string { return fmt.Sprintf("supervisors[%d]", i) }
@@ -329,7 +435,11 @@ func (p *parser) confidentiality(f field) error {
 		case "readers":
 			err = p.readers(g)
 		case "exceptions":
-			err = p.exceptions(g)
+			if p.schema >= 2 && g.value.Kind == yaml.MappingNode {
+				err = p.exceptionMap(g)
+			} else {
+				err = p.exceptions(g)
+			}
 		default:
 			err = unknownField(g, confidentialityFields)
 		}
@@ -341,7 +451,7 @@ func (p *parser) confidentiality(f field) error {
 }
 
 func (p *parser) readers(f field) error {
-	fs, err := kindFields(f)
+	fs, err := p.kindFields(f, nil)
 	if err != nil {
 		return err
 	}
@@ -403,75 +513,67 @@ func (p *parser) exceptions(f field) error {
 }
 
 func (p *parser) retention(f field) error {
-	// after_close sits beside the kinds: it is not a kind of note.
-	if f.value.Kind == yaml.MappingNode {
-		kept := *f.value
-		kept.Content = nil
-		for i := 0; i+1 < len(f.value.Content); i += 2 {
-			k, v := f.value.Content[i], f.value.Content[i+1]
-			if k.Value != "after_close" {
-				kept.Content = append(kept.Content, k, v)
-				continue
-			}
-			path := f.path + ".after_close"
-			s, _, err := scalar(v, path)
-			if err != nil {
-				return err
-			}
-			d, err := ParseDuration(s)
-			if err != nil {
-				return &Error{Line: v.Line, Field: path, Msg: err.Error()}
-			}
-			p.a.AfterClose = d
-		}
-		f.value = &kept
+	var extra []string
+	if p.schema >= 2 {
+		extra = []string{"after_close"}
 	}
-	fs, err := kindFields(f)
+	fs, err := p.kindFields(f, extra)
 	if err != nil {
 		return err
 	}
 	p.a.Retention = map[policy.Kind]time.Duration{}
 	for _, g := range fs {
-		s, _, err := scalar(g.value, g.path)
+		p.a.lines[g.path] = g.key.Line
+		d, err := duration(g)
 		if err != nil {
 			return err
 		}
-		d, err := ParseDuration(s)
-		if err != nil {
-			return &Error{Line: g.value.Line, Field: g.path, Msg: err.Error()}
+		if g.name == "after_close" {
+			p.a.AfterClose = d
+			continue
 		}
 		p.a.Retention[policy.Kind(g.name)] = d
 	}
 	return nil
 }
 
+// duration reads a period such as 90d.
+func duration(f field) (time.Duration, error) {
+	s, _, err := scalar(f.value, f.path)
+	if err != nil {
+		return 0, err
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return 0, &Error{Line: f.value.Line, Field: f.path, Msg: err.Error()}
+	}
+	return d, nil
+}
+
 // kindFields returns the pairs of a mapping keyed by kind of note, refusing
-// unknown kinds.
-func kindFields(f field) ([]field, error) {
+// kinds the schema does not know; extra are other keys it may hold.
+func (p *parser) kindFields(f field, extra []string) ([]field, error) {
 	if f.value.Kind != yaml.MappingNode {
-		return nil, &Error{Line: f.value.Line, Field: f.path, Msg: fmt.Sprintf("expected a mapping of kinds of note (%s), not %s", kindList(), describe(f.value))}
+		return nil, &Error{Line: f.value.Line, Field: f.path, Msg: fmt.Sprintf("expected a mapping of kinds of note (%s), not %s", p.kindList(extra), describe(f.value))}
 	}
 	fs, err := fields(f.value, f.path)
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range fs {
-		if !slices.Contains(policy.Kinds, policy.Kind(g.name)) {
-			return nil, &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("unknown kind of note %q (use %s)", clip(g.name), kindList())}
+		if !slices.Contains(policy.KindsOf(p.schema), policy.Kind(g.name)) && !slices.Contains(extra, g.name) {
+			return nil, &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("unknown kind of note %q (use %s)", clip(g.name), p.kindList(extra))}
 		}
 	}
 	return fs, nil
 }
 
-func kindList() string {
-	names := make([]string, len(policy.Kinds))
-	for i, k := range policy.Kinds {
-		names[i] = string(k)
+func (p *parser) kindList(extra []string) string {
+	s := policy.KindNames(policy.KindsOf(p.schema))
+	for _, e := range extra {
+		s += "; or " + e
 	}
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return s
 }
 
 // participant reads a participant name.

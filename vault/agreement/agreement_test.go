@@ -40,13 +40,17 @@ func TestParseSketch(t *testing.T) {
 		Purpose:         "Land a data-science role within 6 months",
 		Cadence:         "biweekly 30-minute video calls",
 		Boundaries:      []string{"no personal financial advice", "no hiring decisions"},
-		SuccessCriteria: []string{"ship a portfolio project by 2027-03-01"},
+		SuccessCriteria: []Criterion{{ID: "c1", What: "ship a portfolio project by 2027-03-01"}},
 		Review:          "quarterly",
+		ReviewEvery:     90 * day,
 		Confidentiality: Confidentiality{
 			Readers: map[policy.Kind][]string{
 				policy.Session:    {"mentor", "mentee"},
 				policy.Reflection: {"author"},
 				policy.Summary:    {"author", "mentee"},
+				policy.Review:     {"mentor", "mentee"},
+				policy.Scorecard:  {"mentor", "mentee"},
+				policy.Recording:  {"mentor", "mentee"},
 			},
 			Exceptions: []string{"risk-of-harm", "legal-obligation"},
 		},
@@ -54,7 +58,11 @@ func TestParseSketch(t *testing.T) {
 			policy.Session:    365 * day,
 			policy.Reflection: 90 * day,
 			policy.Summary:    180 * day,
+			policy.Review:     365 * day, // like session notes
+			policy.Scorecard:  365 * day, // like session notes
+			policy.Recording:  30 * day,  // its own default
 		},
+		Schema: 2,
 	}
 	if got := withoutLines(a); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse(alice-bob.yaml) =\n%#v\nwant\n%#v", got, want)
@@ -78,7 +86,7 @@ topics: [design reviews, writing, 2026]
 boundaries: []
 success_criteria:
   - lead one cross-team design
-review: every 3 months
+review: every 13w
 confidentiality:
   private: everything said in sessions, unless both agree
   readers:
@@ -108,14 +116,18 @@ destruction: within 30 days of the agreement ending
 		Cadence:         "weekly, 45 minutes",
 		Channels:        []string{"video", "chat"},
 		Topics:          []string{"design reviews", "writing", "2026"},
-		SuccessCriteria: []string{"lead one cross-team design"},
-		Review:          "every 3 months",
+		SuccessCriteria: []Criterion{{ID: "c1", What: "lead one cross-team design"}},
+		Review:          "every 13w",
+		ReviewEvery:     91 * day,
 		Confidentiality: Confidentiality{
 			Private: "everything said in sessions, unless both agree",
 			Readers: map[policy.Kind][]string{
 				policy.Session:    {"mentee", "mentor"},
 				policy.Reflection: {"author"}, // the default
 				policy.Summary:    {"author"},
+				policy.Review:     {"mentor", "mentee"},
+				policy.Scorecard:  {"mentor", "mentee"},
+				policy.Recording:  {"mentor", "mentee"},
 			},
 			Exceptions: []string{"risk-of-harm", "legal-obligation", "2nd-line"},
 		},
@@ -123,8 +135,12 @@ destruction: within 30 days of the agreement ending
 			policy.Session:    9 * day,
 			policy.Reflection: 36 * time.Hour,
 			policy.Summary:    5 * time.Second,
+			policy.Review:     9 * day,
+			policy.Scorecard:  9 * day,
+			policy.Recording:  30 * day,
 		},
 		Destruction: "within 30 days of the agreement ending",
+		Schema:      2,
 	}
 	if got := withoutLines(a); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse =\n%#v\nwant\n%#v", got, want)
@@ -210,7 +226,7 @@ func TestParseRefusals(t *testing.T) {
 		{"empty list entry", minimal + "channels: [video, '']\n", 5, "channels", "empty entry in the list"},
 		{"null list entry", minimal + "success_criteria:\n  - one\n  -\n", 7, "success_criteria", "empty entry in the list"},
 		{"confidentiality is a list", minimal + "confidentiality: [a]\n", 5, "confidentiality", "expected a mapping of private, readers and exceptions, not a list"},
-		{"readers is a list", minimal + "confidentiality:\n  readers: [mentor]\n", 6, "confidentiality.readers", "expected a mapping of kinds of note (session, reflection or summary), not a list"},
+		{"readers is a list", minimal + "confidentiality:\n  readers: [mentor]\n", 6, "confidentiality.readers", "expected a mapping of kinds of note (session, reflection, summary, review, scorecard or recording), not a list"},
 		{"retention is text", "name: n\nmentor: a\nmentee: b\nretention: 90d\n", 4, "retention", "expected a mapping of kinds of note"},
 		{"retention is null", "name: n\nmentor: a\nmentee: b\nretention:\n", 4, "retention", "not nothing (null)"},
 		{"custom tag", "name: !secret n\n", 1, "name", "expected text, not a value tagged !secret"},
@@ -220,7 +236,7 @@ func TestParseRefusals(t *testing.T) {
 		{"missing mentor", minimalWithout("mentor"), 0, "mentor", `agreement: missing required field "mentor"`},
 		{"missing mentee", minimalWithout("mentee"), 0, "mentee", `agreement: missing required field "mentee"`},
 		{"missing retention", minimalWithout("retention"), 0, "retention", `agreement: missing required field "retention"`},
-		{"missing retention kind", "name: n\nmentor: a\nmentee: b\nretention:\n  session: 1d\n  summary: 1d\n", 4, "retention.reflection", `agreement line 4: missing required field "retention.reflection" (every kind of note needs a retention period)`},
+		{"missing retention kind", "name: n\nmentor: a\nmentee: b\nretention:\n  session: 1d\n  summary: 1d\n", 4, "retention.reflection", `agreement line 4: missing required field "retention.reflection" (session notes, reflections and summaries each need a retention period)`},
 		{"empty name", "name: ''\n", 1, "name", "must not be empty"},
 		{"blank name", "name: '  '\n", 1, "name", "must not be empty"},
 		{"null mentor", "name: n\nmentor:\n", 2, "mentor", "needs a participant name"},
@@ -248,7 +264,7 @@ func TestParseRefusals(t *testing.T) {
 		{"null readers", minimal + "confidentiality:\n  readers:\n    session:\n", 7, "confidentiality.readers.session", "needs at least one reader"},
 		{"null reader", minimal + "confidentiality:\n  readers:\n    session: [mentor, ~]\n", 7, "confidentiality.readers.session", "empty reader"},
 		{"readers not a list", minimal + "confidentiality:\n  readers:\n    session: mentor\n", 7, "confidentiality.readers.session", "expected a list, not text"},
-		{"unknown kind in readers", minimal + "confidentiality:\n  readers:\n    notes: [mentor]\n", 7, "confidentiality.readers", `unknown kind of note "notes" (use session, reflection or summary)`},
+		{"unknown kind in readers", minimal + "confidentiality:\n  readers:\n    notes: [mentor]\n", 7, "confidentiality.readers", `unknown kind of note "notes" (use session, reflection, summary, review, scorecard or recording)`},
 		{"plural kind in readers", minimal + "confidentiality:\n  readers:\n    sessions: [mentor]\n", 7, "confidentiality.readers", `unknown kind of note "sessions"`},
 
 		// Exceptions.
@@ -265,7 +281,7 @@ func TestParseRefusals(t *testing.T) {
 		{"huge retention", "name: n\nmentor: a\nmentee: b\nretention:\n  session: 999999999w\n", 5, "retention.session", "too long for a duration"},
 		{"empty retention", "name: n\nmentor: a\nmentee: b\nretention:\n  session:\n", 5, "retention.session", `"" is not a duration`},
 		{"retention list", "name: n\nmentor: a\nmentee: b\nretention:\n  session: [1d]\n", 5, "retention.session", "expected text, not a list"},
-		{"unknown kind in retention", "name: n\nmentor: a\nmentee: b\nretention:\n  session: 1d\n  scorecard: 1d\n", 6, "retention", `unknown kind of note "scorecard"`},
+		{"unknown kind in retention", "name: n\nmentor: a\nmentee: b\nretention:\n  session: 1d\n  memo: 1d\n", 6, "retention", `unknown kind of note "memo" (use session, reflection, summary, review, scorecard or recording; or after_close)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,12 +427,19 @@ func TestTerms(t *testing.T) {
 			policy.Session:    {policy.ReaderMentor, policy.ReaderMentee},
 			policy.Reflection: {policy.ReaderAuthor},
 			policy.Summary:    {policy.ReaderAuthor, policy.ReaderMentee},
+			policy.Review:     {policy.ReaderMentor, policy.ReaderMentee},
+			policy.Scorecard:  {policy.ReaderMentor, policy.ReaderMentee},
+			policy.Recording:  {policy.ReaderMentor, policy.ReaderMentee},
 		},
-		Exceptions: []string{"risk-of-harm", "legal-obligation"},
+		Exceptions:          []string{"risk-of-harm", "legal-obligation"},
+		ExceptionRecipients: map[string][]string{"risk-of-harm": nil, "legal-obligation": nil},
 		Retention: map[policy.Kind]time.Duration{
 			policy.Session:    365 * 24 * time.Hour,
 			policy.Reflection: 90 * 24 * time.Hour,
 			policy.Summary:    180 * 24 * time.Hour,
+			policy.Review:     365 * 24 * time.Hour,
+			policy.Scorecard:  365 * 24 * time.Hour,
+			policy.Recording:  30 * 24 * time.Hour,
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -18,8 +18,19 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(minimal))
+	f.Add([]byte(full))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := Parse(data)
+		// Every schema: a vault reads old texts under the one they were
+		// written with.
+		for schema := 1; schema <= Schema; schema++ {
+			checkParse(t, data, schema)
+		}
+	})
+}
+
+func checkParse(t *testing.T, data []byte, schema int) {
+	{
+		a, err := ParseSchema(data, schema)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -41,7 +52,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted invalid supervisor %q", s)
 			}
 		}
-		for _, k := range policy.Kinds {
+		kinds := policy.KindsOf(schema)
+		for _, k := range kinds {
 			if a.Retention[k] <= 0 {
 				t.Fatalf("retention of %s is %v", k, a.Retention[k])
 			}
@@ -55,7 +67,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		if len(a.Retention) != len(policy.Kinds) || len(a.Confidentiality.Readers) != len(policy.Kinds) {
+		if len(a.Retention) != len(kinds) || len(a.Confidentiality.Readers) != len(kinds) {
 			t.Fatalf("accepted unknown kinds: %v %v", a.Retention, a.Confidentiality.Readers)
 		}
 		for _, e := range a.Confidentiality.Exceptions {
@@ -63,10 +75,41 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted exception %q", e)
 			}
 		}
+		party := func(name string) bool {
+			return name == a.Mentor || name == a.Mentee || slices.Contains(a.Supervisors, name)
+		}
+		for _, c := range a.Custodians {
+			if !party(c) {
+				t.Fatalf("accepted custodian %q, not a party", c)
+			}
+		}
+		for e, rs := range a.Confidentiality.Recipients {
+			if !slices.Contains(a.Confidentiality.Exceptions, e) || len(rs) == 0 {
+				t.Fatalf("recipients of %q: %v", e, rs)
+			}
+			for _, r := range rs {
+				if !party(r) {
+					t.Fatalf("accepted recipient %q, not a party", r)
+				}
+			}
+		}
+		ids := map[string]bool{}
+		for _, c := range a.SuccessCriteria {
+			if c.What == "" || ids[c.ID] {
+				t.Fatalf("accepted criterion %+v", c)
+			}
+			ids[c.ID] = true
+		}
+		if schema < 2 && (a.Clauses != nil || a.Custodians != nil || a.ReviewEvery != 0 || a.AfterClose != 0 || a.Sharing != (Sharing{}) || !a.Start.IsZero()) {
+			t.Fatalf("schema 1 read a field of schema 2: %+v", a)
+		}
+		if !a.Start.IsZero() && !a.End.IsZero() && !a.End.After(a.Start) {
+			t.Fatalf("accepted an end before the start")
+		}
 		terms := a.Terms("id", 1)
 		if terms.Mentor != a.Mentor || terms.Mentee != a.Mentee {
 			t.Fatalf("Terms = %+v", terms)
 		}
 		_ = a.CheckParticipants(func(name string) (string, bool) { return "mentor", name == a.Mentor })
-	})
+	}
 }

@@ -68,15 +68,30 @@ func (a *Agreement) Terms(id string, version int) policy.Terms {
 	if a.Retention != nil {
 		retention = maps.Clone(a.Retention)
 	}
+	var recipients map[string][]string
+	if len(a.Confidentiality.Exceptions) > 0 {
+		// Every exception is a key; the list form maps to nil, meaning the
+		// agreement's supervisors.
+		recipients = make(map[string][]string, len(a.Confidentiality.Exceptions))
+		for _, e := range a.Confidentiality.Exceptions {
+			recipients[e] = slices.Clone(a.Confidentiality.Recipients[e])
+		}
+	}
 	return policy.Terms{
-		Agreement:   id,
-		Version:     version,
-		Mentor:      a.Mentor,
-		Mentee:      a.Mentee,
-		Supervisors: slices.Clone(a.Supervisors),
-		Readers:     readers,
-		Exceptions:  slices.Clone(a.Confidentiality.Exceptions),
-		Retention:   retention,
-		AfterClose:  a.AfterClose,
+		Agreement:           id,
+		Version:             version,
+		Mentor:              a.Mentor,
+		Mentee:              a.Mentee,
+		Supervisors:         slices.Clone(a.Supervisors),
+		Readers:             readers,
+		Exceptions:          slices.Clone(a.Confidentiality.Exceptions),
+		Retention:           retention,
+		Custodians:          slices.Clone(a.Custodians),
+		ExceptionRecipients: recipients,
+		MaxGrant:            a.Sharing.MaxGrant,
+		MaxConsent:          a.Sharing.MaxConsent,
+		AfterClose:          a.AfterClose,
+		Start:               a.Start,
+		End:                 a.End,
 	}
 }

@@ -1,0 +1,143 @@
+package retention
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault"
+)
+
+func withBatchSize(t *testing.T, n int) {
+	old := BatchSize
+	BatchSize = n
+	t.Cleanup(func() { BatchSize = old })
+}
+
+// sweepBegins counts the destructions (intent records) the sweeps wrote.
+func sweepBegins(t *testing.T, f *fixture) int {
+	t.Helper()
+	log, err := f.v.AuditLog(f.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range log {
+		if r.Action == "retention.sweep.begin" {
+			n++
+		}
+	}
+	return n
+}
+
+// The sweep destroys in batches, each a whole destruction with its intent
+// and receipts, and cuts a batch only where the hour of expiry changes, so
+// a shred-key bucket goes whole.
+func TestSweepInBatches(t *testing.T) {
+	withBatchSize(t, 1)
+	f := newFixture(t)
+	var ids []string
+	for range 3 {
+		ids = append(ids, f.add(policy.Reflection).ID)
+		f.clock.Advance(2 * time.Hour)
+	}
+	ids = append(ids, f.add(policy.Reflection).ID) // the same hour as the next
+	ids = append(ids, f.add(policy.Reflection).ID)
+	f.clock.Advance(100 * day)
+	sum, err := Sweep(f.ctx, f.v, Options{ClockJumpOK: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Destroyed) != len(ids) {
+		t.Fatalf("destroyed %d notes, want %d", len(sum.Destroyed), len(ids))
+	}
+	for _, id := range ids {
+		if _, err := f.v.GetNote(f.ctx, id); err == nil {
+			t.Fatalf("note %s survived the sweep", id)
+		}
+	}
+	if got := sweepBegins(t, f); got != 4 {
+		t.Fatalf("%d destructions, want 4 (three hours alone, two notes sharing one)", got)
+	}
+
+	// Negative control: one batch when it is big enough.
+	withBatchSize(t, 100)
+	g := newFixture(t)
+	for range 3 {
+		g.add(policy.Reflection)
+		g.clock.Advance(2 * time.Hour)
+	}
+	g.clock.Advance(100 * day)
+	if _, err := Sweep(g.ctx, g.v, Options{ClockJumpOK: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sweepBegins(t, g); got != 1 {
+		t.Fatalf("%d destructions, want 1", got)
+	}
+}
+
+// givingWay is a vault that, at the sweep's first chance to give way, has
+// another process waiting which places a hold on a note still due.
+type givingWay struct {
+	*vault.Vault
+	t    *testing.T
+	f    *fixture
+	note string
+	done bool
+}
+
+func (g *givingWay) Yield(ctx context.Context) (bool, error) {
+	if g.done {
+		return g.Vault.Yield(ctx)
+	}
+	g.done = true
+	errc := make(chan error)
+	go func() {
+		v, err := vault.Open(ctx, g.f.dir, vault.Options{Now: g.f.clock.Now, BusyTimeout: time.Minute})
+		if err != nil {
+			errc <- err
+			return
+		}
+		_, err = v.AddHold(ctx, "", g.note, "complaint under review", g.f.bob)
+		if cerr := v.Close(); err == nil {
+			err = cerr
+		}
+		errc <- err
+	}()
+	for !g.Vault.Contended() {
+		time.Sleep(time.Millisecond)
+	}
+	yielded, err := g.Vault.Yield(ctx)
+	if herr := <-errc; herr != nil {
+		g.t.Fatalf("the waiting process: %v", herr)
+	}
+	return yielded, err
+}
+
+// Between batches the sweep gives the vault to a waiting command, and
+// plans what is left again: a hold placed meanwhile keeps its note.
+func TestSweepGivesWayBetweenBatches(t *testing.T) {
+	withBatchSize(t, 1)
+	f := newFixture(t)
+	var ids []string
+	for range 3 {
+		ids = append(ids, f.add(policy.Reflection).ID)
+		f.clock.Advance(2 * time.Hour)
+	}
+	f.clock.Advance(100 * day)
+	g := &givingWay{Vault: f.v, t: t, f: f, note: ids[2]}
+	sum, err := Sweep(f.ctx, g, Options{ClockJumpOK: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Destroyed) != 2 || sum.Destroyed[0].Note != ids[0] || sum.Destroyed[1].Note != ids[1] {
+		t.Fatalf("destroyed %+v, want %s and %s", sum.Destroyed, ids[0], ids[1])
+	}
+	if len(sum.Held) != 1 || sum.Held[0] != ids[2] {
+		t.Fatalf("held %v, want [%s]: the hold placed while the sweep gave way", sum.Held, ids[2])
+	}
+	if _, err := f.v.GetNote(f.ctx, ids[2]); err != nil {
+		t.Fatalf("the note held meanwhile: %v", err)
+	}
+}
