@@ -10,6 +10,9 @@ import (
 // Session notes and reflections are written by the mentor or the mentee;
 // summaries by the mentor only.
 func WriteNote(who string, kind Kind, t Terms) Decision {
+	if d, closed := t.closedDenial("no note is written under it"); closed {
+		return d
+	}
 	if !kind.Valid() {
 		return deny("unknown-kind", "", "unknown note kind %q (use %s)", string(kind), KindNames(Kinds))
 	}
@@ -88,6 +91,9 @@ func checkConsentKinds(kinds []Kind) (Decision, bool) {
 // note. Only the mentee consents, only to a supervisor of the agreement, and
 // only for kinds consent can open (see the kinds table).
 func GiveConsent(who, grantee string, kinds []Kind, t Terms) Decision {
+	if d, closed := t.closedDenial("no consent is given under it"); closed {
+		return d
+	}
 	if who == "" || who != t.Mentee {
 		return deny("not-mentee", "", "only the mentee of agreement %s (%s) can give consent; %s", t.Agreement, t.Mentee, t.its(who))
 	}
@@ -133,6 +139,9 @@ func WithdrawConsent(who string, c Consent, t Terms) Decision {
 // is chosen. The returned consent is nil unless the decision allows.
 func GrantAccess(who, grantee string, kinds []Kind, f Facts, now time.Time) (Decision, *Consent) {
 	t := f.Terms
+	if d, closed := t.closedDenial("no access is granted under it"); closed {
+		return d, nil
+	}
 	role, ok := t.RoleOf(who)
 	if !ok || role == Supervisor {
 		return deny("not-participant", "", "only the mentor (%s) or the mentee (%s) of agreement %s can grant access; %s", t.Mentor, t.Mentee, t.Agreement, t.its(who)), nil
@@ -322,6 +331,9 @@ func InForce(t Terms, inForce bool) Decision {
 // Accept decides whether who may accept a version of an agreement: only its
 // mentor and its mentee do.
 func Accept(who string, t Terms) Decision {
+	if d, closed := t.closedDenial("no version of it is accepted"); closed {
+		return d
+	}
 	if who == "" || (who != t.Mentor && who != t.Mentee) {
 		return deny("not-party", "", "only the mentor (%s) and the mentee (%s) accept agreement %s; %s is neither", t.Mentor, t.Mentee, t.Agreement, who)
 	}
@@ -331,6 +343,9 @@ func Accept(who string, t Terms) Decision {
 // Amend decides whether who may propose a new version of an agreement: only
 // its mentor and its mentee do.
 func Amend(who string, t Terms) Decision {
+	if d, closed := t.closedDenial("it is not amended"); closed {
+		return d
+	}
 	if who == "" || (who != t.Mentor && who != t.Mentee) {
 		return deny("not-party", "", "only the mentor (%s) and the mentee (%s) amend agreement %s; %s is neither", t.Mentor, t.Mentee, t.Agreement, who)
 	}

@@ -59,8 +59,9 @@ type Terms struct {
 	// the per-kind periods).
 	AfterClose time.Duration
 	// Closed is when the agreement was closed by a signed close fact (zero:
-	// it is open).
-	Closed time.Time
+	// it is open), and ClosedBy who closed it.
+	Closed   time.Time
+	ClosedBy string
 	// Start and End are the agreement's dates, for people only.
 	Start, End time.Time
 }

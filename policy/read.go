@@ -171,6 +171,9 @@ func checkGrant(g Grant, kind *Kind, agreement string, f Facts, now time.Time) g
 		return fail(deny("grant-kind", g.ID, "grant %s does not cover %s", g.ID, kind.Plural()))
 	}
 	next()
+	if !t.Closed.IsZero() && !now.Before(t.Closed) {
+		return fail(deny("agreement-closed", g.ID, "grant %s ended when %s", g.ID, t.closedClause()))
+	}
 	if g.Revoked(now) {
 		return fail(deny("grant-revoked", g.ID, "grant %s was revoked at %s", g.ID, FormatTime(g.RevokedAt)))
 	}

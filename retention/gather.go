@@ -49,6 +49,9 @@ func Gather(ctx context.Context, s Source, now time.Time, all bool) ([]Record, R
 	fill := func(r *Record, n *vault.Note) {
 		r.Agreement, r.Version, r.Kind = n.Agreement, n.Version, n.Kind
 		r.Created, r.Expires, r.Held = n.Created, n.Expires, n.Held()
+		if n.Anchor != nil {
+			r.Closed, r.AfterClose = n.Anchor.Closed, n.Anchor.AfterClose
+		}
 	}
 	for _, e := range entries {
 		r := add(e.Note)

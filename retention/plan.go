@@ -35,6 +35,11 @@ type Record struct {
 	// Problem says why the note failed verification (its signature, its
 	// agreement's chain): it is neither destroyed nor planned on its word.
 	Problem string
+	// Closed and AfterClose are set when the agreement's close anchored the
+	// note's expiry: Expires is then Closed + AfterClose, earlier than the
+	// expiry its author signed.
+	Closed     time.Time
+	AfterClose time.Duration
 }
 
 // RuleKey names one retention rule: a kind of note under one version of an
@@ -106,7 +111,13 @@ func Plan(records []Record, rules Rules, holds []Hold, now time.Time) (items []I
 		period := r.Expires.Sub(r.Created)
 		due := r.Expires
 		terms := fmt.Sprintf("%s are kept %s under agreement %s version %d", r.Kind.Plural(), policy.FormatDuration(period), r.Agreement, r.Version)
-		if p, ok := rules[RuleKey{r.Agreement, r.Version, r.Kind}]; !ok {
+		rule := ""
+		if !r.Closed.IsZero() {
+			// The close anchored it: the signed close and after_close set
+			// the due time, earlier than the kind's period.
+			terms = fmt.Sprintf("agreement %s was closed at %s and keeps notes %s after its close", r.Agreement, policy.FormatTime(r.Closed), policy.FormatDuration(r.AfterClose))
+			rule = "retention.after_close:" + policy.FormatDuration(r.AfterClose)
+		} else if p, ok := rules[RuleKey{r.Agreement, r.Version, r.Kind}]; !ok {
 			warn("note %s: agreement %s version %d has no retention for %s that both parties accepted; the note's own expiry is used", r.ID, r.Agreement, r.Version, r.Kind.Plural())
 		} else if p != period {
 			byRule := r.Created.Add(p)
@@ -134,8 +145,10 @@ func Plan(records []Record, rules Rules, holds []Hold, now time.Time) (items []I
 			warn("note %s is missing from the expiry index: it would never be swept; run notevault check", r.ID)
 		}
 
-		it := Item{Note: r.ID, Agreement: r.Agreement, Kind: r.Kind, Expires: due.UTC(),
-			Rule: fmt.Sprintf("retention.%s:%s", r.Kind, policy.FormatDuration(period))}
+		if rule == "" {
+			rule = fmt.Sprintf("retention.%s:%s", r.Kind, policy.FormatDuration(period))
+		}
+		it := Item{Note: r.ID, Agreement: r.Agreement, Kind: r.Kind, Expires: due.UTC(), Rule: rule}
 		if r.Held {
 			it.Hold = holdOn(r, holds)
 		}

@@ -54,6 +54,7 @@ type Agreement struct {
 	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
 	practice    practice // attestations and when it first came into force (practice.go)
+	closure     *Closure // the signed close, nil while open (close.go)
 	head        factHead
 	hashes      []string            // hash of each fact, by seq-1
 	adjust      func(*policy.Terms) // Vault.termsHook
@@ -152,6 +153,9 @@ func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
 	if a.adjust != nil {
 		a.adjust(&t)
 	}
+	if a.closure != nil {
+		t.Closed, t.ClosedBy = a.closure.At, a.closure.By
+	}
 	return t
 }
 
@@ -159,11 +163,16 @@ func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
 // force, the latest version's terms with no supervisors (nobody reads under
 // a version that is not in force).
 func (a *Agreement) termsInForce() policy.Terms {
+	var t policy.Terms
 	if a.inForce != nil {
-		return a.Terms(a.inForce)
+		t = a.Terms(a.inForce)
+	} else {
+		t = a.Terms(a.Latest())
+		t.Supervisors = nil
 	}
-	t := a.Terms(a.Latest())
-	t.Supervisors = nil
+	if a.closure != nil {
+		t.Closed, t.ClosedBy = a.closure.At, a.closure.By
+	}
 	return t
 }
 
@@ -450,6 +459,9 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		return a.Terms(a.inForce), nil
 	}
+	if err := a.closedTo(f); err != nil {
+		return err
+	}
 	switch f.Type {
 	case factPropose:
 		var b proposeBody
@@ -680,6 +692,8 @@ func (a *Agreement) fold(f *fact) error {
 		h.ReleasedBy, h.ReleasedAt = f.Actor, f.At
 	case factAttest, factReject, factWithdrawProposal:
 		return a.foldPractice(f)
+	case factClose:
+		return a.foldClose(f)
 	default:
 		return fmt.Errorf("unknown type %q", f.Type)
 	}

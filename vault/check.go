@@ -102,6 +102,9 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 			for _, h := range a.holds {
 				owned[reasonBlob(h.ID)] = true
 			}
+			if a.closure != nil && a.closure.reasonHash != "" {
+				owned[closeReasonBlob(a.ID)] = true
+			}
 			for _, at := range a.practice.attestations {
 				owned[attestBlob(at.ID)] = true
 			}
@@ -205,6 +208,10 @@ func checkNoteHistory(live map[string]bool, agreements map[string]*Agreement, hi
 		}
 		if r.Actor == ActorRetention {
 			expires, err := time.Parse(time.RFC3339, add.Detail["expires"])
+			// A close anchors the expiry: close + after_close, if earlier.
+			if a := agreements[add.Agreement]; err == nil && a != nil && a.closure != nil {
+				expires, _ = policy.AnchoredExpiry(expires, policy.Terms{Closed: a.closure.At, AfterClose: a.closure.AfterClose})
+			}
 			if err == nil && r.Time.Before(expires) {
 				return integrity("note "+id, "the sweep's receipt (record %d) destroys it at %s, before its expiry %s", r.Seq, policy.FormatTime(r.Time), policy.FormatTime(expires))
 			}
@@ -257,6 +264,17 @@ func (v *Vault) checkCommitted(txn *badger.Txn, a *Agreement) error {
 			return integrity("hold "+h.ID, "its reason is missing")
 		case got != h.reasonHash:
 			return integrity("hold "+h.ID, "its reason is not the one %s gave", h.PlacedBy)
+		}
+	}
+	if c := a.closure; c != nil && c.reasonHash != "" {
+		got, ok, err := sumOf(closeReasonBlob(a.ID))
+		switch {
+		case err != nil:
+			return integrity("agreement "+a.ID, "the reason it was closed with cannot be read (%v)", err)
+		case !ok:
+			return integrity("agreement "+a.ID, "the reason it was closed with is missing")
+		case got != c.reasonHash:
+			return integrity("agreement "+a.ID, "the reason it was closed with is not the one %s gave", c.By)
 		}
 	}
 	for _, at := range a.practice.attestations {

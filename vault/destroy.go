@@ -109,7 +109,7 @@ func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error
 		if _, dup := out[blob]; dup {
 			continue
 		}
-		want := expiryBase(n.Expires)
+		want := expiryBase(n.signedExpiry())
 		if g, ok := strings.CutSuffix(blob, "."+n.ID); ok {
 			want = g
 		}

@@ -34,6 +34,10 @@ type Note struct {
 	Bucket    string      `json:"bucket"`           // shred bucket of the note's own copy
 	Holds     []string    `json:"holds,omitempty"`  // ids of active legal holds on this note
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
+	// Anchor is set when the agreement's close cut the note's expiry short:
+	// Expires is then close + after_close rather than the expiry its author
+	// signed (which decides its bucket).
+	Anchor *Anchor `json:"anchor,omitempty"`
 
 	rec *noteRec
 	agr *Agreement // the chain verifyNote checked it against
@@ -271,7 +275,13 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	if p.Public.Fingerprint() != pin || !p.Public.Verify(m.signedBytes(), n.rec.Sig) {
 		return integrity(what, "it is not signed by its author %s", m.Author)
 	}
+	// It was written while the agreement was open, under the terms of the
+	// version it names as they stood then.
 	t := a.Terms(ver)
+	if !t.Closed.IsZero() && m.Created.After(t.Closed) {
+		return integrity(what, "it is dated %s, after agreement %s was %s", policy.FormatTime(m.Created), a.ID, "closed at "+policy.FormatTime(t.Closed))
+	}
+	t.Closed, t.ClosedBy = time.Time{}, ""
 	if d := policy.WriteNote(m.Author, m.Kind, t); !d.Allowed() {
 		return integrity(what, "its author could not write it (%s)", d)
 	}
@@ -288,6 +298,7 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	}
 	n.Holds = a.holdsOn(n.ID)
 	n.agr = a
+	a.anchor(n)
 	return nil
 }
 

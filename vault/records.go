@@ -74,6 +74,8 @@ const (
 	factAttest           = "attest"            // a party attests a success criterion, or confirms the other's attestation
 	factReject           = "reject"            // the other party rejects a pending version
 	factWithdrawProposal = "withdraw-proposal" // the proposer withdraws a pending version
+
+	factClose = "close" // the mentor or the mentee ends the agreement
 )
 
 // fact is one link of an agreement's chain, stored at f/<agreement>/<seq>.
@@ -191,6 +193,11 @@ type (
 	}
 	withdrawProposalBody struct {
 		Version int `json:"version"`
+	}
+	// closeBody ends the agreement. Its reason, if any, is sealed to mentor
+	// and mentee like a hold's; the fact commits to the sealed file by hash.
+	closeBody struct {
+		Reason string `json:"reason,omitempty"` // hex SHA-256 of the sealed reason
 	}
 )
 

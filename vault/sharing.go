@@ -467,7 +467,7 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if err != nil {
 			return err
 		}
-		if _, err := v.putBlob(txn, did, expiryBase(n.Expires), cp); err != nil {
+		if _, err := v.putBlob(txn, did, expiryBase(n.signedExpiry()), cp); err != nil {
 			return err
 		}
 		// The statement is as secret as the note: it is sealed to the
@@ -486,7 +486,7 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if err != nil {
 			return err
 		}
-		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.Expires), why); err != nil {
+		if _, err := v.putBlob(txn, statementBlob(did), expiryBase(n.signedExpiry()), why); err != nil {
 			return err
 		}
 		whySum := sha256.Sum256(why)

@@ -30,6 +30,8 @@ func newAgreementCmd(g *globals, e *env) *cobra.Command {
 		newAgreementDiffCmd(g, e),
 		newAgreementSummaryCmd(g, e),
 		newAgreementDueCmd(g, e),
+		newAgreementCloseCmd(g, e),
+		newAgreementCertificateCmd(g, e),
 	)
 }
 
@@ -265,6 +267,9 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	}
 	fmt.Fprintf(tw, "created:\t%s\n", fmtTime(a.Created))
 	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
+	if c := a.Closure(); c != nil {
+		fmt.Fprintf(tw, "closed:\t%s by %s\n", fmtTime(c.At), c.By)
+	}
 	if cur := a.Current(); cur != nil {
 		// The keys the parties pinned when accepting the version in force:
 		// notes are encrypted to these and no others.

@@ -86,6 +86,8 @@ type agreementJSON struct {
 	CreatedAt jsonTime `json:"created_at,omitzero"`
 	InForce   int      `json:"in_force,omitempty"`
 	Latest    int      `json:"latest"`
+	ClosedAt  jsonTime `json:"closed_at,omitzero"`
+	ClosedBy  string   `json:"closed_by,omitempty"`
 }
 
 type agreementShowJSON struct {
@@ -158,6 +160,9 @@ func agreementSummaryJSON(a *vault.Agreement) agreementJSON {
 	}
 	if cur := a.Current(); cur != nil {
 		out.InForce = cur.Version
+	}
+	if c := a.Closure(); c != nil {
+		out.ClosedAt, out.ClosedBy = jsonTime(c.At), c.By
 	}
 	return out
 }

@@ -33,6 +33,7 @@ var printsNoRecords = []string{
 	"audit checkpoint",
 	"completion bash", "completion fish", "completion powershell", "completion zsh",
 	"agreement reject", "agreement withdraw", "criterion attest",
+	"agreement close", "agreement certificate",
 	"consent give", "consent withdraw",
 	"demo",
 	"disclose",
@@ -722,6 +723,21 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(0, "note", "import", "--agreement", agr, "--kind", "session", filepath.Join(c.dir, "old-notes"), "-i", alice)
 	c.file("old-notes/2024-02-second.md", "---\ntags: [goals]\n---\nWe met again.\n")
 	c.json(0, "note", "import", "--agreement", agr, "--kind", "session", filepath.Join(c.dir, "old-notes"), "-i", alice)
+
+	// A relationship that ended: closed by the mentee, who then deleted its
+	// only note; its certificate written and verified offline.
+	ended := c.run(0, "", "agreement", "create", "--file", c.file("ended.yaml", jsonAgreement))
+	c.run(0, "", "agreement", "accept", ended, "-i", alice)
+	c.run(0, "", "agreement", "accept", ended, "-i", bob)
+	last := c.run(0, "Our only session.\n", "note", "add", "--agreement", ended, "--kind", "session", "-i", alice)
+	c.run(0, "", "agreement", "close", ended, "-i", bob)
+	c.run(0, "", "note", "delete", last, "-i", bob)
+	cert := filepath.Join(c.dir, "ended.cert")
+	c.run(0, "", "agreement", "certificate", ended, "--out", cert)
+	c.json(0, "agreement", "show", ended)
+	c.json(0, "agreement", "list")
+	c.json(0, "certificate", "verify", cert)
+	c.json(0, "certificate", "verify", cert, "--checkpoint", checkpoint)
 
 	// A note's readers widened behind notevault's back: listings show the
 	// others, that one with its problem, and exit 1.

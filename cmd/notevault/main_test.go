@@ -82,6 +82,7 @@ func TestScripts(t *testing.T) {
 			"fixture":     cmdFixture,
 			"filemode":    cmdFilemode,
 			"expiryindex": cmdExpiryIndex,
+			"rawkeys":     cmdRawKeys,
 			"oldvault":    cmdOldVault,
 		},
 	})
@@ -271,6 +272,38 @@ func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
 		return nil
 	})
 	ts.Check(err)
+}
+
+// rawkeys PREFIX prints, one a line, every key of the (closed) vault's
+// store that starts with PREFIX, read straight from badger as someone with
+// the disk could (c/<blob> are sealed copies, m/<bucket>/<blob> which shred
+// key seals them).
+func cmdRawKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: rawkeys PREFIX")
+	}
+	var db *badger.DB
+	var err error
+	for try := 0; try < 50; try++ {
+		db, err = badger.Open(badger.DefaultOptions(filepath.Join(ts.Getenv("NOTEVAULT_DIR"), "db")).WithLogger(nil))
+		if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Check(err)
+	defer func() { ts.Check(db.Close()) }()
+	ts.Check(db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.Prefix = []byte(args[0])
+		o.PrefetchValues = false
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			fmt.Fprintf(ts.Stdout(), "%s\n", it.Item().Key())
+		}
+		return nil
+	}))
 }
 
 // oldvault copies testdata/vault-v2 of the repository (a vault written by
