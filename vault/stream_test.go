@@ -1,0 +1,499 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/seal"
+)
+
+// smallInline lowers the inline limit for a test, so that a few hundred
+// KiB make a large, multi-chunk note.
+func smallInline(t *testing.T) {
+	old := inlineMax
+	inlineMax = 16 << 10
+	t.Cleanup(func() { inlineMax = old })
+}
+
+// bigBody is a body of n bytes (random, so incompressible, with newlines)
+// with a marker at its start, its middle and its end, each in a different
+// age chunk.
+func bigBody(n int, marker string) []byte {
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+		if r.IntN(80) == 0 {
+			b[i] = '\n'
+		}
+	}
+	copy(b, marker+"-start")
+	copy(b[n/2:], marker+"-middle")
+	copy(b[n-len(marker)-4:], marker+"-end")
+	return b
+}
+
+func bigMarkers(marker string) []string {
+	return []string{marker + "-start", marker + "-middle", marker + "-end"}
+}
+
+func (f *fixture) addFrom(kind policy.Kind, author *identity.Identity, title string, body []byte) *Note {
+	f.t.Helper()
+	f.clock.Advance(time.Second)
+	n, err := f.v.AddNoteFrom(f.ctx, NewNote{Agreement: f.agreement, Kind: kind, Content: Content{Title: title, Tags: []string{"rec"}}},
+		bytes.NewReader(body), author)
+	if err != nil {
+		f.t.Fatalf("AddNoteFrom: %v", err)
+	}
+	return n
+}
+
+func (f *fixture) readAll(noteID string, id *identity.Identity) ([]byte, *NoteReader, error) {
+	f.t.Helper()
+	nr, err := f.v.OpenNote(f.ctx, noteID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer nr.Close()
+	b, err := io.ReadAll(nr)
+	return b, nr, err
+}
+
+func payloadFile(f *fixture, blob string) string { return filepath.Join(f.dir, payloadsDir, blob) }
+
+func TestLargeNoteStreamsInAndOut(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	body := bigBody(300<<10, "MARK-big") // five age chunks
+	n := f.addFrom(policy.Session, f.alice, "Recorded session", body)
+	if _, err := os.Stat(payloadFile(f, n.ID)); err != nil {
+		t.Fatalf("a large note has no payload file: %v", err)
+	}
+	for _, id := range []*identity.Identity{f.alice, f.bob} {
+		got, nr, err := f.readAll(n.ID, id)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("OpenNote: %d bytes, %v; want the %d bytes written", len(got), err, len(body))
+		}
+		if nr.Title != "Recorded session" || len(nr.Tags) != 1 || nr.Tags[0] != "rec" {
+			t.Fatalf("title %q tags %v", nr.Title, nr.Tags)
+		}
+	}
+	if p, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil || !bytes.Equal(p.Content.Body, body) {
+		t.Fatalf("ReadNote of a large note: %v", err)
+	}
+	if _, err := f.v.OpenNote(f.ctx, n.ID, f.carol); err == nil {
+		t.Fatal("carol opened a session note she is no reader of")
+	}
+
+	// The export is a standard age file: age alone opens it.
+	var exp bytes.Buffer
+	if err := f.v.ExportNoteTo(f.ctx, n.ID, f.bob, &exp); err != nil {
+		t.Fatalf("ExportNoteTo: %v", err)
+	}
+	r, err := age.Decrypt(&exp, f.bob.AgeIdentity())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := unmarshalEnvelope(plain)
+	if err != nil || env.Note != n.ID || !bytes.Equal(env.Body, body) || commitOf(plain) != n.rec.Meta.Commit {
+		t.Fatalf("the exported age file is not the note: %v", err)
+	}
+	var bodyOnly bytes.Buffer
+	if err := f.v.ExportNoteBodyTo(f.ctx, n.ID, f.bob, &bodyOnly); err != nil {
+		t.Fatalf("ExportNoteBodyTo: %v", err)
+	}
+	if r, err = age.Decrypt(&bodyOnly, f.bob.AgeIdentity()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("the body-only export is not the body: %v", err)
+	}
+
+	// A small body through the same call stays inline.
+	small := f.addFrom(policy.Session, f.alice, "short", []byte("a few words"))
+	if _, err := os.Stat(payloadFile(f, small.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a small note has a payload file: %v", err)
+	}
+	if got, _, err := f.readAll(small.ID, f.bob); err != nil || string(got) != "a few words" {
+		t.Fatalf("small note: %q, %v", got, err)
+	}
+
+	// Reads and exports are audited like any.
+	log, err := f.v.AuditLog(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads, exports int
+	for _, rec := range log {
+		if rec.Subject == n.ID && rec.Action == "note.read" {
+			reads++
+		}
+		if rec.Subject == n.ID && rec.Action == "note.export" {
+			exports++
+		}
+	}
+	if reads != 3 || exports != 2 {
+		t.Fatalf("audit: %d reads, %d exports of the large note; want 3 and 2", reads, exports)
+	}
+	f.close()
+	f.open()
+	if _, err := f.v.Check(f.ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+}
+
+// The author's metadata and commitment cover a large note as they do a
+// small one, and a supervisor's copy made at writing time, and one made
+// when the grant is given, stream too.
+func TestLargeNoteCopies(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	early := bigBody(100<<10, "MARK-early")
+	before := f.addFrom(policy.Summary, f.alice, "before", early)
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, copied, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, 72*time.Hour, f.alice); err != nil || copied != 1 {
+		t.Fatalf("AddGrant: copied %d, %v", copied, err)
+	}
+	late := bigBody(200<<10, "MARK-late")
+	during := f.addFrom(policy.Summary, f.alice, "during", late)
+	if len(during.Copies) != 1 {
+		t.Fatalf("the note written under the grant lists copies %v", during.Copies)
+	}
+	for _, c := range []struct {
+		n    *Note
+		body []byte
+	}{{before, early}, {during, late}} {
+		got, _, err := f.readAll(c.n.ID, f.carol)
+		if err != nil || !bytes.Equal(got, c.body) {
+			t.Fatalf("carol reads %s: %d bytes, %v", c.n.ID, len(got), err)
+		}
+	}
+	copies, _ := os.ReadDir(filepath.Join(f.dir, payloadsDir))
+	if len(copies) != 4 {
+		t.Fatalf("%d payload files, want 4 (two notes, two copies)", len(copies))
+	}
+}
+
+// chunkSize is an age payload chunk on disk: 64 KiB and a tag.
+const chunkSize = 64<<10 + 16
+
+func TestLargeNoteTampering(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, f *fixture, n, other *Note)
+	}{
+		{"truncated by a chunk", func(t *testing.T, f *fixture, n, _ *Note) {
+			p := payloadFile(f, n.ID)
+			st, _ := os.Stat(p)
+			if err := os.Truncate(p, st.Size()-chunkSize); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"two chunks swapped", func(t *testing.T, f *fixture, n, _ *Note) {
+			p := payloadFile(f, n.ID)
+			b, _ := os.ReadFile(p)
+			a1, a2 := 16+chunkSize, 16+2*chunkSize
+			one := bytes.Clone(b[a1 : a1+chunkSize])
+			copy(b[a1:], b[a2:a2+chunkSize])
+			copy(b[a2:], one)
+			os.WriteFile(p, b, 0o600)
+		}},
+		{"a chunk of another note", func(t *testing.T, f *fixture, n, other *Note) {
+			p := payloadFile(f, n.ID)
+			b, _ := os.ReadFile(p)
+			o, _ := os.ReadFile(payloadFile(f, other.ID))
+			copy(b[16+chunkSize:16+2*chunkSize], o[16+chunkSize:])
+			os.WriteFile(p, b, 0o600)
+		}},
+		{"another note's payload", func(t *testing.T, f *fixture, n, other *Note) {
+			o, _ := os.ReadFile(payloadFile(f, other.ID))
+			os.WriteFile(payloadFile(f, n.ID), o, 0o600)
+		}},
+		{"payload missing", func(t *testing.T, f *fixture, n, _ *Note) {
+			os.Remove(payloadFile(f, n.ID))
+		}},
+		{"payload a symlink to the other", func(t *testing.T, f *fixture, n, other *Note) {
+			os.Remove(payloadFile(f, n.ID))
+			os.Symlink(payloadFile(f, other.ID), payloadFile(f, n.ID))
+		}},
+		{"re-encrypted by the store's writer", func(t *testing.T, f *fixture, n, _ *Note) {
+			// Whoever writes the vault holds its shred keys and everyone's
+			// public keys: it can make a well-formed copy of any content,
+			// even with the right envelope lines. Only the author's signed
+			// commitment tells.
+			forgeLarge(t, f, n, []*identity.Identity{f.alice, f.bob})
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			smallInline(t)
+			f := newFixture(t, true)
+			body := bigBody(300<<10, "MARK-t")
+			n := f.addFrom(policy.Session, f.alice, "target", body)
+			other := f.addFrom(policy.Session, f.alice, "other", bigBody(300<<10, "MARK-o"))
+			f.close()
+			c.tamper(t, f, n, other)
+			f.open()
+			got, _, err := f.readAll(n.ID, f.bob)
+			t.Logf("read: %d bytes, %v", len(got), err)
+			var ie *IntegrityError
+			if !errors.As(err, &ie) && !errors.Is(err, ErrNoKey) {
+				t.Fatalf("reading the tampered note: %d bytes, err %v; want an integrity error", len(got), err)
+			}
+			if err := f.v.ExportNoteTo(f.ctx, n.ID, f.bob, io.Discard); err == nil {
+				t.Fatal("the tampered note exported without an error")
+			}
+			// The negative control: the untouched note reads.
+			if c.name != "a chunk of another note" && c.name != "another note's payload" && c.name != "payload a symlink to the other" {
+				if _, _, err := f.readAll(other.ID, f.bob); err != nil {
+					t.Fatalf("the untouched note: %v", err)
+				}
+			}
+			if c.name == "payload missing" || c.name == "payload a symlink to the other" {
+				if _, err := f.v.Check(f.ctx); err == nil {
+					t.Fatal("check passes a large note without its payload file")
+				}
+			}
+		})
+	}
+}
+
+// forgeLarge replaces n's stored copy with another age file of the right
+// shape: the right envelope lines, another body, to ids, sealed under the
+// live key of n's bucket.
+func forgeLarge(t *testing.T, f *fixture, n *Note, ids []*identity.Identity) {
+	t.Helper()
+	var rs []age.Recipient
+	for _, id := range ids {
+		r, err := id.Public().AgeRecipient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	env := envelope{Content: Content{Title: "target", Tags: []string{"rec"}, Body: bigBody(300<<10, "MARK-forged")},
+		Note: n.ID, Agreement: n.Agreement, Kind: n.Kind, Nonce: make([]byte, 16)}
+	ageFile, err := encryptTo(env.marshal(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := age.ExtractHeader(bytes.NewReader(ageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(f.dir, keysDir, n.Bucket+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := seal.Seal(key, seal.AD(n.ID, n.Bucket), hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := encodeRecord(blobRec{Bucket: n.Bucket, Sealed: sealed, Payload: true})
+	withBadger(t, f.dir, func(db *badger.DB) { rawSet(t, db, pBlob+n.ID, rec) })
+	if err := os.WriteFile(payloadFile(f, n.ID), ageFile[len(hdr):], 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Deleting a large note early destroys every chunk for everyone: the
+// payload file goes, and a copy of it kept elsewhere (a backup, blocks the
+// filesystem did not overwrite) opens for nobody, since the only header
+// that held its file key was sealed under the destroyed key. The negative
+// control keeps the key and the scan finds the body.
+func TestLargeNoteShredded(t *testing.T) {
+	for _, noDestroy := range []bool{false, true} {
+		name := "destroyed"
+		if noDestroy {
+			name = "negative control"
+		}
+		t.Run(name, func(t *testing.T) {
+			smallInline(t)
+			f := newFixture(t, true)
+			f.v.keys.NoDestroy = noDestroy
+			doomed := f.addFrom(policy.Reflection, f.bob, "MARK-doomed-title", bigBody(400<<10, "MARK-doomed"))
+			kept := f.addFrom(policy.Reflection, f.bob, "MARK-kept-title", bigBody(200<<10, "MARK-kept"))
+			small := f.add(policy.Reflection, f.bob, content("MARK-small-title", "MARK-small-body"))
+			if doomed.Bucket != kept.Bucket || kept.Bucket != small.Bucket {
+				t.Fatalf("buckets %s %s %s: the test wants one", doomed.Bucket, kept.Bucket, small.Bucket)
+			}
+			saved, err := os.ReadFile(payloadFile(f, doomed.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.v.DeleteNote(f.ctx, doomed.ID, f.bob); err != nil {
+				t.Fatalf("DeleteNote: %v", err)
+			}
+			if _, err := os.Stat(payloadFile(f, doomed.ID)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the deleted note's payload file is still there: %v", err)
+			}
+			if got, _, err := f.readAll(kept.ID, f.bob); err != nil || !bytes.Contains(got, []byte("MARK-kept-end")) {
+				t.Fatalf("the bucket's other large note: %v", err)
+			}
+			f.close()
+			// Put the old payload back, as a backup or the disk would.
+			if err := os.WriteFile(payloadFile(f, doomed.ID), saved, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			all := []*identity.Identity{f.alice, f.bob, f.carol}
+			got := recoverable(t, f.dir, all, append(bigMarkers("MARK-doomed"), "MARK-doomed-title"))
+			if !noDestroy && len(got) != 0 {
+				t.Fatalf("a participant's key still opens %v", got)
+			}
+			if noDestroy && len(got) != 4 {
+				t.Fatalf("with destruction off the scan recovered only %v: the scan is blind", got)
+			}
+			if got := recoverable(t, f.dir, all, append(bigMarkers("MARK-kept"), "MARK-small-body")); len(got) != 4 {
+				t.Fatalf("surviving notes not found by the scan: %v", got)
+			}
+		})
+	}
+}
+
+// An early deletion re-wraps the headers of a bucket's large notes, never
+// their payloads.
+func TestRewrapLeavesPayloads(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	var large []*Note
+	for i := range 4 {
+		large = append(large, f.addFrom(policy.Reflection, f.bob, "big", bigBody(100<<10+i, "MARK-big")))
+	}
+	small := f.add(policy.Reflection, f.bob, content("small", "small body"))
+	before := map[string][32]byte{}
+	stats := map[string]os.FileInfo{}
+	for _, n := range large {
+		b, _ := os.ReadFile(payloadFile(f, n.ID))
+		before[n.ID] = sha256.Sum256(b)
+		stats[n.ID], _ = os.Stat(payloadFile(f, n.ID))
+	}
+	if _, err := f.v.DeleteNote(f.ctx, small.ID, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range large {
+		got, err := f.v.GetNote(f.ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Bucket == n.Bucket {
+			t.Fatalf("%s was not re-wrapped", n.ID)
+		}
+		b, _ := os.ReadFile(payloadFile(f, n.ID))
+		st, _ := os.Stat(payloadFile(f, n.ID))
+		if sha256.Sum256(b) != before[n.ID] || !os.SameFile(st, stats[n.ID]) {
+			t.Fatalf("the re-wrap rewrote %s's payload", n.ID)
+		}
+		if _, _, err := f.readAll(n.ID, f.bob); err != nil {
+			t.Fatalf("%s after the re-wrap: %v", n.ID, err)
+		}
+	}
+}
+
+func TestSweepRemovesPayloads(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	n := f.addFrom(policy.Reflection, f.bob, "big", bigBody(100<<10, "MARK-sw"))
+	f.clock.Advance(91 * 24 * time.Hour)
+	if got, _, err := f.sweep(); err != nil || len(got) != 1 || got[0].Note != n.ID {
+		t.Fatalf("sweep: %v %v", got, err)
+	}
+	if _, err := os.Stat(payloadFile(f, n.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the swept note's payload file is still there: %v", err)
+	}
+}
+
+func TestHousekeepRemovesOrphanPayloads(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	n := f.addFrom(policy.Reflection, f.bob, "big", bigBody(100<<10, "MARK-hk"))
+	dir := filepath.Join(f.dir, payloadsDir)
+	for _, name := range []string{payloadTmp + "123", "n-orphan"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.v.Housekeep(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != n.ID {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("after Housekeep: %v, want only %s", names, n.ID)
+	}
+}
+
+// A body that fails part way writes nothing and leaves no file.
+func TestLargeNoteFailedReadWritesNothing(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	r := io.MultiReader(bytes.NewReader(bigBody(100<<10, "MARK-f")), iotestErr{})
+	_, err := f.v.AddNoteFrom(f.ctx, NewNote{Agreement: f.agreement, Kind: policy.Session}, r, f.alice)
+	if err == nil || !strings.Contains(err.Error(), "reading the note body") {
+		t.Fatalf("AddNoteFrom with a failing body: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(f.dir, payloadsDir))
+	if len(ents) != 0 {
+		t.Fatalf("a failed add left %d payload files", len(ents))
+	}
+	if notes, _ := f.v.ListNotes(f.ctx, NoteFilter{}); len(notes) != 0 {
+		t.Fatalf("a failed add wrote %d notes", len(notes))
+	}
+}
+
+type iotestErr struct{}
+
+func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// A grant that ends while a large note is being read in is not written
+// around: the note is refused rather than stored without a copy or with
+// one the policy no longer allows.
+func TestLargeNoteAgreementChangedMeanwhile(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Hour, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := io.MultiReader(bytes.NewReader(bigBody(100<<10, "MARK-c")), clockJump{f.clock, g.Expires.Add(time.Minute)})
+	_, err = f.v.AddNoteFrom(f.ctx, NewNote{Agreement: f.agreement, Kind: policy.Summary}, r, f.alice)
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("AddNoteFrom across a grant's end: %v, want ErrChanged", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(f.dir, payloadsDir))
+	if len(ents) != 0 {
+		t.Fatalf("a refused add left %d payload files", len(ents))
+	}
+}
+
+// clockJump sets the clock when the body ends.
+type clockJump struct {
+	c  *fakeClock
+	to time.Time
+}
+
+func (j clockJump) Read([]byte) (int, error) { j.c.Set(j.to); return 0, io.EOF }
