@@ -120,7 +120,7 @@ func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
 // only after the transaction that stops referring to them has committed, so a
 // crash leaves either the old state or orphan keys that Housekeep destroys.
 func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error) error {
-	var doomed []string  // buckets whose keys go once the transaction is in
+	var doomed []string   // buckets whose keys go once the transaction is in
 	var payloads []string // payload files that go with them
 	err := v.update(func(txn *badger.Txn) error {
 		doomed, payloads = doomed[:0], payloads[:0]
