@@ -497,3 +497,36 @@ type clockJump struct {
 }
 
 func (j clockJump) Read([]byte) (int, error) { j.c.Set(j.to); return 0, io.EOF }
+
+// Listing and searching read a large note as a stream: titles and tags
+// come back, and a text split across age chunks and read buffers is found.
+func TestLargeNoteListedAndSearched(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	body := bigBody(600<<10, "MARK-s")
+	// A word with a multi-byte letter straddling a 256 KiB read.
+	word := []byte("ZÜRICH-MEETING")
+	copy(body[256<<10-7:], word)
+	n := f.addFrom(policy.Session, f.alice, "Recorded", body)
+	ls, err := f.v.ListReadable(f.ctx, Query{}, f.bob)
+	if err != nil || len(ls) != 1 || ls[0].Problem != nil || ls[0].Title != "Recorded" {
+		t.Fatalf("ListReadable: %v %v", ls, err)
+	}
+	for _, q := range []string{"zürich-meeting", "MARK-s-end", "recorded"} {
+		ls, err := f.v.SearchNotes(f.ctx, q, Query{}, f.bob)
+		if err != nil || len(ls) != 1 || ls[0].Note.ID != n.ID {
+			t.Fatalf("SearchNotes %q: %v %v", q, ls, err)
+		}
+	}
+	if ls, err := f.v.SearchNotes(f.ctx, "not-in-it", Query{}, f.bob); err != nil || len(ls) != 0 {
+		t.Fatalf("SearchNotes for a missing word: %v %v", ls, err)
+	}
+	// A forged copy is named as a problem, not listed with its title.
+	f.close()
+	forgeLarge(t, f, n, []*identity.Identity{f.alice, f.bob})
+	f.open()
+	ls, err = f.v.ListReadable(f.ctx, Query{}, f.bob)
+	if err != nil || len(ls) != 1 || ls[0].Problem == nil || ls[0].Title != "" {
+		t.Fatalf("ListReadable of a forged large note: %+v %v", ls[0], err)
+	}
+}

@@ -63,12 +63,18 @@ title and tags are valid. If the write still fails once the editor closed
 file only you can read, under $XDG_RUNTIME_DIR/notevault-kept (else
 /dev/shm/notevault-kept-UID), and the error names it with the note add
 --file command that writes it; that command removes the file once the note
-is written.`,
+is written.
+
+A body of any size (a session recording, for a note of the recording kind)
+is encrypted as it is read from --file or stdin, in bounded memory; bodies
+over 1 MiB keep their encrypted chunks in the vault's payload directory,
+destroyed with the note like any other copy.`,
 		Args: exactArgs(),
 		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
   echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
   notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR
-  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key`,
+  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "Session 3 recording" --file session3.webm -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -286,9 +292,19 @@ func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NOTE -i FILE",
 		Short: "Decrypt a note and print its body",
-		Args:  exactArgs("NOTE"),
+		Long: `Decrypt a note and print its body.
+
+Piped or redirected, the body is passed on byte for byte as it is decrypted,
+whatever its size. The author's signature covers the whole body and is
+checked when it ends: if the stored copy was altered, note show fails after
+writing (exit 1) and says that what it wrote is void. Notes up to 1 MiB are
+checked before anything is written. On a terminal the body is shown whole,
+with control characters made harmless; --json prints title, tags and body
+(the body held in memory, so keep it for notes of ordinary size).`,
+		Args: exactArgs("NOTE"),
 		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
-  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags`,
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key > session.webm   # a recording, streamed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteShow(cmd.Context(), args[0], g, e)
 		},
