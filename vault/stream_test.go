@@ -530,3 +530,31 @@ func TestLargeNoteListedAndSearched(t *testing.T) {
 		t.Fatalf("ListReadable of a forged large note: %+v %v", ls[0], err)
 	}
 }
+
+// A disclosure of a large note copies it as a stream to a payload file of
+// its own, which goes when the note goes.
+func TestLargeNoteDisclosed(t *testing.T) {
+	smallInline(t)
+	f := newFixture(t, true)
+	body := bigBody(200<<10, "MARK-d")
+	n := f.addFrom(policy.Session, f.alice, "disclosed", body)
+	f.clock.Advance(time.Second)
+	d, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "why", f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(payloadFile(f, d.ID)); err != nil {
+		t.Fatalf("the disclosure's copy has no payload file: %v", err)
+	}
+	if got, _, err := f.readAll(n.ID, f.carol); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("carol reads the disclosed note: %d bytes, %v", len(got), err)
+	}
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, blob := range []string{n.ID, d.ID} {
+		if _, err := os.Stat(payloadFile(f, blob)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s's payload file outlived the note: %v", blob, err)
+		}
+	}
+}
