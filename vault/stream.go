@@ -157,7 +157,8 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 			return err
 		}
 		if again.version.Version != plan.version.Version || !slices.Equal(again.readers, plan.readers) ||
-			!slices.EqualFunc(still, targets, func(x, y grantTarget) bool { return x.grant == y.grant }) {
+			!sameRecipients(again.recipients, plan.recipients) ||
+			!slices.EqualFunc(still, targets, func(x, y grantTarget) bool { return x.grant == y.grant && sameRecipients(x.rs, y.rs) }) {
 			return ErrChanged
 		}
 		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: again.version.Version, Kind: nn.Kind, Author: me.Name,
@@ -188,6 +189,21 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 		return nil, err
 	}
 	return n, nil
+}
+
+// sameRecipients reports whether two lists of recipients are the same keys
+// in the same order, as far as they say (age's native and post-quantum
+// recipients print their key; others are compared by type, the agreement
+// version that pinned them having been compared already).
+func sameRecipients(a, b []age.Recipient) bool {
+	return slices.EqualFunc(a, b, func(x, y age.Recipient) bool {
+		xs, ok1 := x.(fmt.Stringer)
+		ys, ok2 := y.(fmt.Stringer)
+		if ok1 && ok2 {
+			return xs.String() == ys.String()
+		}
+		return fmt.Sprintf("%T", x) == fmt.Sprintf("%T", y)
+	})
 }
 
 // onlyReader hides a reader's WriterTo, so that io.CopyBuffer uses its
