@@ -30,6 +30,9 @@ type blobRec struct {
 	// rest of the age file is the payload file named after the blob
 	// (payload.go).
 	Payload bool `json:"payload,omitempty"`
+	// Segments is a large copy's list of segment hashes (segments.go),
+	// which its author's signed metadata commits to.
+	Segments []byte `json:"segments,omitempty"`
 }
 
 type bucketHead struct {

@@ -104,6 +104,9 @@ type pendingBlob struct {
 	file   *os.File
 	tmp    string // the temporary file, until renamed
 	final  string // the payload file, once renamed
+	// segments is the plaintext's list of segment hashes, stored with
+	// the blob; set before putPending.
+	segments []byte
 }
 
 // newPendingBlob starts encrypting blob blobID to rs.
@@ -193,7 +196,7 @@ func (v *Vault) putPending(txn *badger.Txn, p *pendingBlob, base string) (string
 	if err != nil {
 		return "", err
 	}
-	if err := put(txn, pBlob+p.id, blobRec{Bucket: bucket, Sealed: sealed, Payload: true}); err != nil {
+	if err := put(txn, pBlob+p.id, blobRec{Bucket: bucket, Sealed: sealed, Payload: true, Segments: p.segments}); err != nil {
 		return "", err
 	}
 	if err := txn.Set([]byte(pMember+bucket+"/"+p.id), nil); err != nil {
@@ -241,7 +244,8 @@ func (v *Vault) openPayload(blobID string) (*os.File, error) {
 // its seal, then the payload file for a large blob.
 type blobReader struct {
 	io.Reader
-	f *os.File
+	f        *os.File
+	segments []byte // a large blob's list of segment hashes
 }
 
 func (r *blobReader) Close() error {
@@ -253,7 +257,7 @@ func (r *blobReader) Close() error {
 
 // openBlob returns the age file stored as blob id, as a stream. A blob
 // whose key was destroyed is not found: it is gone.
-func (v *Vault) openBlob(txn *badger.Txn, blobID string) (io.ReadCloser, error) {
+func (v *Vault) openBlob(txn *badger.Txn, blobID string) (*blobReader, error) {
 	var rec blobRec
 	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
 		return nil, err
@@ -273,7 +277,7 @@ func (v *Vault) openBlob(txn *badger.Txn, blobID string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &blobReader{Reader: io.MultiReader(bytes.NewReader(opened), f), f: f}, nil
+	return &blobReader{Reader: io.MultiReader(bytes.NewReader(opened), f), f: f, segments: rec.Segments}, nil
 }
 
 // payloadNames lists the payload files present, finished ones only.

@@ -93,7 +93,7 @@ type openJob struct {
 	agreement *Agreement
 	author    *Participant
 	authorErr error
-	src       io.ReadCloser // the copy, streamed: a large note is never whole in memory
+	src       *blobReader // the copy, streamed: a large note is never whole in memory
 }
 
 func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Identity, action string) ([]*Listed, error) {
@@ -251,7 +251,7 @@ func (j openJob) open(id *identity.Identity, m matcher) {
 		l.Problem = err
 		return
 	}
-	nr, err := openEnvelope(j.src, l.Note, id)
+	nr, err := openEnvelope(j.src, j.src.segments, l.Note, id)
 	if errors.Is(err, ErrNoKey) {
 		err = integrity("note "+l.Note.ID, "your key does not open the copy the policy lets you read")
 	}

@@ -122,13 +122,18 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 	}
 	h := sha256.New()
 	h.Write([]byte(commitDomain))
-	ws := []io.Writer{h}
+	segs := newSegmentHasher(nonce)
+	ws := []io.Writer{h, segs}
 	for _, p := range pend {
 		ws = append(ws, p)
 	}
 	out := io.MultiWriter(ws...)
 	env := envelope{Content: Content{Title: nn.Title, Tags: nn.Tags}, Note: noteID, Agreement: plan.agreement.ID, Kind: nn.Kind, Nonce: nonce}
-	if _, err := out.Write(env.marshal()); err != nil {
+	head := env.marshal()
+	if len(head) >= segmentSize {
+		return nil, invalid("the title and tags of a note this large must stay under 1 MiB")
+	}
+	if _, err := out.Write(head); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, 1<<20)
@@ -145,6 +150,10 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 		}
 	}
 	commit := hex.EncodeToString(h.Sum(nil))
+	sums := segs.finish()
+	for _, p := range pend {
+		p.segments = sums
+	}
 	err = v.update(func(txn *badger.Txn) error {
 		again, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
 		if err != nil {
@@ -162,7 +171,8 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 			return ErrChanged
 		}
 		rec := &noteRec{Meta: noteMeta{ID: noteID, Agreement: a.ID, Version: again.version.Version, Kind: nn.Kind, Author: me.Name,
-			Readers: again.readers, Created: now, Expires: now.Add(again.terms.Retention[nn.Kind]), Commit: commit}}
+			Readers: again.readers, Created: now, Expires: now.Add(again.terms.Retention[nn.Kind]), Commit: commit,
+			Segments: segmentsDigest(sums)}}
 		rec.Sig = id.Sign(rec.Meta.signedBytes())
 		if rec.Bucket, err = v.putPending(txn, own, expiryBase(rec.Meta.Expires)); err != nil {
 			return err
@@ -265,14 +275,35 @@ func (r *NoteReader) Close() error { return r.src.Close() }
 
 // openEnvelope starts decrypting a copy of n with id: it reads and checks
 // the envelope's header lines (the note, agreement and kind it names) and
-// leaves the body to be read.
-func openEnvelope(src io.ReadCloser, n *Note, id *identity.Identity) (*NoteReader, error) {
+// leaves the body to be read. Nothing is released before it is checked
+// against what the author signed: a note stored inline is decrypted and
+// checked whole first (it is at most a few MiB, and its sealed copy is in
+// memory already); a large note segment by segment, against its list of
+// segment hashes segs, whose digest the author signed (segments.go).
+func openEnvelope(src io.ReadCloser, segs []byte, n *Note, id *identity.Identity) (*NoteReader, error) {
+	m := n.rec.Meta
+	if m.Segments != "" && (len(segs)%sha256.Size != 0 || segmentsDigest(segs) != m.Segments) {
+		src.Close()
+		return nil, integrity("note "+n.ID, "its list of segments is not the one its author signed")
+	}
 	dr, err := age.Decrypt(src, id.AgeIdentity())
 	if err != nil {
 		src.Close()
 		return nil, ErrNoKey
 	}
-	br := bufio.NewReaderSize(dr, 64<<10)
+	var plain io.Reader
+	if m.Segments != "" {
+		plain = newSegmentReader(dr, segs)
+	} else {
+		all, err := io.ReadAll(dr)
+		if err != nil || commitOf(all) != m.Commit {
+			clear(all)
+			src.Close()
+			return nil, integrity("note "+n.ID, "its content is not what its author signed")
+		}
+		plain = bytes.NewReader(all)
+	}
+	br := bufio.NewReaderSize(plain, 64<<10)
 	head, err := readEnvelopeHead(br)
 	if err != nil {
 		src.Close()
@@ -286,7 +317,7 @@ func openEnvelope(src io.ReadCloser, n *Note, id *identity.Identity) (*NoteReade
 	h := sha256.New()
 	h.Write([]byte(commitDomain))
 	h.Write(head)
-	return &NoteReader{Note: n, Title: env.Title, Tags: env.Tags, src: src, head: head, body: br, h: h, want: n.rec.Meta.Commit}, nil
+	return &NoteReader{Note: n, Title: env.Title, Tags: env.Tags, src: src, head: head, body: br, h: h, want: m.Commit}, nil
 }
 
 // readEnvelopeHead reads the envelope's header lines and the blank line
@@ -311,9 +342,9 @@ func readEnvelopeHead(br *bufio.Reader) ([]byte, error) {
 
 // openCopy decides a read as openFor does and opens the copy the decision
 // rests on as a stream.
-func (v *Vault) openCopy(noteID string, id *identity.Identity, action string) (io.ReadCloser, *Note, policy.Decision, *Participant, error) {
+func (v *Vault) openCopy(noteID string, id *identity.Identity, action string) (*blobReader, *Note, policy.Decision, *Participant, error) {
 	var (
-		src io.ReadCloser
+		src *blobReader
 		n   *Note
 		d   policy.Decision
 		me  *Participant
@@ -346,7 +377,7 @@ func (v *Vault) openNoteFor(noteID string, id *identity.Identity, action string)
 	if err != nil {
 		return nil, err
 	}
-	nr, err := openEnvelope(src, n, id)
+	nr, err := openEnvelope(src, src.segments, n, id)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +409,7 @@ func (v *Vault) ExportNoteTo(ctx context.Context, noteID string, id *identity.Id
 	}
 	gate := &gateWriter{w: w}
 	tee := &teeCloser{Reader: io.TeeReader(src, gate), c: src}
-	nr, err := openEnvelope(tee, n, id)
+	nr, err := openEnvelope(tee, src.segments, n, id)
 	if err != nil {
 		return err
 	}
@@ -513,7 +544,7 @@ func (v *Vault) copyNote(txn *badger.Txn, n *Note, src string, id *identity.Iden
 	if err != nil {
 		return err
 	}
-	nr, err := openEnvelope(r, n, id)
+	nr, err := openEnvelope(r, r.segments, n, id)
 	if err != nil {
 		return err
 	}
@@ -522,6 +553,7 @@ func (v *Vault) copyNote(txn *badger.Txn, n *Note, src string, id *identity.Iden
 	if err != nil {
 		return err
 	}
+	p.segments = r.segments
 	defer func() {
 		if err != nil {
 			p.discard()

@@ -235,6 +235,17 @@ func TestLargeNoteTampering(t *testing.T) {
 			os.Remove(payloadFile(f, n.ID))
 			os.Symlink(payloadFile(f, other.ID), payloadFile(f, n.ID))
 		}},
+		{"list of segments changed", func(t *testing.T, f *fixture, n, _ *Note) {
+			withBadger(t, f.dir, func(db *badger.DB) {
+				var rec blobRec
+				if err := decodeRecord(rawGet(t, db, pBlob+n.ID), &rec); err != nil {
+					t.Fatal(err)
+				}
+				rec.Segments[0] ^= 1
+				b, _ := encodeRecord(rec)
+				rawSet(t, db, pBlob+n.ID, b)
+			})
+		}},
 		{"re-encrypted by the store's writer", func(t *testing.T, f *fixture, n, _ *Note) {
 			// Whoever writes the vault holds its shred keys and everyone's
 			// public keys: it can make a well-formed copy of any content,
@@ -258,6 +269,10 @@ func TestLargeNoteTampering(t *testing.T) {
 			var ie *IntegrityError
 			if !errors.As(err, &ie) && !errors.Is(err, ErrNoKey) {
 				t.Fatalf("reading the tampered note: %d bytes, err %v; want an integrity error", len(got), err)
+			}
+			// Whatever was released before the error is the author's.
+			if !bytes.HasPrefix(body, got) {
+				t.Fatalf("%d bytes the author did not write were released before the error", len(got))
 			}
 			if err := f.v.ExportNoteTo(f.ctx, n.ID, f.bob, io.Discard); err == nil {
 				t.Fatal("the tampered note exported without an error")
@@ -292,7 +307,14 @@ func forgeLarge(t *testing.T, f *fixture, n *Note, ids []*identity.Identity) {
 	}
 	env := envelope{Content: Content{Title: "target", Tags: []string{"rec"}, Body: bigBody(300<<10, "MARK-forged")},
 		Note: n.ID, Agreement: n.Agreement, Kind: n.Kind, Nonce: make([]byte, 16)}
-	ageFile, err := encryptTo(env.marshal(), rs)
+	forgeWith(t, f, n, rs, env.marshal())
+}
+
+// forgeWith replaces n's stored copy with plain encrypted to rs, sealed
+// under the live key of n's bucket, keeping the author's list of segments.
+func forgeWith(t *testing.T, f *fixture, n *Note, rs []age.Recipient, plain []byte) {
+	t.Helper()
+	ageFile, err := encryptTo(plain, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +330,16 @@ func forgeLarge(t *testing.T, f *fixture, n *Note, ids []*identity.Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, _ := encodeRecord(blobRec{Bucket: n.Bucket, Sealed: sealed, Payload: true})
-	withBadger(t, f.dir, func(db *badger.DB) { rawSet(t, db, pBlob+n.ID, rec) })
+	withBadger(t, f.dir, func(db *badger.DB) {
+		// The author's list of segment hashes is kept, so that the list
+		// still matches the signed digest: only the content differs.
+		var orig blobRec
+		if err := decodeRecord(rawGet(t, db, pBlob+n.ID), &orig); err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := encodeRecord(blobRec{Bucket: n.Bucket, Sealed: sealed, Payload: true, Segments: orig.Segments})
+		rawSet(t, db, pBlob+n.ID, rec)
+	})
 	if err := os.WriteFile(payloadFile(f, n.ID), ageFile[len(hdr):], 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -556,5 +586,67 @@ func TestLargeNoteDisclosed(t *testing.T) {
 		if _, err := os.Stat(payloadFile(f, blob)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%s's payload file outlived the note: %v", blob, err)
 		}
+	}
+}
+
+// A note of several segments, altered near its end by one of its readers
+// (who knows its nonce and content): the segments before the change are
+// released, checked, and not one byte after.
+func TestLargeNoteAlteredSegmentStopsThere(t *testing.T) {
+	f := newFixture(t, true)
+	body := bigBody(segmentSize*5/2, "MARK-seg")
+	n := f.addFrom(policy.Session, f.alice, "three segments", body)
+	nr, err := f.v.OpenNote(f.ctx, n.ID, f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := append(bytes.Clone(nr.head), body...)
+	nr.Close()
+	plain[len(plain)-10] ^= 1 // in the third segment
+	rb, _ := f.bob.Public().AgeRecipient()
+	ra, _ := f.alice.Public().AgeRecipient()
+	f.close()
+	forgeWith(t, f, n, []age.Recipient{ra, rb}, plain)
+	f.open()
+	got, _, err := f.readAll(n.ID, f.bob)
+	var ie *IntegrityError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "segment 2") {
+		t.Fatalf("reading the altered note: %v", err)
+	}
+	if want := 2*segmentSize - len(nr.head); len(got) != want || !bytes.HasPrefix(body, got) {
+		t.Fatalf("released %d bytes before the error, want the %d of the two checked segments", len(got), want)
+	}
+	// The negative control: the same forgery without the change reads.
+	plain[len(plain)-10] ^= 1
+	f.close()
+	forgeWith(t, f, n, []age.Recipient{ra, rb}, plain)
+	f.open()
+	if got, _, err := f.readAll(n.ID, f.bob); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("a faithful re-encryption: %d bytes, %v", len(got), err)
+	}
+}
+
+// The canonical bytes of a large note's metadata, pinned like the others
+// (TestCanonicalBytes): v2 adds the digest of its segments.
+func TestCanonicalBytesLargeNote(t *testing.T) {
+	at := time.Date(2026, 11, 23, 18, 0, 0, 5, time.UTC)
+	m := &noteMeta{ID: "n-1", Agreement: "a-1", Version: 1, Kind: policy.Session, Author: "alice", Readers: []string{"alice", "bob"},
+		Created: at, Expires: time.Time{}, Commit: "cc", Segments: "dd"}
+	want := "notevault note v2\n" +
+		"\x00\x00\x00\x03n-1" + "\x00\x00\x00\x03a-1" + "\x00\x00\x00\x00\x00\x00\x00\x01" + "\x00\x00\x00\x07session" +
+		"\x00\x00\x00\x05alice" + "\x00\x00\x00\x02" + "\x00\x00\x00\x05alice" + "\x00\x00\x00\x03bob" +
+		"\x01\x00\x00\x00\x00\x6b\x04\x7f\x20\x00\x00\x00\x05" + "\x00" + "\x00\x00\x00\x02cc" + "\x00\x00\x00\x02dd"
+	if got := string(m.signedBytes()); got != want {
+		t.Errorf("large note bytes\n got %q\nwant %q", got, want)
+	}
+	// The segment hashes themselves.
+	sum := segmentSum([]byte("nonce"), 1, []byte("abc"))
+	h := sha256.Sum256([]byte("notevault segment v1\nnonce\x00\x00\x00\x00\x00\x00\x00\x01abc"))
+	if !bytes.Equal(sum, h[:]) {
+		t.Errorf("segment hash %x, want %x", sum, h)
+	}
+	d := sha256.Sum256(append([]byte("notevault segments v1\n\x00\x00\x00\x00\x00\x10\x00\x00"), h[:]...))
+	if got := segmentsDigest(h[:]); got != hexString(d[:]) {
+		t.Errorf("segments digest %s, want %x", got, d)
 	}
 }

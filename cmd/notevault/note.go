@@ -295,12 +295,13 @@ func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 		Long: `Decrypt a note and print its body.
 
 Piped or redirected, the body is passed on byte for byte as it is decrypted,
-whatever its size. The author's signature covers the whole body and is
-checked when it ends: if the stored copy was altered, note show fails after
-writing (exit 1) and says that what it wrote is void. Notes up to 1 MiB are
-checked before anything is written. On a terminal the body is shown whole,
-with control characters made harmless; --json prints title, tags and body
-(the body held in memory, so keep it for notes of ordinary size).`,
+whatever its size, and nothing is written before it is checked against what
+its author signed: a note up to 1 MiB whole, a larger one 1 MiB at a time.
+If a large note's stored copy was altered or cut, note show writes the part
+before the damage, which is the author's, then fails (exit 1). On a terminal
+the body is shown whole, with control characters made harmless; --json
+prints title, tags and body (the body held in memory, so keep it for notes
+of ordinary size).`,
 		Args: exactArgs("NOTE"),
 		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
   notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags
@@ -339,8 +340,10 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 
 // streamNote passes the body on byte for byte, piped or redirected, as it
 // is decrypted: a recording of any size goes through in bounded memory.
-// The author's commitment covers the whole body and is checked at its
-// end; if it fails, what was written is void, and the error says so.
+// Nothing is written before it is checked against what its author signed
+// (a large note one 1 MiB segment at a time); a copy that stops checking
+// out part way leaves only the start of the note written, and the error
+// says so.
 func streamNote(ctx context.Context, v *vault.Vault, noteID string, id *identity.Identity, e *env) error {
 	nr, err := v.OpenNote(ctx, noteID, id)
 	if err != nil {
@@ -353,7 +356,7 @@ func streamNote(ctx context.Context, v *vault.Vault, noteID string, id *identity
 	case ew.err != nil:
 		return fmt.Errorf("writing the note to stdout: %w", ew.err)
 	case err != nil:
-		return withHint(err, "what was written to stdout before this error is not the note its author wrote: discard it")
+		return withHint(err, "what was written to stdout before this error is only the start of the note")
 	}
 	return nil
 }
@@ -739,7 +742,7 @@ func runNoteExport(ctx context.Context, opts noteExportOptions, g *globals, e *e
 	bw := bufio.NewWriterSize(out, 256<<10)
 	if err := export(ctx, opts.note, id, bw); err != nil {
 		if opts.out == stdioName && !errors.As(err, new(*vault.DeniedError)) && !errors.Is(err, vault.ErrNotFound) {
-			return withHint(err, "what was written to stdout before this error is not the note: discard it")
+			return withHint(err, "what was written to stdout before this error is not a whole age file: discard it")
 		}
 		return err
 	}
