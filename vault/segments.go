@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 )
 
 // Segments: a large note is verified piece by piece before any of it is
@@ -110,20 +111,81 @@ func segmentSum(nonce []byte, index uint64, seg []byte) []byte {
 }
 
 // segmentReader passes on a decrypted envelope one verified segment at a
-// time.
+// time. A goroutine decrypts the next segment while the reader checks and
+// passes on the current one (two segments in memory at most, three
+// buffers in all).
 type segmentReader struct {
-	r     io.Reader
 	sums  []byte
 	nonce []byte
 	index int
-	seg   []byte // one segment's storage
 	buf   []byte // the verified segment being passed on
 	off   int
 	done  bool
+
+	full chan filled   // decrypted segments, in order
+	free chan []byte   // buffers back to the decrypting goroutine
+	quit chan struct{} // closed by stop
+	once sync.Once
+	held []byte // the buffer of buf, returned on the next segment
+}
+
+type filled struct {
+	seg  []byte
+	last bool // a short segment, or nothing more
+	err  error
 }
 
 func newSegmentReader(r io.Reader, sums []byte) *segmentReader {
-	return &segmentReader{r: r, sums: sums}
+	s := &segmentReader{sums: sums, full: make(chan filled, 1), free: make(chan []byte, 3), quit: make(chan struct{})}
+	for range 3 {
+		s.free <- make([]byte, segmentSize)
+	}
+	go s.decrypt(r)
+	return s
+}
+
+// decrypt reads segments from r until it ends, fails, or stop is called.
+func (s *segmentReader) decrypt(r io.Reader) {
+	for {
+		var b []byte
+		select {
+		case b = <-s.free:
+		case <-s.quit:
+			return
+		}
+		n, err := io.ReadFull(r, b)
+		f := filled{seg: b[:n]}
+		switch {
+		case err == io.EOF, err == io.ErrUnexpectedEOF:
+			f.last = true
+		case err != nil:
+			f.err, f.last = err, true
+		}
+		select {
+		case s.full <- f:
+		case <-s.quit:
+			return
+		}
+		if f.last {
+			return
+		}
+	}
+}
+
+// stop ends the decrypting goroutine and wipes the buffers.
+func (s *segmentReader) stop() {
+	s.once.Do(func() {
+		close(s.quit)
+		clear(s.held)
+		for {
+			select {
+			case b := <-s.free:
+				clear(b)
+			default:
+				return
+			}
+		}
+	})
 }
 
 func (s *segmentReader) Read(p []byte) (int, error) {
@@ -143,25 +205,30 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 func (s *segmentReader) count() int { return len(s.sums) / sha256.Size }
 
 func (s *segmentReader) next() error {
-	if s.seg == nil {
-		s.seg = make([]byte, segmentSize)
-	} else {
-		clear(s.seg)
+	if s.held != nil {
+		clear(s.held)
+		s.free <- s.held[:cap(s.held)]
+		s.held, s.buf = nil, nil
 	}
-	n, err := io.ReadFull(s.r, s.seg)
-	switch {
-	case err == io.EOF:
+	var f filled
+	select {
+	case f = <-s.full:
+	case <-s.quit:
+		return errors.New("closed")
+	}
+	if f.err != nil {
+		return f.err
+	}
+	seg := f.seg
+	s.held = seg
+	if len(seg) == 0 {
 		if s.index != s.count() {
 			return fmt.Errorf("it ends after %d of its %d segments", s.index, s.count())
 		}
-		s.done, s.buf, s.off = true, nil, 0
+		s.done, s.off = true, 0
 		return nil
-	case err == io.ErrUnexpectedEOF:
-		s.done = true // a short segment: the last
-	case err != nil:
-		return err
 	}
-	seg := s.seg[:n]
+	s.done = f.last
 	if s.index == 0 {
 		// The nonce is in the header lines, at the start of the first
 		// segment: read unverified, then verified with the segment.
