@@ -115,6 +115,47 @@ type Terms struct {
 	Readers     map[Kind][]string // reader tokens per kind
 	Exceptions  []string          // named disclosure exceptions
 	Retention   map[Kind]time.Duration
+
+	// Custodians are the people, beyond mentor and mentee, who may place
+	// holds and release any hold (holds.custodians).
+	Custodians []string
+	// ExceptionRecipients names, per exception, who may receive a
+	// disclosure under it. An exception given in list form maps to nil (or
+	// is absent): its recipients are the agreement's supervisors.
+	ExceptionRecipients map[string][]string
+	// MaxGrant and MaxConsent cap how long a grant and a consent may last;
+	// 0 means DefaultMaxGrant and DefaultMaxConsent.
+	MaxGrant, MaxConsent time.Duration
+	// AfterClose is how long notes outlive the agreement's close (0: keep
+	// the per-kind periods).
+	AfterClose time.Duration
+	// Closed is when the agreement was closed by a signed close fact (zero:
+	// it is open).
+	Closed time.Time
+	// Start and End are the agreement's dates, for people only.
+	Start, End time.Time
+}
+
+// The caps on sharing when an agreement sets none.
+const (
+	DefaultMaxGrant   = 90 * 24 * time.Hour
+	DefaultMaxConsent = 365 * 24 * time.Hour
+)
+
+// GrantCap is the longest a grant under t may last.
+func (t Terms) GrantCap() time.Duration {
+	if t.MaxGrant > 0 {
+		return t.MaxGrant
+	}
+	return DefaultMaxGrant
+}
+
+// ConsentCap is the longest a consent under t may last.
+func (t Terms) ConsentCap() time.Duration {
+	if t.MaxConsent > 0 {
+		return t.MaxConsent
+	}
+	return DefaultMaxConsent
 }
 
 // DefaultReaders returns a fresh copy of the default reader tokens:

@@ -53,6 +53,7 @@ type Agreement struct {
 	disclosures []policy.Disclosure
 	statements  map[string]string // disclosure id -> hash of its sealed statement
 	holds       []*Hold
+	practice    practice // attestations and when it first came into force (practice.go)
 	head        factHead
 	hashes      []string // hash of each fact, by seq-1
 	// keyPins is the key fingerprint of every party pinned by a version that
@@ -85,6 +86,14 @@ type AgreementVersion struct {
 	// Pins are the key fingerprints both parties pinned when the version came
 	// into force; nil until it does.
 	Pins map[string]string `json:"pins,omitempty"`
+	// Ended says how a version that never came into force was set aside
+	// ("rejected" by the other party, "withdrawn" by its proposer), by whom
+	// and when; empty while it is pending or once it is in force.
+	Ended   string    `json:"ended,omitempty"`
+	EndedBy string    `json:"ended_by,omitempty"`
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	// ReviewEvery is the review schedule the version states (0: none).
+	ReviewEvery time.Duration `json:"-"`
 
 	textHash string
 }
@@ -369,8 +378,12 @@ func (a *Agreement) fold(f *fact) error {
 		if by == ActorVault {
 			by = ""
 		}
+		every, err := parseReviewPeriod(b.Review)
+		if err != nil {
+			return err
+		}
 		a.Versions = append(a.Versions, &AgreementVersion{Version: b.Version, ProposedBy: by, ProposedAt: f.At,
-			Parsed: parsed, textHash: b.Text})
+			Parsed: parsed, textHash: b.Text, ReviewEvery: every})
 	case factAccept:
 		var b acceptBody
 		if err := f.decode(&b); err != nil {
@@ -379,6 +392,9 @@ func (a *Agreement) fold(f *fact) error {
 		ver := a.Latest()
 		if b.Version != ver.Version {
 			return fmt.Errorf("it accepts version %d while version %d is the newest", b.Version, ver.Version)
+		}
+		if ver.Ended != "" {
+			return fmt.Errorf("it accepts version %d, which was %s", ver.Version, ver.Ended)
 		}
 		if f.Actor != ver.Parsed.Mentor && f.Actor != ver.Parsed.Mentee {
 			return fmt.Errorf("%s, who accepted, is neither mentor nor mentee", f.Actor)
@@ -402,6 +418,9 @@ func (a *Agreement) fold(f *fact) error {
 		if m != nil && e != nil && maps.Equal(m.Pins, e.Pins) {
 			ver.Pins = maps.Clone(m.Pins)
 			a.inForce = ver
+			if a.practice.since.IsZero() {
+				a.practice.since = f.At
+			}
 			if a.keyPins == nil {
 				a.keyPins = map[string]string{}
 			}
@@ -517,6 +536,8 @@ func (a *Agreement) fold(f *fact) error {
 			return refused(d)
 		}
 		h.ReleasedBy, h.ReleasedAt = f.Actor, f.At
+	case factAttest, factReject, factWithdrawProposal:
+		return a.foldPractice(f)
 	default:
 		return fmt.Errorf("unknown type %q", f.Type)
 	}
@@ -792,6 +813,11 @@ func (v *Vault) openText(txn *badger.Txn, a *Agreement, ver *AgreementVersion, i
 	if err != nil || !termsOf(parsed).equal(termsOf(ver.Parsed)) {
 		return nil, integrity(what, "its text does not state its recorded terms")
 	}
+	// A schedule was recorded with versions proposed since schedules were:
+	// the text must state the same one.
+	if every, err := reviewSchedule(parsed); ver.ReviewEvery != 0 && (err != nil || every != ver.ReviewEvery) {
+		return nil, integrity(what, "its text does not state its recorded review schedule")
+	}
 	return text, nil
 }
 
@@ -839,11 +865,15 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 		if err := put(txn, pAgreement+id, agreementHead{ID: id, Created: now}); err != nil {
 			return err
 		}
+		review, err := reviewField(parsed)
+		if err != nil {
+			return err
+		}
 		sum, err := v.sealText(txn, id, 1, parsed, text)
 		if err != nil {
 			return err
 		}
-		_, err = v.appendFact(txn, a, factPropose, proposeBody{Version: 1, Terms: termsOf(parsed), Text: sum}, nil, ActorVault,
+		_, err = v.appendFact(txn, a, factPropose, proposeBody{Version: 1, Terms: termsOf(parsed), Text: sum, Review: review}, nil, ActorVault,
 			&audit.Record{Actor: ActorVault, Action: "agreement.create", Subject: id,
 				Detail: map[string]string{"version": "1", "mentor": parsed.Mentor, "mentee": parsed.Mentee}})
 		return err
@@ -928,6 +958,9 @@ func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed
 		if d := policy.Accept(me.Name, a.Terms(ver)); !d.Allowed() {
 			return denied(d)
 		}
+		if ver.Ended != "" {
+			return invalid("version %d of agreement %s was %s by %s at %s: there is nothing to accept; propose an amendment instead", ver.Version, a.ID, ver.Ended, ver.EndedBy, policy.FormatTime(ver.EndedAt))
+		}
 		if ver.AcceptedBy(me.Name) {
 			return invalid("%s already accepted version %d of agreement %s", me.Name, ver.Version, a.ID)
 		}
@@ -969,12 +1002,16 @@ func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []b
 		if parsed.Mentor != prev.Parsed.Mentor || parsed.Mentee != prev.Parsed.Mentee {
 			return invalid("an amendment cannot change the mentor or the mentee; create a new agreement instead")
 		}
+		review, err := reviewField(parsed)
+		if err != nil {
+			return err
+		}
 		n := len(a.Versions) + 1
 		sum, err := v.sealText(txn, a.ID, n, parsed, text)
 		if err != nil {
 			return err
 		}
-		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum}, id, me.Name,
+		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum, Review: review}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "agreement.amend", Subject: a.ID,
 				Detail: map[string]string{"version": strconv.Itoa(n)}}); err != nil {
 			return err

@@ -102,6 +102,9 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 			for _, h := range a.holds {
 				owned[reasonBlob(h.ID)] = true
 			}
+			for _, at := range a.practice.attestations {
+				owned[attestBlob(at.ID)] = true
+			}
 		}
 		if err := v.checkNotes(txn, agreements, hist, owned, r); err != nil {
 			return err
@@ -246,6 +249,17 @@ func (v *Vault) checkCommitted(txn *badger.Txn, a *Agreement) error {
 			return integrity("hold "+h.ID, "its reason is missing")
 		case got != h.reasonHash:
 			return integrity("hold "+h.ID, "its reason is not the one %s gave", h.PlacedBy)
+		}
+	}
+	for _, at := range a.practice.attestations {
+		got, ok, err := sumOf(attestBlob(at.ID))
+		switch {
+		case err != nil:
+			return integrity("attestation "+at.ID, "its statement cannot be read (%v)", err)
+		case !ok:
+			return integrity("attestation "+at.ID, "its statement is missing")
+		case got != at.sealedHash:
+			return integrity("attestation "+at.ID, "its statement is not the one %s signed", at.ProposedBy)
 		}
 	}
 	for _, d := range a.disclosures {

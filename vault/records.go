@@ -70,6 +70,10 @@ const (
 	factDisclose = "disclose" // a confidentiality exception is used
 	factHold     = "hold"     // a legal hold is placed
 	factRelease  = "release"  // a legal hold ends
+
+	factAttest           = "attest"            // a party attests a success criterion, or confirms the other's attestation
+	factReject           = "reject"            // the other party rejects a pending version
+	factWithdrawProposal = "withdraw-proposal" // the proposer withdraws a pending version
 )
 
 // fact is one link of an agreement's chain, stored at f/<agreement>/<seq>.
@@ -117,6 +121,10 @@ type (
 		Version int      `json:"version"`
 		Terms   termsDoc `json:"terms"`
 		Text    string   `json:"text"` // hex SHA-256 of the sealed agreement text
+		// Review is the review schedule the text states, as a period
+		// ("90d"), kept in the clear so that agreement due needs no key;
+		// empty for none and in versions proposed before schedules.
+		Review string `json:"review,omitempty"`
 	}
 	acceptBody struct {
 		Version int               `json:"version"`
@@ -158,6 +166,26 @@ type (
 	}
 	releaseBody struct {
 		Hold string `json:"hold"`
+	}
+	// attestBody proposes an attestation (ID set, Confirms empty) or
+	// confirms the other party's (Confirms set to its id, nothing else):
+	// an attestation counts once both mentor and mentee signed it. What it
+	// says (criterion, status, evidence note) is sealed to the agreement's
+	// parties; the fact commits to the sealed file by hash, so the second
+	// signature is on exactly what the first party said.
+	attestBody struct {
+		ID       string `json:"id,omitempty"`
+		Version  int    `json:"version,omitempty"` // the version in force it was made under
+		Sealed   string `json:"sealed,omitempty"`  // hex SHA-256 of the sealed statement
+		Confirms string `json:"confirms,omitempty"`
+	}
+	// rejectBody and withdrawProposalBody end a pending version: the other
+	// party rejects it, or its proposer withdraws it.
+	rejectBody struct {
+		Version int `json:"version"`
+	}
+	withdrawProposalBody struct {
+		Version int `json:"version"`
 	}
 )
 

@@ -22,6 +22,11 @@ func newAgreementCmd(g *globals, e *env) *cobra.Command {
 		newAgreementHistoryCmd(g, e),
 		newAgreementListCmd(g, e),
 		newAgreementTemplateCmd(g, e),
+		newAgreementRejectCmd(g, e),
+		newAgreementWithdrawCmd(g, e),
+		newAgreementDiffCmd(g, e),
+		newAgreementSummaryCmd(g, e),
+		newAgreementDueCmd(g, e),
 	)
 }
 
@@ -203,6 +208,8 @@ func versionStatus(a *vault.Agreement, ver *vault.AgreementVersion) string {
 	switch {
 	case cur != nil && cur.Version == ver.Version:
 		return "in force"
+	case ver.Ended != "":
+		return ver.Ended // rejected, withdrawn
 	case ver.AcceptedByBoth():
 		return "superseded"
 	case cur != nil && ver.Version < cur.Version:

@@ -114,15 +114,21 @@ const completeTimeout = 300 * time.Millisecond
 
 // argCompletions are what the first positional argument of a command is.
 var argCompletions = map[string]string{
-	"notevault agreement accept":  "agreement",
-	"notevault agreement amend":   "agreement",
-	"notevault agreement show":    "agreement",
-	"notevault agreement history": "agreement",
-	"notevault note show":         "note",
-	"notevault note export":       "note",
-	"notevault note delete":       "note",
-	"notevault disclose":          "note",
-	"notevault disclosure show":   "disclosure",
+	"notevault agreement accept":   "agreement",
+	"notevault agreement amend":    "agreement",
+	"notevault agreement show":     "agreement",
+	"notevault agreement history":  "agreement",
+	"notevault agreement reject":   "agreement",
+	"notevault agreement withdraw": "agreement",
+	"notevault agreement diff":     "agreement",
+	"notevault agreement summary":  "agreement",
+	"notevault criterion attest":   "agreement",
+	"notevault criterion list":     "agreement",
+	"notevault note show":          "note",
+	"notevault note export":        "note",
+	"notevault note delete":        "note",
+	"notevault disclose":           "note",
+	"notevault disclosure show":    "disclosure",
 }
 
 // flagCompletions are what the values of flags are, by flag name, on every
@@ -136,6 +142,7 @@ var flagCompletions = map[string]string{
 	"kinds":      "kind",
 	"role":       "role",
 	"log-format": "log-format",
+	"status":     "status",
 }
 
 // addCompletions teaches the command tree what its arguments and flag
@@ -147,6 +154,8 @@ func addCompletions(root *cobra.Command, g *globals, e *env) {
 		switch what {
 		case "kind":
 			return fixed(string(policy.Session), string(policy.Reflection), string(policy.Summary))
+		case "status":
+			return fixed(string(policy.StatusMet), string(policy.StatusProgress), string(policy.StatusMissed))
 		case "role":
 			return fixed(string(policy.Mentor), string(policy.Mentee), string(policy.Supervisor))
 		case "log-format":

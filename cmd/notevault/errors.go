@@ -32,6 +32,7 @@ const exitCodesHelp = `Exit codes of notevault:
   3  denied: the policy refused the action (or could not decide), the identity
      is not a participant of the vault, or it holds no key for the record
   4  not found: the note, agreement or participant asked for does not exist
+  5  overdue: agreement due found a review that is overdue (and listed it)
 
 Errors are printed on stderr as "notevault: error: ..." and sometimes
 followed by "notevault: hint: ...".`

@@ -493,3 +493,118 @@ type checkJSON struct {
 func checkReportJSON(r *vault.CheckReport) checkJSON {
 	return checkJSON{true, r.Participants, r.Agreements, r.Facts, r.Notes, r.Copies, r.Keys, r.AuditRecords}
 }
+
+// criterion list
+
+type criterionJSON struct {
+	ID           string            `json:"id"`
+	What         string            `json:"what"`
+	Status       string            `json:"status,omitempty"`
+	StatusAt     jsonTime          `json:"status_at,omitzero"`
+	Evidence     string            `json:"evidence,omitempty"`
+	Attestations []attestationJSON `json:"attestations"`
+	Pending      []string          `json:"pending"`
+}
+
+type attestationJSON struct {
+	ID          string   `json:"id"`
+	Version     int      `json:"version"`
+	Status      string   `json:"status"`
+	Note        string   `json:"note,omitempty"`
+	ProposedBy  string   `json:"proposed_by"`
+	ProposedAt  jsonTime `json:"proposed_at,omitzero"`
+	ConfirmedBy string   `json:"confirmed_by,omitempty"`
+	ConfirmedAt jsonTime `json:"confirmed_at,omitzero"`
+}
+
+func criteriaJSON(cs []vault.CriterionState) []criterionJSON {
+	out := make([]criterionJSON, 0, len(cs))
+	for _, c := range cs {
+		j := criterionJSON{ID: c.ID, What: c.What, Status: string(c.Status),
+			StatusAt: jsonTime(c.Since), Evidence: c.Evidence, Attestations: []attestationJSON{}, Pending: []string{}}
+		for _, at := range c.Attestations {
+			j.Attestations = append(j.Attestations, attestationJSON{at.ID, at.Version, string(at.Status), at.Note,
+				at.ProposedBy, jsonTime(at.ProposedAt), at.ConfirmedBy, jsonTime(at.ConfirmedAt)})
+		}
+		for _, at := range c.Pending {
+			j.Pending = append(j.Pending, at.ID)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// agreement diff
+
+type diffJSONOut struct {
+	Agreement string            `json:"agreement"`
+	From      int               `json:"from"`
+	To        int               `json:"to"`
+	Access    []changeJSON      `json:"access"`
+	Text      []fieldChangeJSON `json:"text,omitzero"`
+}
+
+type changeJSON struct {
+	Area   string `json:"area"`
+	Effect string `json:"effect"`
+	Change string `json:"change"`
+}
+
+type fieldChangeJSON struct {
+	Field  string `json:"field"`
+	Change string `json:"change"`
+}
+
+func diffJSON(d *vault.AgreementDiff) diffJSONOut {
+	out := diffJSONOut{Agreement: d.Agreement, From: d.From, To: d.To, Access: []changeJSON{}}
+	for _, c := range d.Access {
+		out.Access = append(out.Access, changeJSON{c.Area, string(c.Effect), c.Text})
+	}
+	if d.Text != nil {
+		out.Text = []fieldChangeJSON{}
+		for _, c := range d.Text {
+			out.Text = append(out.Text, fieldChangeJSON{c.Field, c.Change})
+		}
+	}
+	return out
+}
+
+// agreement summary
+
+type summaryJSON struct {
+	Agreement string   `json:"agreement"`
+	Version   int      `json:"version"`
+	Status    string   `json:"status"`
+	Sentences []string `json:"sentences"`
+}
+
+// agreement due
+
+type dueItemJSON struct {
+	Agreement    string       `json:"agreement"`
+	Name         string       `json:"name"`
+	Mentor       string       `json:"mentor"`
+	Mentee       string       `json:"mentee"`
+	Every        jsonDuration `json:"every"`
+	CountsFrom   string       `json:"counts_from"`
+	CountsFromAt jsonTime     `json:"counts_from_at,omitzero"`
+	DueAt        jsonTime     `json:"due_at,omitzero"`
+	Overdue      bool         `json:"overdue"`
+	OverdueBy    jsonDuration `json:"overdue_by,omitzero"`
+}
+
+func dueJSON(ds []vault.ReviewDue, now time.Time) []dueItemJSON {
+	out := make([]dueItemJSON, 0, len(ds))
+	for _, d := range ds {
+		j := dueItemJSON{Agreement: d.Agreement, Name: d.Name, Mentor: d.Mentor, Mentee: d.Mentee, Every: jsonDuration(d.Every),
+			CountsFrom: "in force", CountsFromAt: jsonTime(d.Since), DueAt: jsonTime(d.Due), Overdue: d.Overdue}
+		if d.LastReview.After(d.Since) {
+			j.CountsFrom, j.CountsFromAt = "review", jsonTime(d.LastReview)
+		}
+		if d.Overdue {
+			j.OverdueBy = jsonDuration(now.Sub(d.Due))
+		}
+		out = append(out, j)
+	}
+	return out
+}

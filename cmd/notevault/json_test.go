@@ -32,6 +32,7 @@ var printsNoRecords = []string{
 	"agreement accept", "agreement amend", "agreement create", "agreement template",
 	"audit checkpoint",
 	"completion bash", "completion fish", "completion powershell", "completion zsh",
+	"agreement reject", "agreement withdraw", "criterion attest",
 	"consent give", "consent withdraw",
 	"demo",
 	"disclose",
@@ -582,6 +583,19 @@ confidentiality:
 retention: {session: 365d, reflection: 90d, summary: 180d}
 `
 
+// practiceAgreement has success criteria and a review schedule.
+const practiceAgreement = `name: Dana mentors Bob
+mentor: alice
+mentee: bob
+supervisors: [carol]
+purpose: Lead a team within a year
+success_criteria:
+  - ship a portfolio project by 2027-03-01
+  - give a talk at the guild
+review: every 30d
+retention: {session: 365d, reflection: 90d, summary: 180d}
+`
+
 // jsonScenario runs every documented command with --json, on a vault where
 // every field has something to say: an amendment awaiting acceptance,
 // consents lapsing and withdrawn, grants live, revoked and ended, a
@@ -624,6 +638,16 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.run(0, "", "agreement", "amend", agr, "--file",
 		c.file("amended.yaml", strings.Replace(jsonAgreement, "summary: 180d", "summary: 26w", 1)), "-i", alice)
 
+	// The practice: a second agreement with success criteria and a review
+	// schedule, a criterion met with evidence, another pending.
+	prac := c.run(0, "", "agreement", "create", "--file", c.file("practice.yaml", practiceAgreement))
+	c.run(0, "", "agreement", "accept", prac, "-i", alice)
+	c.run(0, "", "agreement", "accept", prac, "-i", bob)
+	evidence := c.run(0, "We shipped the portfolio.\n", "note", "add", "--agreement", prac, "--kind", "session", "-i", alice)
+	c.run(0, "", "criterion", "attest", prac, "c1", "--status", "met", "--note", evidence, "-i", alice)
+	c.run(0, "", "criterion", "attest", prac, "c1", "--status", "met", "--note", evidence, "-i", bob)
+	c.run(0, "", "criterion", "attest", prac, "c2", "--status", "progress", "-i", bob)
+
 	c.json(0, "participant", "list")
 	c.json(0, "agreement", "list")
 	c.json(0, "agreement", "show", agr)
@@ -647,6 +671,11 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(exitDenied, "policy", "explain", "--note", kept, "--who", "carol")
 	c.json(0, "retention", "plan")
 	c.json(0, "retention", "sweep", "--dry-run")
+	c.json(0, "criterion", "list", prac, "-i", bob)
+	c.json(0, "agreement", "summary", agr)
+	c.json(0, "agreement", "diff", agr, "1", "2")
+	c.json(0, "agreement", "diff", agr, "1", "2", "-i", bob)
+	c.json(0, "agreement", "due", "--all")
 
 	// 91 days on the reflections are due, one of them held; the live grant
 	// and the lapsing consent have ended. The clock leapt with nobody acting:
@@ -655,6 +684,7 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(0, "retention", "plan")
 	c.json(exitFailure, "retention", "sweep", "--dry-run")
 	c.json(0, "retention", "sweep", "--clock-jump-ok")
+	c.json(exitOverdue, "agreement", "due")
 	c.json(0, "consent", "list", "--agreement", agr)
 	c.json(0, "grant", "list", "--agreement", agr)
 
