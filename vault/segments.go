@@ -125,6 +125,7 @@ type segmentReader struct {
 	full chan filled   // decrypted segments, in order
 	free chan []byte   // buffers back to the decrypting goroutine
 	quit chan struct{} // closed by stop
+	gone chan struct{} // closed when the decrypting goroutine returns
 	once sync.Once
 	held []byte // the buffer of buf, returned on the next segment
 }
@@ -136,7 +137,8 @@ type filled struct {
 }
 
 func newSegmentReader(r io.Reader, sums []byte) *segmentReader {
-	s := &segmentReader{sums: sums, full: make(chan filled, 1), free: make(chan []byte, 3), quit: make(chan struct{})}
+	s := &segmentReader{sums: sums, full: make(chan filled, 1), free: make(chan []byte, 3), quit: make(chan struct{}),
+		gone: make(chan struct{})}
 	for range 3 {
 		s.free <- make([]byte, segmentSize)
 	}
@@ -146,6 +148,7 @@ func newSegmentReader(r io.Reader, sums []byte) *segmentReader {
 
 // decrypt reads segments from r until it ends, fails, or stop is called.
 func (s *segmentReader) decrypt(r io.Reader) {
+	defer close(s.gone)
 	for {
 		var b []byte
 		select {
@@ -172,10 +175,13 @@ func (s *segmentReader) decrypt(r io.Reader) {
 	}
 }
 
-// stop ends the decrypting goroutine and wipes the buffers.
+// stop ends the decrypting goroutine, waits for it (it reads the stored
+// copy, and may write what it reads to an export: nothing of it runs once
+// the reader is closed) and wipes the buffers.
 func (s *segmentReader) stop() {
 	s.once.Do(func() {
 		close(s.quit)
+		<-s.gone
 		clear(s.held)
 		for {
 			select {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -446,8 +447,8 @@ func (v *Vault) ExportNoteTo(ctx context.Context, noteID string, id *identity.Id
 	if err == nil {
 		_, err = io.Copy(io.Discard, tee) // whatever age left unread
 	}
-	if gate.err != nil {
-		return fmt.Errorf("writing the age file: %w", gate.err)
+	if werr := gate.failed(); werr != nil {
+		return fmt.Errorf("writing the age file: %w", werr)
 	}
 	return err
 }
@@ -481,8 +482,10 @@ func (v *Vault) ExportNoteBodyTo(ctx context.Context, noteID string, id *identit
 }
 
 // gateWriter holds what is written to it until released, then passes it
-// on; it remembers the first write error.
+// on; it remembers the first write error. A large note is read ahead by
+// another goroutine, so it is safe for concurrent use.
 type gateWriter struct {
+	mu   sync.Mutex
 	w    io.Writer
 	held bytes.Buffer
 	open bool
@@ -490,6 +493,8 @@ type gateWriter struct {
 }
 
 func (g *gateWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.err != nil {
 		return 0, g.err
 	}
@@ -504,11 +509,19 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 }
 
 func (g *gateWriter) release() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.open = true
 	if _, err := g.w.Write(g.held.Bytes()); err != nil {
 		g.err = err
 	}
 	g.held = bytes.Buffer{}
+	return g.err
+}
+
+func (g *gateWriter) failed() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.err
 }
 
