@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +21,46 @@ func WriteNote(who string, kind Kind, t Terms) Decision {
 		return deny("not-mentor", "", "only the mentor of agreement %s (%s) writes summaries; %s", t.Agreement, t.Mentor, t.its(who))
 	}
 	return allow("writer", "", "%s is the %s of agreement %s, who writes %s", who, role, t.Agreement, kind.Plural())
+}
+
+// checkMayRead enforces that only someone who may read a kind shares it:
+// who must be able to read notes of every kind (verb: "consent to",
+// "grant").
+func checkMayRead(who, verb string, kinds []Kind, t Terms) (Decision, bool) {
+	for _, k := range kinds {
+		if !t.MayRead(who, k) {
+			return deny("not-kind-reader", "", "%s cannot %s %s: %s may not read them (%s)", who, verb, k.Plural(), who, t.kindRule(k)), false
+		}
+	}
+	return Decision{}, true
+}
+
+// ConsentUntil decides when a consent given at now, asked to last until
+// until (zero: no end was given), ends under the agreement's cap on
+// consents (Terms.ConsentCap). A consent with no end ends at the cap; one
+// that would outlast the cap is refused, naming it. The time returned is
+// the consent's end when the decision allows.
+func ConsentUntil(until, now time.Time, t Terms) (time.Time, Decision) {
+	limit := now.Add(t.ConsentCap())
+	if until.IsZero() {
+		return limit, allow("consent-cap", "", "no end was given: the consent ends at %s, when the cap of %s on consents of agreement %s is reached", FormatTime(limit), FormatDuration(t.ConsentCap()), t.Agreement)
+	}
+	if until.After(limit) {
+		return time.Time{}, deny("consent-cap", "", "a consent under agreement %s lasts at most %s (until %s); %s is later", t.Agreement, FormatDuration(t.ConsentCap()), FormatTime(limit), FormatTime(until))
+	}
+	return until, allow("consent-cap", "", "the consent ends at %s, within the cap of %s on consents of agreement %s", FormatTime(until), FormatDuration(t.ConsentCap()), t.Agreement)
+}
+
+// GrantPeriod decides whether a grant may last d under the agreement's cap
+// on grants (Terms.GrantCap).
+func GrantPeriod(d time.Duration, t Terms) Decision {
+	switch {
+	case d <= 0:
+		return deny("grant-period", "", "a grant must last longer than zero")
+	case d > t.GrantCap():
+		return deny("grant-cap", "", "a grant under agreement %s lasts at most %s; %s is longer", t.Agreement, FormatDuration(t.GrantCap()), FormatDuration(d))
+	}
+	return allow("grant-cap", "", "%s is within the cap of %s on grants of agreement %s", FormatDuration(d), FormatDuration(t.GrantCap()), t.Agreement)
 }
 
 // checkConsentKinds enforces that a consent or grant names at least one kind
@@ -52,6 +91,9 @@ func GiveConsent(who, grantee string, kinds []Kind, t Terms) Decision {
 		return deny("not-supervisor", "", "%s is not a supervisor of agreement %s (%s)", grantee, t.Agreement, supervisorList(t))
 	}
 	if d, ok := checkConsentKinds(kinds); !ok {
+		return d
+	}
+	if d, ok := checkMayRead(who, "consent to", kinds, t); !ok {
 		return d
 	}
 	return allow("consent", "", "%s is the mentee of agreement %s and may let its supervisor %s see %s", who, t.Agreement, grantee, pluralList(kinds))
@@ -93,6 +135,11 @@ func GrantAccess(who, grantee string, kinds []Kind, f Facts, now time.Time) (Dec
 	}
 	if !t.IsSupervisor(grantee) {
 		return deny("not-supervisor", "", "%s is not a supervisor of agreement %s (%s)", grantee, t.Agreement, supervisorList(t)), nil
+	}
+	for _, k := range kinds {
+		if d := MayGrant(who, k, t); !d.Allowed() {
+			return d, nil
+		}
 	}
 	if d, ok := checkConsentKinds(kinds); !ok {
 		return d, nil
@@ -178,10 +225,25 @@ func Disclose(who string, n Note, to, reason string, f Facts, now time.Time) Dec
 	if who == "" || !slices.Contains(n.Readers, who) {
 		return deny("not-reader", "", "only a reader of note %s (%s) can disclose it; %s is not one", n.ID, strings.Join(n.Readers, ", "), who)
 	}
-	if !slices.Contains(t.Exceptions, reason) {
+	if to != "" && to == who && t.HasException(reason) {
+		return deny("self-disclosure", "", "%s cannot disclose note %s to themself", who, n.ID)
+	}
+	if d := DisclosureRecipient(who, to, reason, t); !d.Allowed() {
+		return d
+	}
+	return allow("disclose", "", "%s reads note %s and may disclose it to %s under exception %s of agreement %s", who, n.ID, to, reason, t.Agreement)
+}
+
+// DisclosureRecipient decides whether a disclosure by who to `to` fits
+// exception reason: the agreement names the exception, and `to` is someone
+// else whom the exception names as a recipient (for an exception in list
+// form, one of the agreement's supervisors). It is the part of Disclose that
+// does not depend on the note, and what the chain's fold re-checks.
+func DisclosureRecipient(who, to, reason string, t Terms) Decision {
+	if !t.HasException(reason) {
 		listed := "it names none"
-		if len(t.Exceptions) > 0 {
-			listed = strings.Join(t.Exceptions, ", ")
+		if names := t.ExceptionNames(); len(names) > 0 {
+			listed = strings.Join(names, ", ")
 		}
 		return deny("not-exception", "", "reason %q is not an exception of agreement %s (%s)", reason, t.Agreement, listed)
 	}
@@ -189,34 +251,58 @@ func Disclose(who string, n Note, to, reason string, f Facts, now time.Time) Dec
 	case to == "":
 		return deny("no-recipient", "", "a disclosure must name its recipient")
 	case to == who:
-		return deny("self-disclosure", "", "%s cannot disclose note %s to themself", who, n.ID)
+		return deny("self-disclosure", "", "%s cannot disclose to themself", who)
 	}
-	if _, ok := t.RoleOf(to); !ok {
-		return deny("not-party", "", "%s is not a party of agreement %s: a disclosure goes only to its mentor, mentee or supervisors", to, t.Agreement)
+	recipients := t.RecipientsOf(reason)
+	if !slices.Contains(recipients, to) {
+		if len(recipients) == 0 {
+			return deny("not-recipient", "", "exception %s of agreement %s names no one who may receive a disclosure", reason, t.Agreement)
+		}
+		return deny("not-recipient", "", "under exception %s of agreement %s only %s may receive a disclosure; %s", reason, t.Agreement, orList(recipients), t.its(to))
 	}
-	return allow("disclose", "", "%s reads note %s and may disclose it to %s under exception %s of agreement %s", who, n.ID, to, reason, t.Agreement)
+	return allow("recipient", "", "under exception %s of agreement %s, %s may receive a disclosure", reason, t.Agreement, orList(recipients))
+}
+
+// custodianList is "its custodians (x, y)" or "no custodian (it names
+// none)".
+func custodianList(t Terms) string {
+	if len(t.Custodians) == 0 {
+		return "a custodian (it names none)"
+	}
+	return "a custodian (" + strings.Join(t.Custodians, ", ") + ")"
 }
 
 // PlaceHold decides whether who may place a legal hold on the agreement or
-// one of its notes: its mentor, its mentee or one of its supervisors.
+// one of its notes: its mentor, its mentee or one of the custodians it
+// names. A supervisor who is not a custodian may not: a hold keeps the
+// mentee's notes from destruction, and the agreement decides who may do
+// that.
 func PlaceHold(who string, t Terms) Decision {
-	if _, ok := t.RoleOf(who); !ok {
-		return deny("not-participant", "", "only the mentor, the mentee or a supervisor of agreement %s can place a hold; %s", t.Agreement, t.its(who))
+	switch {
+	case who != "" && who == t.Mentor, who != "" && who == t.Mentee:
+		return allow("hold", "", "%s and may place a hold", t.describe(who))
+	case t.IsCustodian(who):
+		return allow("hold", "", "%s is a custodian of agreement %s and may place a hold", who, t.Agreement)
 	}
-	return allow("hold", "", "%s and may place a hold", t.describe(who))
+	return deny("not-custodian", "", "only the mentor (%s), the mentee (%s) or %s of agreement %s can place a hold; %s", t.Mentor, t.Mentee, custodianList(t), t.Agreement, t.its(who))
 }
 
-// ReleaseHold decides whether who may release a hold placed by placedBy: the
-// same people who may place one.
+// ReleaseHold decides whether who may release a hold placed by placedBy:
+// whoever placed it, or a custodian of the agreement. Nobody else, mentor
+// and mentee included, may lift a hold someone else placed.
 func ReleaseHold(who, placedBy string, t Terms) Decision {
-	if _, ok := t.RoleOf(who); !ok {
-		return deny("not-participant", "", "only the mentor, the mentee or a supervisor of agreement %s can release a hold; %s", t.Agreement, t.its(who))
+	switch {
+	case who != "" && who == placedBy:
+		return allow("release", "", "%s placed the hold and may release it", who)
+	case t.IsCustodian(who) && placedBy == "":
+		return allow("release", "", "%s is a custodian of agreement %s and may release any of its holds", who, t.Agreement)
+	case t.IsCustodian(who):
+		return allow("release", "", "%s is a custodian of agreement %s and may release the hold placed by %s", who, t.Agreement, placedBy)
 	}
-	by := ""
-	if placedBy != "" && placedBy != who {
-		by = fmt.Sprintf(" placed by %s", placedBy)
+	if placedBy == "" {
+		return deny("not-placer", "", "only whoever placed a hold, or %s of agreement %s, can release it; %s", custodianList(t), t.Agreement, t.its(who))
 	}
-	return allow("release", "", "%s and may release the hold%s", t.describe(who), by)
+	return deny("not-placer", "", "only %s, who placed the hold, or %s of agreement %s can release it; %s", placedBy, custodianList(t), t.Agreement, t.its(who))
 }
 
 // InForce decides whether anything may be done under an agreement: only

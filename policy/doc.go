@@ -32,4 +32,12 @@
 //     reflections are never readable through a grant, whatever a consent says.
 //   - An expired note that is not under a legal hold is readable by nobody,
 //     not even its author; it only awaits destruction.
+//   - Only someone who may read a kind (Terms.MayRead) consents to it or
+//     grants it, and a grant opens only notes sealed to whoever made it.
+//   - Grants and consents are capped (Terms.GrantCap, Terms.ConsentCap); a
+//     consent given without an end ends at the cap (ConsentUntil).
+//   - Holds are placed by the mentor, the mentee or a custodian, and released
+//     by whoever placed them or a custodian.
+//   - A disclosure goes only to the recipients its exception names (the
+//     supervisors, for an exception in list form).
 package policy

@@ -24,11 +24,15 @@ type access struct {
 	consent []string            // supervisors who may read it under consent and a grant
 }
 
-// parties are mentor, mentee, then supervisors, then custodians who are none
-// of these.
+// parties are mentor, mentee, then supervisors, then custodians and the
+// recipients exceptions name who are none of these.
 func (t Terms) parties() []string {
 	out := []string{t.Mentor, t.Mentee}
-	for _, n := range append(slices.Clone(t.Supervisors), t.Custodians...) {
+	more := append(slices.Clone(t.Supervisors), t.Custodians...)
+	for _, e := range t.ExceptionNames() {
+		more = append(more, t.ExceptionRecipients[e]...)
+	}
+	for _, n := range more {
 		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
 		}

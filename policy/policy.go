@@ -158,6 +158,73 @@ func (t Terms) ConsentCap() time.Duration {
 	return DefaultMaxConsent
 }
 
+// IsCustodian reports whether name is one of the agreement's custodians.
+func (t Terms) IsCustodian(name string) bool {
+	return name != "" && slices.Contains(t.Custodians, name)
+}
+
+// HasException reports whether the agreement names the exception.
+func (t Terms) HasException(reason string) bool {
+	if reason == "" {
+		return false
+	}
+	if slices.Contains(t.Exceptions, reason) {
+		return true
+	}
+	_, ok := t.ExceptionRecipients[reason]
+	return ok
+}
+
+// ExceptionNames lists the agreement's exceptions, in list order, then the
+// map-form ones sorted.
+func (t Terms) ExceptionNames() []string {
+	out := slices.Clone(t.Exceptions)
+	var extra []string
+	for e := range t.ExceptionRecipients {
+		if !slices.Contains(out, e) {
+			extra = append(extra, e)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// RecipientsOf is who may receive a disclosure under exception reason: the
+// names the agreement gives it, or its supervisors when it gives none.
+func (t Terms) RecipientsOf(reason string) []string {
+	if names := t.ExceptionRecipients[reason]; names != nil {
+		return slices.Clone(names)
+	}
+	return slices.Clone(t.Supervisors)
+}
+
+// MayRead reports whether name may read some note of kind under t as one of
+// the readers notes are sealed to: through the mentor or mentee token for
+// their role, or through the author token when name may write that kind. A
+// supervisor never may: what they see comes through a grant or disclosure.
+func (t Terms) MayRead(name string, kind Kind) bool {
+	if name == "" {
+		return false
+	}
+	for _, tok := range t.ReaderTokens(kind) {
+		switch tok {
+		case ReaderMentor:
+			if name == t.Mentor {
+				return true
+			}
+		case ReaderMentee:
+			if name == t.Mentee {
+				return true
+			}
+		case ReaderAuthor:
+			if WriteNote(name, kind, t).Allowed() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // DefaultReaders returns a fresh copy of the default reader tokens:
 // session notes are read by mentor and mentee, reflections by their author,
 // summaries by their author and the mentee.
@@ -269,7 +336,17 @@ type Grant struct {
 	Kinds                  []Kind
 	Issued, Expires        time.Time // lease window [Issued, Expires): at Expires it is already denied
 	RevokedAt              time.Time
-	Verified               bool
+	// EndedAt is when a version that came into force no longer allowed the
+	// grant (its grantee no longer a supervisor, its granter no longer a
+	// reader of a kind): it stays ended, as its copies are destroyed then,
+	// whatever a later version says. Zero: not ended so.
+	EndedAt  time.Time
+	Verified bool
+}
+
+// Ended reports whether a version in force ended the grant at or before now.
+func (g Grant) Ended(now time.Time) bool {
+	return !g.EndedAt.IsZero() && !g.EndedAt.After(now)
 }
 
 // Revoked reports whether the grant has been revoked at or before now.
@@ -447,6 +524,8 @@ func (t Terms) its(name string) string {
 	}
 	r, ok := t.RoleOf(name)
 	switch {
+	case !ok && t.IsCustodian(name):
+		return name + " is one of its custodians"
 	case !ok:
 		return name + " is not one of its participants"
 	case r == Supervisor:

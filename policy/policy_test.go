@@ -74,6 +74,18 @@ func TestRead(t *testing.T) {
 		reason string
 		basis  string
 	}{
+		// a grant shares only what its granter reads
+		{name: "grant by the mentee opens a summary sealed to the mentee", who: "carol", note: summaryNote,
+			facts: func(f *Facts) { f.Grants[0].GrantedBy = "bob" },
+			out:   Allow, rule: "grant", basis: "g-1"},
+		{name: "grant by the mentee does not open a summary sealed to its author alone", who: "carol",
+			note:  Note{ID: "n-4", Agreement: "a-1", Version: 1, Kind: Summary, Author: "alice", Created: t0.Add(-time.Hour), Readers: []string{"alice"}},
+			facts: func(f *Facts) { f.Grants[0].GrantedBy = "bob" },
+			out:   Deny, rule: "grant-not-granters", basis: "g-1",
+			reason: "grant g-1 shares only what bob, who made it, reads; note n-4 is sealed to alice"},
+		{name: "grant by the author opens a summary sealed to its author alone", who: "carol",
+			note: Note{ID: "n-4", Agreement: "a-1", Version: 1, Kind: Summary, Author: "alice", Created: t0.Add(-time.Hour), Readers: []string{"alice"}},
+			out:  Allow, rule: "grant", basis: "g-1"},
 		// default readers
 		{name: "mentee reads session note (PRODUCT allowed example)", who: "bob", note: sessionNote,
 			out: Allow, rule: "reader", reason: "bob is the mentee of agreement a-1; session notes are read by mentor, mentee"},
@@ -384,6 +396,13 @@ func TestGrantLive(t *testing.T) {
 			facts: func(f *Facts) { f.Consents[0].Kinds = []Kind{Summary, Reflection} },
 			out:   Deny, rule: "grant-kind", reason: "grant g-1 names reflections, which no consent can open"},
 		{name: "terms of another agreement", facts: func(f *Facts) { f.Terms.Agreement = "a-2" }, out: Indeterminate, rule: "terms-mismatch"},
+		{name: "granter may no longer read the kind", g: func(g *Grant) { g.GrantedBy = "bob" },
+			facts: func(f *Facts) { f.Terms.Readers = map[Kind][]string{Summary: {ReaderAuthor}} },
+			out:   Deny, rule: "granter-not-reader", reason: "bob, who made grant g-1, may not read summaries under agreement a-1; the grant has ended"},
+		{name: "ended by a version in force", g: func(g *Grant) { g.EndedAt = t0.Add(-time.Minute) },
+			out: Deny, rule: "grant-ended", reason: "grant g-1 ended at 2026-06-01T09:59Z, when a version of agreement a-1 in force no longer allowed it"},
+		{name: "to be ended later", g: func(g *Grant) { g.EndedAt = t0.Add(time.Minute) }, out: Allow, rule: "grant"},
+		{name: "mentee's grant while the mentee reads the kind", g: func(g *Grant) { g.GrantedBy = "bob" }, out: Allow, rule: "grant"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -639,7 +658,27 @@ func TestDisclose(t *testing.T) {
 		{name: "held note", who: "bob", note: held, to: "carol", reason: "legal-obligation",
 			out: Allow, rule: "disclose"},
 		{name: "to someone outside the agreement", who: "bob", note: reflectionNote, to: "dave", reason: "risk-of-harm",
-			out: Deny, rule: "not-party", why: "dave is not a party of agreement a-1: a disclosure goes only to its mentor, mentee or supervisors"},
+			out: Deny, rule: "not-recipient", why: "under exception risk-of-harm of agreement a-1 only carol may receive a disclosure; dave is not one of its participants"},
+		{name: "list form: to the mentor, who is no supervisor", who: "bob", note: sessionNote, to: "alice", reason: "risk-of-harm",
+			out: Deny, rule: "not-recipient", why: "under exception risk-of-harm of agreement a-1 only carol may receive a disclosure; alice is its mentor"},
+		{name: "map form: to a named recipient", who: "bob", note: reflectionNote, to: "dave", reason: "safeguarding",
+			facts: func(f *Facts) { f.Terms.ExceptionRecipients = map[string][]string{"safeguarding": {"dave", "erin"}} },
+			out:   Allow, rule: "disclose", why: "bob reads note n-2 and may disclose it to dave under exception safeguarding of agreement a-1"},
+		{name: "map form: to a supervisor it does not name", who: "bob", note: reflectionNote, to: "carol", reason: "safeguarding",
+			facts: func(f *Facts) { f.Terms.ExceptionRecipients = map[string][]string{"safeguarding": {"dave", "erin"}} },
+			out:   Deny, rule: "not-recipient", why: "under exception safeguarding of agreement a-1 only dave or erin may receive a disclosure; carol is one of its supervisors"},
+		{name: "map form: nil means the supervisors", who: "bob", note: reflectionNote, to: "carol", reason: "safeguarding",
+			facts: func(f *Facts) { f.Terms.ExceptionRecipients = map[string][]string{"safeguarding": nil} },
+			out:   Allow, rule: "disclose"},
+		{name: "map form: an empty list names no one", who: "bob", note: reflectionNote, to: "carol", reason: "safeguarding",
+			facts: func(f *Facts) { f.Terms.ExceptionRecipients = map[string][]string{"safeguarding": {}} },
+			out:   Deny, rule: "not-recipient", why: "exception safeguarding of agreement a-1 names no one who may receive a disclosure"},
+		{name: "list form with no supervisors", who: "bob", note: reflectionNote, to: "carol", reason: "risk-of-harm",
+			facts: func(f *Facts) { f.Terms.Supervisors = nil },
+			out:   Deny, rule: "not-recipient", why: "exception risk-of-harm of agreement a-1 names no one who may receive a disclosure"},
+		{name: "map-form exceptions are listed when the reason is unknown", who: "bob", note: reflectionNote, to: "carol", reason: "gossip",
+			facts: func(f *Facts) { f.Terms.ExceptionRecipients = map[string][]string{"safeguarding": {"dave"}} },
+			out:   Deny, rule: "not-exception", why: `reason "gossip" is not an exception of agreement a-1 (risk-of-harm, legal-obligation, safeguarding)`},
 		{name: "terms of another agreement", who: "bob", note: reflectionNote, to: "dave", reason: "risk-of-harm",
 			facts: func(f *Facts) { f.Terms.Agreement = "a-2" },
 			out:   Indeterminate, rule: "terms-mismatch"},
@@ -656,37 +695,179 @@ func TestDisclose(t *testing.T) {
 }
 
 func TestHolds(t *testing.T) {
-	tests := []struct {
+	withCustodian := func() Terms { t := terms(); t.Custodians = []string{"frank"}; return t }
+	supervisorCustodian := func() Terms { t := terms(); t.Custodians = []string{"carol"}; return t }
+	place := []struct {
+		name   string
 		who    string
+		terms  Terms
 		out    Outcome
+		rule   string
 		reason string
 	}{
-		{"alice", Allow, "alice is the mentor of agreement a-1 and may place a hold"},
-		{"bob", Allow, "bob is the mentee of agreement a-1 and may place a hold"},
-		{"carol", Allow, "carol is a supervisor of agreement a-1 and may place a hold"},
-		{"dave", Deny, "only the mentor, the mentee or a supervisor of agreement a-1 can place a hold; dave is not one of its participants"},
-		{"", Deny, ""},
+		{"mentor", "alice", terms(), Allow, "hold", "alice is the mentor of agreement a-1 and may place a hold"},
+		{"mentee", "bob", terms(), Allow, "hold", "bob is the mentee of agreement a-1 and may place a hold"},
+		{"supervisor", "carol", terms(), Deny, "not-custodian",
+			"only the mentor (alice), the mentee (bob) or a custodian (it names none) of agreement a-1 can place a hold; carol is one of its supervisors"},
+		{"supervisor who is a custodian", "carol", supervisorCustodian(), Allow, "hold",
+			"carol is a custodian of agreement a-1 and may place a hold"},
+		{"custodian who is no other party", "frank", withCustodian(), Allow, "hold", "frank is a custodian of agreement a-1 and may place a hold"},
+		{"supervisor beside a custodian", "carol", withCustodian(), Deny, "not-custodian",
+			"only the mentor (alice), the mentee (bob) or a custodian (frank) of agreement a-1 can place a hold; carol is one of its supervisors"},
+		{"stranger", "dave", withCustodian(), Deny, "not-custodian",
+			"only the mentor (alice), the mentee (bob) or a custodian (frank) of agreement a-1 can place a hold; dave is not one of its participants"},
+		{"nobody", "", terms(), Deny, "not-custodian", ""},
+	}
+	for _, tc := range place {
+		t.Run("place/"+tc.name, func(t *testing.T) {
+			check(t, PlaceHold(tc.who, tc.terms), tc.out, tc.rule, tc.reason, "-")
+		})
+	}
+	release := []struct {
+		name     string
+		who      string
+		placedBy string
+		terms    Terms
+		out      Outcome
+		rule     string
+		reason   string
+	}{
+		{"placer", "alice", "alice", terms(), Allow, "release", "alice placed the hold and may release it"},
+		{"mentee releases the mentor's hold", "bob", "alice", terms(), Deny, "not-placer",
+			"only alice, who placed the hold, or a custodian (it names none) of agreement a-1 can release it; bob is its mentee"},
+		{"mentor releases the mentee's hold", "alice", "bob", terms(), Deny, "not-placer",
+			"only bob, who placed the hold, or a custodian (it names none) of agreement a-1 can release it; alice is its mentor"},
+		{"mentee releases a custodian's hold", "bob", "frank", withCustodian(), Deny, "not-placer",
+			"only frank, who placed the hold, or a custodian (frank) of agreement a-1 can release it; bob is its mentee"},
+		{"custodian releases the mentor's hold", "frank", "alice", withCustodian(), Allow, "release",
+			"frank is a custodian of agreement a-1 and may release the hold placed by alice"},
+		{"supervisor", "carol", "alice", terms(), Deny, "not-placer", ""},
+		{"supervisor releases the hold they placed", "carol", "carol", terms(), Allow, "release", ""},
+		{"stranger", "dave", "alice", withCustodian(), Deny, "not-placer",
+			"only alice, who placed the hold, or a custodian (frank) of agreement a-1 can release it; dave is not one of its participants"},
+		{"nobody releases a hold placed by nobody", "", "", terms(), Deny, "not-placer", ""},
+	}
+	for _, tc := range release {
+		t.Run("release/"+tc.name, func(t *testing.T) {
+			check(t, ReleaseHold(tc.who, tc.placedBy, tc.terms), tc.out, tc.rule, tc.reason, "-")
+		})
+	}
+}
+
+func TestMayRead(t *testing.T) {
+	authorOnly := terms()
+	authorOnly.Readers = map[Kind][]string{Summary: {ReaderAuthor}, Session: {ReaderAuthor}}
+	menteeOnly := terms()
+	menteeOnly.Readers = map[Kind][]string{Session: {ReaderMentee}}
+	tests := []struct {
+		terms Terms
+		who   string
+		kind  Kind
+		want  bool
+	}{
+		{terms(), "alice", Session, true},
+		{terms(), "bob", Session, true},
+		{terms(), "carol", Session, false},
+		{terms(), "bob", Summary, true},   // [author, mentee]
+		{terms(), "alice", Summary, true}, // the mentor writes summaries
+		{terms(), "bob", Reflection, true},
+		{terms(), "carol", Reflection, false},
+		{authorOnly, "bob", Summary, false}, // only the mentor writes summaries
+		{authorOnly, "alice", Summary, true},
+		{authorOnly, "bob", Session, true}, // the mentee writes session notes
+		{menteeOnly, "alice", Session, false},
+		{menteeOnly, "bob", Session, true},
+		{terms(), "", Session, false},
+		{terms(), "dave", Session, false},
 	}
 	for _, tc := range tests {
-		t.Run("place/"+tc.who, func(t *testing.T) {
-			rule := "hold"
-			if tc.out == Deny {
-				rule = "not-participant"
-			}
-			check(t, PlaceHold(tc.who, terms()), tc.out, rule, tc.reason, "-")
-		})
-		t.Run("release/"+tc.who, func(t *testing.T) {
-			rule := "release"
-			if tc.out == Deny {
-				rule = "not-participant"
-			}
-			check(t, ReleaseHold(tc.who, "carol", terms()), tc.out, rule, "", "-")
+		if got := tc.terms.MayRead(tc.who, tc.kind); got != tc.want {
+			t.Errorf("MayRead(%q, %s) under %v = %v, want %v", tc.who, tc.kind, tc.terms.Readers, got, tc.want)
+		}
+	}
+}
+
+func TestSharingCaps(t *testing.T) {
+	day := 24 * time.Hour
+	capped := terms()
+	capped.MaxGrant, capped.MaxConsent = 30*day, 180*day
+
+	t.Run("defaults", func(t *testing.T) {
+		if got := terms().GrantCap(); got != DefaultMaxGrant || got != 90*day {
+			t.Errorf("GrantCap = %v, want 90 days", got)
+		}
+		if got := terms().ConsentCap(); got != DefaultMaxConsent || got != 365*day {
+			t.Errorf("ConsentCap = %v, want 365 days", got)
+		}
+	})
+	grants := []struct {
+		name   string
+		terms  Terms
+		d      time.Duration
+		out    Outcome
+		rule   string
+		reason string
+	}{
+		{"within the default", terms(), 90 * day, Allow, "grant-cap", "90d is within the cap of 90d on grants of agreement a-1"},
+		{"over the default", terms(), 10 * 365 * day, Deny, "grant-cap", "a grant under agreement a-1 lasts at most 90d; 3650d is longer"},
+		{"within the agreement's cap", capped, 30 * day, Allow, "grant-cap", ""},
+		{"over the agreement's cap", capped, 30*day + time.Second, Deny, "grant-cap", "a grant under agreement a-1 lasts at most 30d; 30d1s is longer"},
+		{"zero", terms(), 0, Deny, "grant-period", "a grant must last longer than zero"},
+	}
+	for _, tc := range grants {
+		t.Run("grant/"+tc.name, func(t *testing.T) {
+			check(t, GrantPeriod(tc.d, tc.terms), tc.out, tc.rule, tc.reason, "-")
 		})
 	}
-	check(t, ReleaseHold("bob", "carol", terms()), Allow, "release",
-		"bob is the mentee of agreement a-1 and may release the hold placed by carol", "")
-	check(t, ReleaseHold("carol", "carol", terms()), Allow, "release",
-		"carol is a supervisor of agreement a-1 and may release the hold", "")
+	consents := []struct {
+		name   string
+		terms  Terms
+		until  time.Time
+		out    Outcome
+		want   time.Time
+		reason string
+	}{
+		{"no end: ends at the default cap", terms(), time.Time{}, Allow, t0.Add(365 * day),
+			"no end was given: the consent ends at 2027-06-01T10:00Z, when the cap of 365d on consents of agreement a-1 is reached"},
+		{"no end: ends at the agreement's cap", capped, time.Time{}, Allow, t0.Add(180 * day), ""},
+		{"within the cap", capped, t0.Add(180 * day), Allow, t0.Add(180 * day),
+			"the consent ends at 2026-11-28T10:00Z, within the cap of 180d on consents of agreement a-1"},
+		{"ten years", terms(), t0.Add(10 * 365 * day), Deny, time.Time{},
+			"a consent under agreement a-1 lasts at most 365d (until 2027-06-01T10:00Z); 2036-05-29T10:00Z is later"},
+		{"a second over the agreement's cap", capped, t0.Add(180*day + time.Second), Deny, time.Time{}, ""},
+	}
+	for _, tc := range consents {
+		t.Run("consent/"+tc.name, func(t *testing.T) {
+			got, d := ConsentUntil(tc.until, t0, tc.terms)
+			check(t, d, tc.out, "consent-cap", tc.reason, "-")
+			if !got.Equal(tc.want) {
+				t.Errorf("until = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOnlyReadersShare(t *testing.T) {
+	authorOnly := terms()
+	authorOnly.Readers = map[Kind][]string{Summary: {ReaderAuthor}}
+	f := facts()
+	f.Terms = authorOnly
+	check(t, GiveConsent("bob", "carol", []Kind{Summary}, authorOnly), Deny, "not-kind-reader",
+		"bob cannot consent to summaries: bob may not read them (summaries are private to their author)", "-")
+	check(t, GiveConsent("bob", "carol", []Kind{Session}, authorOnly), Allow, "consent", "", "-") // negative control
+	d, c := GrantAccess("bob", "carol", []Kind{Summary}, f, t0)
+	check(t, d, Deny, "not-kind-reader", "bob cannot grant summaries: bob may not read them (summaries are private to their author)", "-")
+	if c != nil {
+		t.Errorf("a denied grant returned consent %s", c.ID)
+	}
+	d, _ = GrantAccess("alice", "carol", []Kind{Summary}, f, t0) // the author may
+	check(t, d, Allow, "consent", "", "c-1")
+	menteeOnly := terms()
+	menteeOnly.Readers = map[Kind][]string{Session: {ReaderMentee}}
+	f.Terms = menteeOnly
+	f.Consents[0].Kinds = []Kind{Session}
+	d, _ = GrantAccess("alice", "carol", []Kind{Session}, f, t0)
+	check(t, d, Deny, "not-kind-reader", "alice cannot grant session notes: alice may not read them (session notes are read by mentee)", "-")
 }
 
 func TestParseKind(t *testing.T) {

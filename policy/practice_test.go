@@ -136,8 +136,10 @@ func TestSummarize(t *testing.T) {
 		"reflections are written by alice or bob and read only by their author",
 		"reflections are never shared with a supervisor, not even with consent",
 		"session notes are destroyed 365 days after they are written, or 30 days after the relationship ends if that comes first",
-		"under the risk-of-harm exception a reader of a note may disclose it to alice or carol; every disclosure is recorded and bob can see it",
-		"alice, bob or carol may place a legal hold, which stops destruction until it is released",
+		// Governance (issue 9): a list-form exception discloses to the
+		// supervisors only, and a supervisor who is no custodian cannot hold.
+		"under the risk-of-harm exception a reader of a note may disclose it to carol; every disclosure is recorded and bob can see it",
+		"alice or bob may place a legal hold, which stops destruction until it is released",
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("summary lacks %q; it says:\n%s", want, strings.Join(got, "\n"))
@@ -176,7 +178,9 @@ func TestDiffTerms(t *testing.T) {
 			{"consent", Wider, "dave may now read session notes with bob's consent"},
 			{"consent", Wider, "dave may now read summaries with bob's consent"},
 			{"exceptions", Wider, "dave may now receive a disclosure under risk-of-harm"},
-			{"holds", Wider, "dave may now place a legal hold"},
+		}},
+		{"custodian added", func(t *Terms) { t.Custodians = []string{"carol"} }, []Change{
+			{"holds", Wider, "carol may now place a legal hold"},
 		}},
 		{"mentor reads the mentee's reflections", func(t *Terms) {
 			t.Readers = map[Kind][]string{Session: {"mentor", "mentee"}, Reflection: {"author", "mentor"}, Summary: {"author", "mentee"}}
@@ -185,6 +189,8 @@ func TestDiffTerms(t *testing.T) {
 			t.Readers = map[Kind][]string{Session: {"mentor", "mentee"}, Reflection: {"author"}, Summary: {"author"}}
 		}, []Change{
 			{"readers", Narrower, "bob can no longer read summaries"},
+			// Only a reader of a kind consents to it: bob no longer can.
+			{"consent", Narrower, "carol may no longer read summaries, even with consent"},
 		}},
 		{"retention", func(t *Terms) {
 			t.Retention = map[Kind]time.Duration{Session: 730 * day, Reflection: 30 * day, Summary: 0}
@@ -194,7 +200,7 @@ func TestDiffTerms(t *testing.T) {
 			{"retention", Longer, "summaries are kept until someone deletes them (were destroyed after 180 days)"},
 		}},
 		{"exceptions", func(t *Terms) { t.Exceptions = []string{"legal-obligation"} }, []Change{
-			{"exceptions", Wider, "exception legal-obligation is added: a reader of a note may disclose it to alice or carol"},
+			{"exceptions", Wider, "exception legal-obligation is added: a reader of a note may disclose it to carol"},
 			{"exceptions", Narrower, "exception risk-of-harm is removed"},
 		}},
 		{"caps and after_close", func(t *Terms) { t.MaxGrant, t.MaxConsent, t.AfterClose = 30*day, 400*day, 30*day }, []Change{

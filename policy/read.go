@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,9 @@ import (
 // The order of the rules: an expired note (not under a hold) is readable by
 // nobody; a reader the note is sealed to may read it; so may the recipient of
 // a verified disclosure of it; so may a supervisor holding a live grant for
-// its kind, which is never the case for reflections. Allow wins over
+// its kind, which is never the case for reflections, if the note is sealed
+// to whoever made the grant (a grant shares only what its granter reads).
+// Allow wins over
 // everything else; a missing or unverified record that could have allowed
 // makes the decision Indeterminate; otherwise the most specific denial is
 // returned.
@@ -68,6 +71,11 @@ func Read(who string, n Note, f Facts, now time.Time) Decision {
 				continue
 			}
 			r := checkGrant(g, &n.Kind, n.Agreement, f, now)
+			if r.d.Outcome == Allow && !slices.Contains(n.Readers, g.GrantedBy) {
+				// A grant shares what its granter reads: it copies only
+				// notes sealed to them (AddGrant, copyForGrants).
+				r = graded{deny("grant-not-granters", g.ID, "grant %s shares only what %s, who made it, reads; note %s is sealed to %s", g.ID, g.GrantedBy, n.ID, strings.Join(n.Readers, ", ")), r.stage + 1}
+			}
 			switch r.d.Outcome {
 			case Allow:
 				return r.d
@@ -167,6 +175,10 @@ func checkGrant(g Grant, kind *Kind, agreement string, f Facts, now time.Time) g
 		return fail(deny("grant-revoked", g.ID, "grant %s was revoked at %s", g.ID, FormatTime(g.RevokedAt)))
 	}
 	next()
+	if g.Ended(now) {
+		return fail(deny("grant-ended", g.ID, "grant %s ended at %s, when a version of agreement %s in force no longer allowed it", g.ID, FormatTime(g.EndedAt), g.Agreement))
+	}
+	next()
 	if now.Before(g.Issued) {
 		return fail(deny("grant-not-started", g.ID, "grant %s starts at %s", g.ID, FormatTime(g.Issued)))
 	}
@@ -208,6 +220,12 @@ func checkGrant(g Grant, kind *Kind, agreement string, f Facts, now time.Time) g
 	for _, k := range g.Kinds {
 		if !containsKind(c.Kinds, k) {
 			return fail(deny("consent-kind", c.ID, "grant %s covers %s but consent %s does not", g.ID, k.Plural(), c.ID))
+		}
+	}
+	next()
+	for _, k := range g.Kinds {
+		if !t.MayRead(g.GrantedBy, k) {
+			return fail(deny("granter-not-reader", g.ID, "%s, who made grant %s, may not read %s under agreement %s; the grant has ended", g.GrantedBy, g.ID, k.Plural(), t.Agreement))
 		}
 	}
 	next()

@@ -55,7 +55,9 @@ type Agreement struct {
 	holds       []*Hold
 	practice    practice // attestations and when it first came into force (practice.go)
 	head        factHead
-	hashes      []string // hash of each fact, by seq-1
+	hashes      []string            // hash of each fact, by seq-1
+	adjust      func(*policy.Terms) // Vault.termsHook
+	capped      map[string]bool     // consents whose end the cap set on fold
 	// keyPins is the key fingerprint of every party pinned by a version that
 	// came into force. A later acceptance pins the same key for them: a key
 	// is never re-pinned by re-accepting (rotation will be a signed fact of
@@ -142,7 +144,11 @@ func (ver *AgreementVersion) AcceptedByBoth() bool {
 
 // Terms is the version reduced to what policy decides on.
 func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
-	return ver.Parsed.Terms(a.ID, ver.Version)
+	t := ver.Parsed.Terms(a.ID, ver.Version)
+	if a.adjust != nil {
+		a.adjust(&t)
+	}
+	return t
 }
 
 // termsInForce is the policy terms of the version in force; with none in
@@ -182,9 +188,24 @@ func (a *Agreement) withDisclosures(base policy.Facts, noteID string) policy.Fac
 	return base
 }
 
+// parties are the people whose keys an acceptance of ver pins: mentor,
+// mentee, supervisors, custodians (who sign the holds they place and
+// release) and the recipients its exceptions name (to whom a disclosure is
+// sealed).
 func (a *Agreement) parties(ver *AgreementVersion) []string {
 	p := ver.Parsed
-	return append([]string{p.Mentor, p.Mentee}, p.Supervisors...)
+	out := append([]string{p.Mentor, p.Mentee}, p.Supervisors...)
+	t := a.Terms(ver)
+	more := slices.Clone(t.Custodians)
+	for _, e := range t.ExceptionNames() {
+		more = append(more, t.ExceptionRecipients[e]...)
+	}
+	for _, c := range more {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // termsDoc is the machine-read part of an agreement file, as it is stored
@@ -250,7 +271,7 @@ func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
 	if err := getRecord(txn, pAgreement, "agreement", id, &h); err != nil {
 		return nil, err
 	}
-	a := &Agreement{ID: id, Created: h.Created}
+	a := &Agreement{ID: id, Created: h.Created, adjust: v.termsHook}
 	var facts []*fact
 	if err := scan(txn, pFact+id+"/", func(_ string, f *fact) error {
 		facts = append(facts, f)
@@ -426,7 +447,19 @@ func (a *Agreement) fold(f *fact) error {
 			}
 			maps.Copy(a.keyPins, ver.Pins)
 			// A version in force that narrows access ends the grants it no
-			// longer allows: policy.GrantLive judges them under these terms.
+			// longer allows (policy.GrantLive judges them under these terms),
+			// and for good: their copies are destroyed now, so a later
+			// version that would allow them again revives nothing.
+			facts := a.facts("")
+			for i, g := range a.grants {
+				if !g.EndedAt.IsZero() || !f.At.Before(g.Expires) {
+					continue
+				}
+				switch policy.GrantLive(g, facts, f.At).Rule {
+				case "not-supervisor", "granter-not-reader":
+					a.grants[i].EndedAt = f.At
+				}
+			}
 		}
 	case factConsent:
 		t, err := needInForce()
@@ -439,6 +472,17 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		if d := policy.GiveConsent(f.Actor, b.Grantee, b.Kinds, t); !d.Allowed() {
 			return refused(d)
+		}
+		// The cap applies to every consent in the chain: one recorded with
+		// no end or a later one (earlier releases allowed both) ends at the
+		// cap. Giving a longer one now is refused (GiveConsent); one signed
+		// into the store anyway grants nothing past the cap.
+		if limit := f.At.Add(t.ConsentCap()); b.Until.IsZero() || b.Until.After(limit) {
+			b.Until = limit
+			if a.capped == nil {
+				a.capped = map[string]bool{}
+			}
+			a.capped[b.ID] = true
 		}
 		if _, dup := a.consent(b.ID); dup {
 			return fmt.Errorf("consent %s is given twice", b.ID)
@@ -459,7 +503,8 @@ func (a *Agreement) fold(f *fact) error {
 		}
 		a.consents[i].WithdrawnAt = f.At
 	case factGrant:
-		if _, err := needInForce(); err != nil {
+		t, err := needInForce()
+		if err != nil {
 			return err
 		}
 		var b grantBody
@@ -469,10 +514,18 @@ func (a *Agreement) fold(f *fact) error {
 		if d, _ := policy.GrantAccess(f.Actor, b.Grantee, b.Kinds, a.facts(""), f.At); !d.Allowed() {
 			return refused(d)
 		}
+		// Likewise every grant ends at the cap on grants, and one resting on
+		// a consent the cap cut short ends with it.
+		if limit := f.At.Add(t.GrantCap()); b.Expires.After(limit) {
+			b.Expires = limit
+		}
 		if ci, ok := a.consent(b.Consent); !ok || a.consents[ci].Grantee != b.Grantee {
 			return fmt.Errorf("it rests on consent %s, which does not cover it", b.Consent)
 		} else if until := a.consents[ci].Until; !until.IsZero() && b.Expires.After(until) {
-			return fmt.Errorf("it outlives its consent")
+			if !a.capped[b.Consent] {
+				return fmt.Errorf("it outlives its consent")
+			}
+			b.Expires = until
 		}
 		if !b.Expires.After(f.At) {
 			return fmt.Errorf("it ends before it begins")
@@ -504,6 +557,9 @@ func (a *Agreement) fold(f *fact) error {
 		if _, ok := t.RoleOf(f.Actor); !ok {
 			return fmt.Errorf("%s, who disclosed, is not a party", f.Actor)
 		}
+		if d := policy.DisclosureRecipient(f.Actor, b.To, b.Reason, t); !d.Allowed() {
+			return refused(d)
+		}
 		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
 			Reason: b.Reason, At: f.At, Verified: true})
 		if a.statements == nil {
@@ -522,7 +578,7 @@ func (a *Agreement) fold(f *fact) error {
 		if d := policy.PlaceHold(f.Actor, t); !d.Allowed() {
 			return refused(d)
 		}
-		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, reasonHash: b.Reason})
+		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, Review: b.Review, reasonHash: b.Reason})
 	case factRelease:
 		var b releaseBody
 		if err := f.decode(&b); err != nil {
@@ -861,7 +917,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 			return err
 		}
 		now := v.Now()
-		a = &Agreement{ID: id, Created: now}
+		a = &Agreement{ID: id, Created: now, adjust: v.termsHook}
 		if err := put(txn, pAgreement+id, agreementHead{ID: id, Created: now}); err != nil {
 			return err
 		}

@@ -535,11 +535,17 @@ func TestAttackEditInsideVerifiedChain(t *testing.T) {
 	}
 }
 
-// An amendment only proposed changes nothing: a supervisor it would add
-// cannot place a hold (before, the hold code read the latest version, not
-// the one in force). Control: once both accept, the same hold is placed.
+// An amendment only proposed changes nothing: a supervisor and custodian it
+// would add cannot place a hold (before, the hold code read the latest
+// version, not the one in force). Control: once both accept, the same hold
+// is placed.
 func TestProposedAmendmentGrantsNothing(t *testing.T) {
 	f := newFixture(t, true)
+	f.setTerms(func(t *policy.Terms) {
+		if t.Version >= 2 {
+			t.Custodians = []string{"dave"}
+		}
+	})
 	dave := newIdentity(t)
 	if _, err := f.v.AddParticipant(f.ctx, "dave", policy.Supervisor, dave.Public().String()); err != nil {
 		t.Fatal(err)

@@ -19,13 +19,15 @@ type grantTarget struct {
 	rs    []age.Recipient
 }
 
-// grantTargets lists the live grants that cover a new note of kind, each
-// with its supervisor's pinned key.
-func (v *Vault) grantTargets(txn *badger.Txn, a *Agreement, kind policy.Kind, now time.Time) ([]grantTarget, error) {
+// grantTargets lists the live grants that cover a new note of kind with
+// the given readers, each with its supervisor's pinned key.
+func (v *Vault) grantTargets(txn *badger.Txn, a *Agreement, kind policy.Kind, readers []string, now time.Time) ([]grantTarget, error) {
 	var out []grantTarget
 	f := a.facts("")
 	for _, g := range f.Grants {
-		if !slices.Contains(g.Kinds, kind) || !kind.Consentable() || !policy.GrantLive(g, f, now).Allowed() {
+		// A grant shares only what its granter reads (policy.Read agrees).
+		if !slices.Contains(g.Kinds, kind) || !kind.Consentable() || !slices.Contains(readers, g.GrantedBy) ||
+			!policy.GrantLive(g, f, now).Allowed() {
 			continue
 		}
 		rs, err := v.pinnedRecipients(txn, a, []string{g.Grantee})
@@ -41,9 +43,10 @@ func (v *Vault) grantTargets(txn *badger.Txn, a *Agreement, kind policy.Kind, no
 // grant covers its kind, through the supervisor's pinned key, so grants
 // cover notes written after they were made. Each copy lives in its grant's
 // bucket and dies with it. Only what the author may read is copied: plain
-// is the note the author just wrote.
+// is the note the author just wrote, and it is copied only under grants
+// made by one of its readers.
 func (v *Vault) copyForGrants(txn *badger.Txn, a *Agreement, n *Note, plain []byte, now time.Time) error {
-	targets, err := v.grantTargets(txn, a, n.Kind, now)
+	targets, err := v.grantTargets(txn, a, n.Kind, n.Readers, now)
 	if err != nil {
 		return err
 	}

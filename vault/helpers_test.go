@@ -83,6 +83,16 @@ type fixture struct {
 	alice, bob, carol *identity.Identity
 	text              []byte // the agreement file
 	agreement         string // its id
+	terms             func(*policy.Terms)
+}
+
+// setTerms makes every agreement's policy terms pass through fn, now and
+// after every reopen: how tests give terms fields the agreement parser
+// does not fill yet (custodians, exception recipients, caps). fn sees the
+// version in t.Version.
+func (f *fixture) setTerms(fn func(*policy.Terms)) {
+	f.terms = fn
+	f.v.termsHook = fn
 }
 
 func newFixture(t testing.TB, accept bool) *fixture {
@@ -136,6 +146,7 @@ func (f *fixture) open() {
 		f.t.Fatalf("Open: %v", err)
 	}
 	f.v = v
+	f.v.termsHook = f.terms
 }
 
 func (f *fixture) close() {

@@ -30,8 +30,17 @@ type Hold struct {
 	At         time.Time `json:"at"`
 	ReleasedBy string    `json:"released_by,omitempty"`
 	ReleasedAt time.Time `json:"released_at,omitzero"`
+	// Review is when whoever placed the hold means it to be reviewed
+	// (zero: no date). It ends nothing by itself: a hold ends only by a
+	// signed release.
+	Review time.Time `json:"review,omitzero"`
 
 	reasonHash string
+}
+
+// ReviewDue reports whether an active hold's review date has come at now.
+func (h *Hold) ReviewDue(now time.Time) bool {
+	return h.Active() && !h.Review.IsZero() && !now.Before(h.Review)
 }
 
 // reasonBlob is the blob id of a hold's reason, sealed in its agreement's
@@ -53,15 +62,35 @@ func (a *Agreement) holdsOn(noteID string) []string {
 	return out
 }
 
+// HoldRequest is what PlaceHold is asked: a hold on one note or on every
+// note of an agreement (exactly one of Agreement and Note), why, and
+// optionally when it is to be reviewed.
+type HoldRequest struct {
+	Agreement, Note string
+	Reason          string
+	Review          time.Time // zero: no review date; otherwise in the future
+}
+
 // AddHold places a legal hold on one note or on every note of an agreement
 // (including notes written while the hold lasts). Exactly one of agreementID
 // and noteID is given.
 func (v *Vault) AddHold(ctx context.Context, agreementID, noteID, reason string, id *identity.Identity) (*Hold, error) {
+	return v.PlaceHold(ctx, HoldRequest{Agreement: agreementID, Note: noteID, Reason: reason}, id)
+}
+
+// PlaceHold places the hold req describes, as a fact signed by whoever
+// places it: the mentor, the mentee or a custodian of the agreement
+// (policy.PlaceHold).
+func (v *Vault) PlaceHold(ctx context.Context, req HoldRequest, id *identity.Identity) (*Hold, error) {
+	agreementID, noteID, reason := req.Agreement, req.Note, req.Reason
 	if (agreementID == "") == (noteID == "") {
 		return nil, invalid("a hold covers either an agreement or a note: give exactly one")
 	}
 	if reason == "" {
 		return nil, invalid("a hold needs a reason")
+	}
+	if !req.Review.IsZero() && !req.Review.After(v.Now()) {
+		return nil, invalid("the review date %s is not in the future", policy.FormatTime(req.Review))
 	}
 	hid, err := v.newID("h")
 	if err != nil {
@@ -105,9 +134,9 @@ func (v *Vault) AddHold(ctx context.Context, agreementID, noteID, reason string,
 			return err
 		}
 		sum := sha256.Sum256(sealed)
-		if _, err := v.appendFact(txn, a, factHold, holdBody{ID: hid, Note: noteID, Reason: hex.EncodeToString(sum[:])}, id, me.Name,
+		if _, err := v.appendFact(txn, a, factHold, holdBody{ID: hid, Note: noteID, Reason: hex.EncodeToString(sum[:]), Review: req.Review.UTC()}, id, me.Name,
 			&audit.Record{Actor: me.Name, Action: "hold.add", Subject: hid, Rule: "hold",
-				Detail: map[string]string{"note": noteID}}); err != nil {
+				Detail: holdDetail(noteID, req.Review)}); err != nil {
 			return err
 		}
 		h = a.hold(hid)
@@ -115,6 +144,14 @@ func (v *Vault) AddHold(ctx context.Context, agreementID, noteID, reason string,
 		return nil
 	})
 	return h, err
+}
+
+func holdDetail(noteID string, review time.Time) map[string]string {
+	d := map[string]string{"note": noteID}
+	if !review.IsZero() {
+		d["review"] = review.UTC().Format(time.RFC3339)
+	}
+	return d
 }
 
 // ReleaseHold ends a hold, as a fact signed by whoever released it; the next

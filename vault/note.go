@@ -365,6 +365,27 @@ func (v *Vault) Explain(ctx context.Context, noteID, name string) (policy.Decisi
 	return d, err
 }
 
+// Abilities is what name may do under the agreement's version in force,
+// action by action, as policy decides it (policy.Abilities): holds,
+// consents and grants per kind, disclosures they may receive, and the caps.
+// With no version in force, the latest version's terms without supervisors
+// are what policy is given, as for every other decision.
+func (v *Vault) Abilities(ctx context.Context, agreementID, name string) ([]policy.Ability, error) {
+	var out []policy.Ability
+	err := v.view(func(txn *badger.Txn) error {
+		if _, err := v.participant(txn, name); err != nil {
+			return err
+		}
+		a, err := v.agreement(txn, agreementID)
+		if err != nil {
+			return err
+		}
+		out = policy.Abilities(name, a.termsInForce())
+		return nil
+	})
+	return out, err
+}
+
 // Plain is a decrypted note.
 type Plain struct {
 	Note     *Note           `json:"note"`

@@ -23,6 +23,7 @@ func (f *fixture) openPinned(pinDir string) error {
 		return err
 	}
 	f.v = v
+	f.v.termsHook = f.terms
 	return nil
 }
 

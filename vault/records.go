@@ -160,9 +160,10 @@ type (
 		Statement string `json:"statement,omitempty"`
 	}
 	holdBody struct {
-		ID     string `json:"id"`
-		Note   string `json:"note,omitempty"`
-		Reason string `json:"reason"` // hex SHA-256 of the sealed reason
+		ID     string    `json:"id"`
+		Note   string    `json:"note,omitempty"`
+		Reason string    `json:"reason"`          // hex SHA-256 of the sealed reason
+		Review time.Time `json:"review,omitzero"` // when the hold is to be reviewed (zero: no date)
 	}
 	releaseBody struct {
 		Hold string `json:"hold"`

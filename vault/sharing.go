@@ -39,7 +39,8 @@ func (v *Vault) inForce(txn *badger.Txn, id *identity.Identity, agreementID stri
 }
 
 // GiveConsent records the mentee's signed consent that grantee may be granted
-// access to the given kinds, until the given time (zero: until withdrawn).
+// access to the given kinds, until the given time (zero: until the
+// agreement's cap on consents, policy.ConsentUntil).
 func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, kinds []policy.Kind, until time.Time, id *identity.Identity) (*policy.Consent, error) {
 	cid, err := v.newID("c")
 	if err != nil {
@@ -60,6 +61,13 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 		if !until.IsZero() && !until.After(v.Now()) {
 			return invalid("the consent would end at %s, which is not in the future", policy.FormatTime(until))
 		}
+		// No end given: the consent ends at the agreement's cap, and says so
+		// in what the mentee signs.
+		end, d := policy.ConsentUntil(until, v.Now(), t)
+		if !d.Allowed() {
+			return denied(d)
+		}
+		until = end
 		detail := map[string]string{"to": grantee, "kinds": kindsString(kinds)}
 		if !until.IsZero() {
 			detail["until"] = until.UTC().Format(time.RFC3339)
@@ -159,7 +167,7 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 	var g policy.Grant
 	copied := 0
 	err = v.update(func(txn *badger.Txn) error {
-		act, _, err := v.inForce(txn, id, agreementID)
+		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
 		}
@@ -170,6 +178,9 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 		now := v.Now()
 		d, c := policy.GrantAccess(me.Name, grantee, kinds, a.facts(""), now)
 		if !d.Allowed() {
+			return denied(d)
+		}
+		if d := policy.GrantPeriod(dur, t); !d.Allowed() {
 			return denied(d)
 		}
 		expires := now.Add(dur)
@@ -194,7 +205,11 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 			if err := v.verifyNote(txn, a, n); err != nil {
 				return err
 			}
-			if !n.Expires.After(now) || !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
+			// What the granter reads as a reader it was sealed to, and what
+			// lives (or a hold keeps): exactly what policy.Read lets the
+			// grant open.
+			n.Holds = a.holdsOn(n.ID)
+			if !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
 				continue // expired, or not the granter's own to share
 			}
 			blob := grantCopyID(gid, n.ID)

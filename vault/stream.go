@@ -96,7 +96,7 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 		if plan, err = v.planNote(txn, id, nn.Agreement, nn.Kind); err != nil {
 			return err
 		}
-		targets, err = v.grantTargets(txn, plan.agreement, nn.Kind, v.Now())
+		targets, err = v.grantTargets(txn, plan.agreement, nn.Kind, plan.readers, v.Now())
 		return err
 	}); err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 		}
 		a, me := again.agreement, again.me
 		now := v.Now()
-		still, err := v.grantTargets(txn, a, nn.Kind, now)
+		still, err := v.grantTargets(txn, a, nn.Kind, again.readers, now)
 		if err != nil {
 			return err
 		}

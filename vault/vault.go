@@ -21,6 +21,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
+	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/seal"
 )
@@ -91,8 +92,14 @@ type Vault struct {
 	verified map[string]factHead
 	pending  map[*badger.Txn]map[string]factHead
 	pinPath  string // the user's pin of this vault ("" when pinning is off)
-	pinAbs   string // the vault's absolute path, which names the pin
-	pinned   *pin   // the pin as loaded at open (nil: none yet)
+
+	// termsHook, when set, adjusts every agreement's policy terms as they
+	// are derived from its versions. It is a test seam only: it lets tests
+	// set policy.Terms fields (custodians, exception recipients, caps) that
+	// the agreement parser does not fill yet.
+	termsHook func(*policy.Terms)
+	pinAbs    string // the vault's absolute path, which names the pin
+	pinned    *pin   // the pin as loaded at open (nil: none yet)
 }
 
 // Init creates a new vault in dir. It fails with ErrExists if one is there.

@@ -37,11 +37,17 @@ func newConsentGiveCmd(g *globals, e *env) *cobra.Command {
 note, and print the consent id.
 
 --until is a date (2027-03-01), an RFC 3339 time (2027-03-01T17:00:00+01:00)
-or a duration from now (90d, 2w, 36h); without it the consent lasts until it
-is withdrawn. A date means the start of that day, 00:00 UTC: the consent
-has lapsed when the day begins, so --until 2027-03-01 covers February, not
-the first of March. A consent never widens access beyond
-what the agreement allows: reflections are never shared through a grant.`,
+or a duration from now (90d, 2w, 36h). A date means the start of that day,
+00:00 UTC: the consent has lapsed when the day begins, so --until 2027-03-01
+covers February, not the first of March.
+
+Every consent ends: at most at the agreement's cap on consents
+(sharing.max_consent; 365 days when the agreement sets none). Without
+--until the consent ends at the cap, and the end is printed; a later
+--until is refused, naming the cap. The mentee may withdraw it sooner.
+Only kinds the mentee may read can be consented to, and a consent never
+widens access beyond what the agreement allows: reflections are never
+shared through a grant.`,
 		Args: exactArgs(),
 		Example: `  notevault consent give --agreement a-5znce28d4shyt7ma --to carol --kinds summary -i bob.key
   notevault consent give --agreement a-5znce28d4shyt7ma --to carol --until 90d -i bob.key
@@ -66,24 +72,30 @@ what the agreement allows: reflections are never shared through a grant.`,
 // the first of March" that is the one that shares less: a consent is a
 // permission, and it must not outlast what its giver may have meant.
 func parseUntil(s string, now time.Time) (time.Time, error) {
+	return parseFuture("--until", s, now)
+}
+
+// parseFuture reads a flag that names a time ahead: a date (its start, UTC),
+// an RFC 3339 time or a duration from now. Empty is the zero time.
+func parseFuture(flag, s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		if !t.After(now) {
-			return time.Time{}, usagef("--until %s is not in the future", s)
+			return time.Time{}, usagef("%s %s is not in the future", flag, s)
 		}
 		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		if !t.After(now) {
-			return time.Time{}, usagef("--until %s is not in the future: a date means its start, 00:00 UTC", s)
+			return time.Time{}, usagef("%s %s is not in the future: a date means its start, 00:00 UTC", flag, s)
 		}
 		return t, nil
 	}
 	d, err := agreement.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, usagef("--until %q: give a date (2027-03-01), an RFC 3339 time or a duration such as 30d", s)
+		return time.Time{}, usagef("%s %q: give a date (2027-03-01), an RFC 3339 time or a duration such as 30d", flag, s)
 	}
 	return now.Add(d), nil
 }
@@ -122,6 +134,9 @@ func runConsentGive(ctx context.Context, opts consentGiveOptions, g *globals, e 
 	lasts := "until withdrawn"
 	if !c.Until.IsZero() {
 		lasts = "until " + policy.FormatTime(c.Until)
+	}
+	if opts.until == "" && !c.Until.IsZero() {
+		lasts += " (no --until: the agreement's cap on consents)"
 	}
 	fmt.Fprintf(e.stderr, "notevault: %s consented that %s may be granted %s notes of %s, %s\n",
 		c.Grantor, c.Grantee, joinKinds(c.Kinds), c.Agreement, lasts)

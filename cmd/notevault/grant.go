@@ -32,9 +32,13 @@ func newGrantAddCmd(g *globals, e *env) *cobra.Command {
 		Short: "Give a supervisor access for a while, as the mentor; print the grant id",
 		Long: `Give a supervisor access to kinds of note for a while, and print the grant id.
 
-The mentee must have consented first. The supervisor gets a copy of every
-covered note, sealed to them alone; when the grant ends (--for runs out, it is
-revoked, or the consent is withdrawn) the copies are destroyed.`,
+The mentee must have consented first, and the granter (mentor or mentee)
+must be able to read the kinds granted. The supervisor gets a copy of every
+covered note the granter reads, sealed to them alone; when the grant ends
+(--for runs out, it is revoked, or the consent is withdrawn) the copies are
+destroyed. --for is at most the agreement's cap on grants
+(sharing.max_grant; 90 days when the agreement sets none): a longer grant is
+refused, naming the cap. A grant never outlives its consent.`,
 		Args: exactArgs(),
 		Example: `  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --kinds summary --for 72h -i alice.key
   notevault grant add --agreement a-5znce28d4shyt7ma --to carol --for 2w -i alice.key`,

@@ -355,14 +355,16 @@ type holdJSON struct {
 	PlacedAt   jsonTime `json:"placed_at,omitzero"`
 	ReleasedBy string   `json:"released_by,omitempty"`
 	ReleasedAt jsonTime `json:"released_at,omitzero"`
+	ReviewAt   jsonTime `json:"review_at,omitzero"`
+	ReviewDue  bool     `json:"review_due,omitempty"`
 	Status     string   `json:"status"`
 }
 
-func holdsJSON(hs []*vault.Hold) []holdJSON {
+func holdsJSON(hs []*vault.Hold, now time.Time) []holdJSON {
 	out := make([]holdJSON, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, holdJSON{h.ID, h.Agreement, h.Note, h.Reason, h.PlacedBy, jsonTime(h.At), h.ReleasedBy,
-			jsonTime(h.ReleasedAt), holdStatus(h)})
+			jsonTime(h.ReleasedAt), jsonTime(h.Review), h.ReviewDue(now), holdStatus(h)})
 	}
 	return out
 }
@@ -378,6 +380,23 @@ type decisionJSON struct {
 
 func decisionOf(d policy.Decision) decisionJSON {
 	return decisionJSON{d.Outcome.String(), d.Rule, d.Reason, d.Basis}
+}
+
+// policy rules
+
+type abilityJSON struct {
+	Action  string `json:"action"`
+	Outcome string `json:"outcome"`
+	Rule    string `json:"rule"`
+	Reason  string `json:"reason"`
+}
+
+func abilitiesJSON(as []policy.Ability) []abilityJSON {
+	out := make([]abilityJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, abilityJSON{a.Action, a.Decision.Outcome.String(), a.Decision.Rule, a.Decision.Reason})
+	}
+	return out
 }
 
 // retention plan and sweep

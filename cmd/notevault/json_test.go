@@ -635,6 +635,7 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	released := c.run(0, "", "hold", "add", "--agreement", agr, "--reason", "records request 17", "-i", alice)
 	c.run(0, "", "hold", "release", released, "-i", alice)
 	c.run(0, "", "hold", "add", "--note", kept, "--reason", "court order 123", "-i", alice)
+	c.run(0, "", "hold", "add", "--note", kept, "--reason", "complaint review", "--review", "2026-01-05T09:00:31Z", "-i", bob)
 	c.run(0, "", "agreement", "amend", agr, "--file",
 		c.file("amended.yaml", strings.Replace(jsonAgreement, "summary: 180d", "summary: 26w", 1)), "-i", alice)
 
@@ -668,6 +669,7 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.json(0, "hold", "list")
 	c.json(0, "hold", "list", "--agreement", agr, "-i", alice)
 	c.json(0, "policy", "explain", "--note", summary, "--who", "carol")
+	c.json(0, "policy", "rules", "--agreement", agr, "--who", "carol")
 	c.json(exitDenied, "policy", "explain", "--note", kept, "--who", "carol")
 	c.json(0, "retention", "plan")
 	c.json(0, "retention", "sweep", "--dry-run")
