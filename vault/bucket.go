@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -25,6 +26,13 @@ const pBucketHead = "b/"
 type blobRec struct {
 	Bucket string `json:"bucket"`
 	Sealed []byte `json:"sealed"`
+	// Payload marks a large blob: Sealed is its age header alone, and the
+	// rest of the age file is the payload file named after the blob
+	// (payload.go).
+	Payload bool `json:"payload,omitempty"`
+	// Segments is a large copy's list of segment hashes (segments.go),
+	// which its author's signed metadata commits to.
+	Segments []byte `json:"segments,omitempty"`
 }
 
 type bucketHead struct {
@@ -94,16 +102,18 @@ func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) (s
 
 // getBlob returns the age file stored as blob id. A blob whose key was
 // destroyed is not found: it is gone.
+// A large blob is read whole into memory: what streams uses openBlob.
 func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
-	var rec blobRec
-	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
+	r, err := v.openBlob(txn, blobID)
+	if err != nil {
 		return nil, err
 	}
-	key, err := v.keys.Key(rec.Bucket, false)
+	defer r.Close()
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("copy %s: %w", blobID, ErrNotFound)
+		return nil, fmt.Errorf("copy %s: %w", blobID, err)
 	}
-	return seal.Open(key, seal.AD(blobID, rec.Bucket), rec.Sealed)
+	return b, nil
 }
 
 // destroyBlobs makes the given blobs unreadable for everyone: each bucket
@@ -113,9 +123,10 @@ func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
 // only after the transaction that stops referring to them has committed, so a
 // crash leaves either the old state or orphan keys that Housekeep destroys.
 func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error) error {
-	var doomed []string // buckets whose keys go once the transaction is in
+	var doomed []string   // buckets whose keys go once the transaction is in
+	var payloads []string // payload files that go with them
 	err := v.update(func(txn *badger.Txn) error {
-		doomed = doomed[:0]
+		doomed, payloads = doomed[:0], payloads[:0]
 		byBucket := map[string][]string{}
 		for _, id := range blobIDs {
 			var rec blobRec
@@ -126,6 +137,9 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error
 				return err
 			}
 			byBucket[rec.Bucket] = append(byBucket[rec.Bucket], id)
+			if rec.Payload {
+				payloads = append(payloads, id)
+			}
 		}
 		for bucket, ids := range byBucket {
 			gone := map[string]bool{}
@@ -156,7 +170,7 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error
 			return err
 		}
 	}
-	return nil
+	return v.removePayloads(payloads)
 }
 
 // rewrapRest moves every member of bucket not in gone to a fresh generation.
@@ -201,11 +215,14 @@ func (v *Vault) rewrapRest(txn *badger.Txn, bucket string, gone map[string]bool)
 		if err != nil {
 			return fmt.Errorf("re-wrapping copy %s: %w", id, err)
 		}
+		// A large blob's record holds its age header alone: the payload
+		// file, unreadable without it, stays where it is.
 		sealed, err := seal.Seal(newKey, seal.AD(id, name), ageFile)
 		if err != nil {
 			return err
 		}
-		if err := put(txn, pBlob+id, blobRec{Bucket: name, Sealed: sealed}); err != nil {
+		rec.Bucket, rec.Sealed = name, sealed
+		if err := put(txn, pBlob+id, rec); err != nil {
 			return err
 		}
 		if err := txn.Delete([]byte(pMember + bucket + "/" + id)); err != nil {

@@ -426,6 +426,7 @@ func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckRepor
 		return err
 	}
 	used := map[string]bool{}
+	payloads := map[string]bool{} // large copies with their payload file
 	if err := scan(txn, pBlob, func(k string, b *blobRec) error {
 		blob := strings.TrimPrefix(k, pBlob)
 		what := "sealed copy " + blob
@@ -443,6 +444,20 @@ func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckRepor
 		if _, err := seal.Open(key, seal.AD(blob, b.Bucket), b.Sealed); err != nil {
 			return integrity(what, "its shred key does not open it")
 		}
+		if b.Payload {
+			// A large copy's chunks are authenticated under its file key,
+			// which only its readers can unwrap: here, that it is there.
+			f, err := v.openPayload(blob)
+			if err != nil {
+				return err
+			}
+			st, err := f.Stat()
+			f.Close()
+			if err != nil || st.Size() <= payloadNonceSize {
+				return integrity(what, "its payload file is empty or cut short")
+			}
+			payloads[blob] = true
+		}
 		used[b.Bucket] = true
 		r.Copies++
 		return nil
@@ -451,6 +466,15 @@ func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckRepor
 	}
 	for blob, bucket := range members {
 		return integrity("bucket "+bucket, "it lists copy %s, which does not exist", blob)
+	}
+	files, err := v.payloadNames()
+	if err != nil {
+		return err
+	}
+	for name := range files {
+		if !payloads[name] {
+			return integrity("payload file "+name, "no large copy is it (an orphan: housekeeping removes it)")
+		}
 	}
 	buckets, err := v.keys.Buckets()
 	if err != nil {

@@ -231,10 +231,14 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	if len(notes) == 0 {
 		return nil, nil
 	}
+	payloads, err := v.payloadNames() // large blobs' payload files (payload.go)
+	if err != nil {
+		return nil, err
+	}
 	byBucket := map[string][]string{}
 	bucketOf := map[string]string{}  // blob -> bucket
 	blobsOf := map[string][]string{} // note -> its blobs still sealed
-	err := v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn *badger.Txn) error {
 		for _, t := range notes {
 			n := t.n
 			sealed, err := v.sealedCopies(txn, n)
@@ -360,6 +364,19 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 		if err != nil {
 			return out, err
 		}
+		if len(payloads) > 0 {
+			var gone []string
+			for _, t := range chunk {
+				for _, blob := range append([]string{t.n.ID}, blobsOf[t.n.ID]...) {
+					if payloads[blob] {
+						gone = append(gone, blob)
+					}
+				}
+			}
+			if err := v.removePayloads(gone); err != nil {
+				return out, err
+			}
+		}
 		out = append(out, rs...)
 	}
 	return out, nil
@@ -445,8 +462,9 @@ func (v *Vault) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
 	return next, err
 }
 
-// Housekeep destroys shred keys that no record refers to any more: what an
-// interrupted sweep or deletion leaves behind.
+// Housekeep destroys shred keys and removes payload files that no record
+// refers to any more: what an interrupted add, sweep or deletion leaves
+// behind. It returns how many it removed.
 func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 	buckets, err := v.keys.Buckets()
 	if err != nil {
@@ -478,7 +496,8 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	return len(orphans), nil
+	files, err := v.housekeepPayloads()
+	return len(orphans) + files, err
 }
 
 // kSweepMark holds what the last sweep vouched for (sweepMark).

@@ -105,11 +105,14 @@ func unmarshalEnvelope(p []byte) (*envelope, error) {
 	return e, nil
 }
 
+// commitDomain starts what commitOf hashes.
+const commitDomain = "notevault note content v1\n"
+
 // commitOf is the author's commitment to a note's plaintext: hex SHA-256
 // over a domain line and the plaintext envelope.
 func commitOf(plain []byte) string {
 	h := sha256.New()
-	h.Write([]byte("notevault note content v1\n"))
+	h.Write([]byte(commitDomain))
 	h.Write(plain)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -213,14 +213,29 @@ type noteMeta struct {
 	Created   time.Time   `json:"created"`
 	Expires   time.Time   `json:"expires"`
 	Commit    string      `json:"commit"` // hex SHA-256 of the plaintext envelope
+	// Segments, for a large note, is the digest of its list of segment
+	// hashes (segments.go); empty for a note stored inline.
+	Segments string `json:"segments,omitempty"`
 }
 
 // signedBytes:
 //
 //	"notevault note v1\n" id agreement version kind author readers created expires commit
+//
+// and for a large note (Segments set):
+//
+//	"notevault note v2\n" id agreement version kind author readers created expires commit segments
 func (m *noteMeta) signedBytes() []byte {
-	return newCanon("notevault note v1").str(m.ID).str(m.Agreement).u64(uint64(m.Version)).
-		str(string(m.Kind)).str(m.Author).strs(m.Readers).time(m.Created).time(m.Expires).str(m.Commit).b
+	domain := "notevault note v1"
+	if m.Segments != "" {
+		domain = "notevault note v2"
+	}
+	c := newCanon(domain).str(m.ID).str(m.Agreement).u64(uint64(m.Version)).
+		str(string(m.Kind)).str(m.Author).strs(m.Readers).time(m.Created).time(m.Expires).str(m.Commit)
+	if m.Segments != "" {
+		c.str(m.Segments)
+	}
+	return c.b
 }
 
 // IntegrityError reports a stored record that fails verification: a

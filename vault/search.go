@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -91,7 +93,7 @@ type openJob struct {
 	agreement *Agreement
 	author    *Participant
 	authorErr error
-	ageFile   []byte
+	src       *blobReader // the copy, streamed: a large note is never whole in memory
 }
 
 func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Identity, action string) ([]*Listed, error) {
@@ -108,6 +110,8 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 			for j := range jobs {
 				if ctx.Err() == nil {
 					j.open(id, m)
+				} else {
+					j.src.Close()
 				}
 			}
 		})
@@ -151,14 +155,15 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 				au.p, au.err = v.participant(txn, n.Author)
 				authors[n.Author] = au
 			}
-			ageFile, err := v.getBlob(txn, copyFor(n, d))
-			if errors.Is(err, ErrNotFound) || errors.Is(err, seal.ErrOpen) {
+			src, err := v.openBlob(txn, copyFor(n, d))
+			var ie *IntegrityError
+			if errors.Is(err, ErrNotFound) || errors.Is(err, seal.ErrOpen) || errors.As(err, &ie) {
 				l.Problem = integrity("note "+n.ID, "the copy you may read is missing or damaged (%v)", err)
 				return nil
 			} else if err != nil {
 				return err
 			}
-			jobs <- openJob{l: l, agreement: a, author: au.p, authorErr: au.err, ageFile: ageFile}
+			jobs <- openJob{l: l, agreement: a, author: au.p, authorErr: au.err, src: src}
 			return nil
 		})
 	})
@@ -242,10 +247,11 @@ func (j openJob) open(id *identity.Identity, m matcher) {
 	l := j.l
 	err := verifyNoteBy(j.agreement, l.Note, func(string) (*Participant, error) { return j.author, j.authorErr })
 	if err != nil {
+		j.src.Close()
 		l.Problem = err
 		return
 	}
-	plain, env, err := openNote(j.ageFile, l.Note, id)
+	nr, err := openEnvelope(j.src, j.src.segments, l.Note, id)
 	if errors.Is(err, ErrNoKey) {
 		err = integrity("note "+l.Note.ID, "your key does not open the copy the policy lets you read")
 	}
@@ -253,9 +259,63 @@ func (j openJob) open(id *identity.Identity, m matcher) {
 		l.Problem = err
 		return
 	}
-	defer clear(plain)
-	l.Title, l.Tags = env.Title, env.Tags
-	l.matched = m.matches(&env.Content)
+	defer nr.Close()
+	matched, err := m.matchStream(nr)
+	if err != nil {
+		l.Problem = err
+		return
+	}
+	l.Title, l.Tags = nr.Title, nr.Tags
+	l.matched = matched
+}
+
+// matchStream is matches over a note being decrypted: the body is read to
+// its end whatever it holds, so that the author's commitment is checked
+// before anything of the note is shown, and lowercased piece by piece (at
+// rune boundaries, with an overlap as long as the text) in bounded memory.
+func (m matcher) matchStream(nr *NoteReader) (bool, error) {
+	c := &Content{Title: nr.Title, Tags: nr.Tags}
+	titleOrTag := m.matches(c)
+	need := m.text != "" && !titleOrTag && (m.tag == "" || slices.ContainsFunc(c.Tags, func(t string) bool { return strings.EqualFold(t, m.tag) }))
+	found := false
+	buf := make([]byte, 256<<10)
+	defer clear(buf)
+	var carry, tail []byte // an incomplete rune; the end of the lowercased text so far
+	for {
+		n, err := nr.Read(buf)
+		if need && !found && n > 0 {
+			piece := append(carry, buf[:n]...)
+			cut := len(piece)
+			for i := len(piece) - 1; i >= 0 && i >= len(piece)-utf8.UTFMax; i-- {
+				if utf8.RuneStart(piece[i]) {
+					if !utf8.FullRune(piece[i:]) {
+						cut = i
+					}
+					break
+				}
+			}
+			carry = append(carry[:0:0], piece[cut:]...)
+			low := append(tail, bytes.ToLower(piece[:cut])...)
+			clear(piece)
+			found = bytes.Contains(low, []byte(m.text))
+			keep := min(len(low), len(m.text))
+			tail = append([]byte(nil), low[len(low)-keep:]...)
+			clear(low)
+		}
+		if err == io.EOF {
+			if need && !found && len(carry) > 0 {
+				found = bytes.Contains(append(tail, bytes.ToLower(carry)...), []byte(m.text))
+			}
+			clear(carry)
+			clear(tail)
+			return titleOrTag || found, nil
+		}
+		if err != nil {
+			clear(carry)
+			clear(tail)
+			return false, err
+		}
+	}
 }
 
 // matcher is a listing's content filter: a tag (any case) and a text that

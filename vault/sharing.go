@@ -212,21 +212,8 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 			if !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
 				continue // expired, or not the granter's own to share
 			}
-			ageFile, err := v.getBlob(txn, n.ID)
-			if err != nil {
-				return err
-			}
-			plain, _, err := openNote(ageFile, n, id)
-			if err != nil {
-				return err
-			}
-			cp, err := encryptTo(plain, rs)
-			clear(plain)
-			if err != nil {
-				return err
-			}
 			blob := grantCopyID(gid, n.ID)
-			if _, err := v.putBlob(txn, blob, gid, cp); err != nil {
+			if err := v.copyNote(txn, n, n.ID, id, rs, blob, gid); err != nil {
 				return err
 			}
 			n.Copies = append(n.Copies, blob)
@@ -312,6 +299,7 @@ func grantKeys(buckets []string, gid string) []string {
 // Housekeep (or the next sweep of the grant) destroys.
 func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 	for _, gid := range grantIDs {
+		var copies []string
 		err := v.update(func(txn *badger.Txn) error {
 			agreementID, _ := v.findFact(txn, gid)
 			blobs, err := grantBlobs(txn, gid)
@@ -325,6 +313,7 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 			if len(blobs) == 0 && len(members) == 0 {
 				return nil
 			}
+			copies = blobs
 			for _, blob := range blobs {
 				if err := txn.Delete([]byte(pBlob + blob)); err != nil {
 					return err
@@ -364,6 +353,10 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 			if err := v.keys.Destroy(b); err != nil {
 				return err
 			}
+		}
+		// Copies of large notes leave payload files, unreadable now.
+		if err := v.removePayloads(copies); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -449,25 +442,11 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		if dec := policy.Disclose(me.Name, n.policy(), to, reason, a.facts(n.ID), v.Now()); !dec.Allowed() {
 			return denied(dec)
 		}
-		ageFile, err := v.getBlob(txn, n.ID)
-		if err != nil {
-			return err
-		}
-		plain, _, err := openNote(ageFile, n, id)
-		if err != nil {
-			return err
-		}
 		rs, err := v.pinnedRecipients(txn, a, []string{to})
 		if err != nil {
-			clear(plain)
 			return err
 		}
-		cp, err := encryptTo(plain, rs)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		if _, err := v.putBlob(txn, did, expiryBase(n.signedExpiry()), cp); err != nil {
+		if err := v.copyNote(txn, n, n.ID, id, rs, did, expiryBase(n.signedExpiry())); err != nil {
 			return err
 		}
 		// The statement is as secret as the note: it is sealed to the

@@ -84,6 +84,8 @@ func TestScripts(t *testing.T) {
 			"expiryindex": cmdExpiryIndex,
 			"rawkeys":     cmdRawKeys,
 			"oldvault":    cmdOldVault,
+			"bigfile":     cmdBigfile,
+			"chop":        cmdChop,
 		},
 	})
 }
@@ -353,4 +355,44 @@ func cmdOldVault(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv("DESTROYED", m.Destroyed[0])
 	ts.Setenv("FIXTURE_NOW", m.Now.Add(time.Hour).Format(time.RFC3339))
+}
+
+// bigfile FILE SIZE MARKER writes SIZE bytes of text (a fixed pseudo-random
+// stream of letters and newlines) with MARKER-start, MARKER-middle and
+// MARKER-end at its start, middle and end: a body larger than notevault
+// keeps inline, spread over many age chunks.
+func cmdBigfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: bigfile FILE SIZE MARKER")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = 'a' + byte(x%26)
+		if x%71 == 0 {
+			b[i] = '\n'
+		}
+	}
+	m := args[2]
+	copy(b, m+"-start")
+	copy(b[n/2:], m+"-middle")
+	copy(b[n-len(m)-4:], m+"-end")
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+}
+
+// chop FILE N cuts the last N bytes off FILE.
+func cmdChop(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: chop FILE N")
+	}
+	n, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.Truncate(ts.MkAbs(args[0]), st.Size()-n))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -63,12 +64,18 @@ title and tags are valid. If the write still fails once the editor closed
 file only you can read, under $XDG_RUNTIME_DIR/notevault-kept (else
 /dev/shm/notevault-kept-UID), and the error names it with the note add
 --file command that writes it; that command removes the file once the note
-is written.`,
+is written.
+
+A body of any size (a session recording, for a note of the recording kind)
+is encrypted as it is read from --file or stdin, in bounded memory; bodies
+over 1 MiB keep their encrypted chunks in the vault's payload directory,
+destroyed with the note like any other copy.`,
 		Args: exactArgs(),
 		Example: `  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "First session" --file notes.md -i alice.key
   echo "Progress is good." | notevault note add --agreement a-5znce28d4shyt7ma --kind summary -i alice.key
   notevault note add --agreement a-5znce28d4shyt7ma --kind reflection --tag career -i bob.key   # opens $EDITOR
-  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key`,
+  pandoc notes.docx -t markdown | notevault note add --agreement a-5znce28d4shyt7ma --kind session --file - -i alice.key
+  notevault note add --agreement a-5znce28d4shyt7ma --kind session --title "Session 3 recording" --file session3.webm -i alice.key`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "agreement", "kind"); err != nil {
 				return err
@@ -95,7 +102,10 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 		return err
 	}
 	nn := vault.NewNote{Agreement: opts.agreement, Kind: kind, Content: vault.Content{Title: opts.title, Tags: opts.tags}}
-	var body []byte
+	var (
+		body []byte
+		rest io.Reader // the body beyond body, read as the note is encrypted
+	)
 	if opts.file == "" && isTerminal(e.stdin) {
 		// Nobody should type a note that cannot be stored: ask first.
 		if err := checkWrite(ctx, nn, id, g, e); err != nil {
@@ -113,12 +123,26 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 			clear(body)
 		}()
 	} else {
-		if body, err = noteBody(opts.file, e); err != nil {
+		// The first MiB is read before the vault opens, as the whole body
+		// used to be: a small note keeps the vault for as long as it did.
+		// A larger body (a recording) is encrypted as it is read, with the
+		// vault open, and is never whole in memory.
+		src, closeBody, err := noteBody(opts.file, e)
+		if err != nil {
 			return err
 		}
+		defer closeBody()
+		if body, err = io.ReadAll(io.LimitReader(src, preRead)); err != nil {
+			clear(body)
+			return fmt.Errorf("reading the note body from %s: %w", bodyName(opts.file), err)
+		}
 		defer clear(body)
+		rest = &bodyReader{r: src, name: bodyName(opts.file)}
+		if len(body) < preRead {
+			rest = nil
+		}
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if rest == nil && len(strings.TrimSpace(string(body))) == 0 {
 		return errors.New("the note body is empty; nothing was written")
 	}
 	if isKeptFile(opts.file, e) {
@@ -141,7 +165,12 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 	}
 	defer closeVault(v, &err)
 	nn.Body = body
-	n, err := v.AddNote(ctx, nn, id)
+	var n *vault.Note
+	if rest != nil {
+		n, err = v.AddNoteFrom(ctx, nn, rest, id)
+	} else {
+		n, err = v.AddNote(ctx, nn, id)
+	}
 	if err != nil {
 		return err
 	}
@@ -221,26 +250,63 @@ func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// noteBody reads the body from file ("-" is stdin), else from stdin, which
-// is not a terminal (runNoteAdd runs the editor for one).
-func noteBody(file string, e *env) ([]byte, error) {
-	if file != "" {
-		return readInput(file, "the note body", e)
+// preRead is how much of a body note add reads before it opens the vault.
+const preRead = 1 << 20
+
+// noteBody opens the body: file ("-" is stdin), else stdin, which is not a
+// terminal (runNoteAdd runs the editor for one).
+func noteBody(file string, e *env) (io.Reader, func(), error) {
+	if file == "" || file == stdioName {
+		return e.stdin, func() {}, nil
 	}
-	b, err := io.ReadAll(e.stdin)
+	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("reading the note body from stdin: %w", err)
+		return nil, nil, fmt.Errorf("reading the note body: %w", err)
 	}
-	return b, nil
+	return f, func() { f.Close() }, nil
+}
+
+// bodyName names where the body comes from, for errors.
+func bodyName(file string) string {
+	if file == "" {
+		return "stdin"
+	}
+	return displayName(file)
+}
+
+// bodyReader names the body's source in a read error, which the vault
+// reports as a failure to read the body.
+type bodyReader struct {
+	r    io.Reader
+	name string
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", b.name, err)
+	}
+	return n, err
 }
 
 func newNoteShowCmd(g *globals, e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NOTE -i FILE",
 		Short: "Decrypt a note and print its body",
-		Args:  exactArgs("NOTE"),
+		Long: `Decrypt a note and print its body.
+
+Piped or redirected, the body is passed on byte for byte as it is decrypted,
+whatever its size, and nothing is written before it is checked against what
+its author signed: a note up to 1 MiB whole, a larger one 1 MiB at a time.
+If a large note's stored copy was altered or cut, note show writes the part
+before the damage, which is the author's, then fails (exit 1). On a terminal
+the body is shown whole, with control characters made harmless; --json
+prints title, tags and body (the body held in memory, so keep it for notes
+of ordinary size).`,
+		Args: exactArgs("NOTE"),
 		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
-  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags`,
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags
+  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key > session.webm   # a recording, streamed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNoteShow(cmd.Context(), args[0], g, e)
 		},
@@ -257,6 +323,9 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 		return err
 	}
 	defer closeVault(v, &err)
+	if !g.json && !isTerminal(e.stdout) {
+		return streamNote(ctx, v, noteID, id, e)
+	}
 	p, err := v.ReadNote(ctx, noteID, id)
 	if err != nil {
 		return err
@@ -265,14 +334,46 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 	if g.json {
 		return printJSON(e.stdout, plainJSON(p))
 	}
-	// Piped or redirected, the body is passed on byte for byte; on a
-	// terminal it is shown, and cannot drive the terminal.
-	if isTerminal(e.stdout) {
-		_, err = io.WriteString(e.stdout, safeText(string(p.Content.Body)))
+	// On a terminal the body is shown, and cannot drive the terminal.
+	_, err = io.WriteString(e.stdout, safeText(string(p.Content.Body)))
+	return err
+}
+
+// streamNote passes the body on byte for byte, piped or redirected, as it
+// is decrypted: a recording of any size goes through in bounded memory.
+// Nothing is written before it is checked against what its author signed
+// (a large note one 1 MiB segment at a time); a copy that stops checking
+// out part way leaves only the start of the note written, and the error
+// says so.
+func streamNote(ctx context.Context, v *vault.Vault, noteID string, id *identity.Identity, e *env) error {
+	nr, err := v.OpenNote(ctx, noteID, id)
+	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(p.Content.Body)
-	return err
+	defer nr.Close()
+	ew := &writeErr{w: e.stdout}
+	_, err = io.CopyBuffer(ew, struct{ io.Reader }{nr}, make([]byte, 256<<10))
+	switch {
+	case ew.err != nil:
+		return fmt.Errorf("writing the note to stdout: %w", ew.err)
+	case err != nil:
+		return withHint(err, "what was written to stdout before this error is only the start of the note")
+	}
+	return nil
+}
+
+// writeErr remembers a write error, to tell it from a read error.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // noteQueryFlags are the filters note list and note search share.
@@ -634,15 +735,19 @@ func runNoteExport(ctx context.Context, opts noteExportOptions, g *globals, e *e
 		return err
 	}
 	defer closeVault(v, &err)
-	export := v.ExportNote
+	export := v.ExportNoteTo
 	if opts.bodyOnly {
-		export = v.ExportNoteBody
+		export = v.ExportNoteBodyTo
 	}
-	data, err := export(ctx, opts.note, id)
-	if err != nil {
+	// Streamed: the copy is decrypted and checked as it is written.
+	bw := bufio.NewWriterSize(out, 256<<10)
+	if err := export(ctx, opts.note, id, bw); err != nil {
+		if opts.out == stdioName && !errors.As(err, new(*vault.DeniedError)) && !errors.Is(err, vault.ErrNotFound) {
+			return withHint(err, "what was written to stdout before this error is not a whole age file: discard it")
+		}
 		return err
 	}
-	if _, err := out.Write(data); err != nil {
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing the age file to %s: %w", displayOut(opts.out), err)
 	}
 	what, open := "note "+opts.note, "age -d -i YOUR-IDENTITY"
