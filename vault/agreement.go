@@ -162,6 +162,21 @@ func (a *Agreement) Terms(ver *AgreementVersion) policy.Terms {
 // termsInForce is the policy terms of the version in force; with none in
 // force, the latest version's terms with no supervisors (nobody reads under
 // a version that is not in force).
+// firstSchemaParty reports whether a hold, a release or a disclosure that
+// today's rules refuse was lawful when it was made: under a version in force
+// written with the first agreement schema, any party could place or release
+// a hold and a disclosure could go to any party. Chains signed then must keep
+// loading (old vaults keep working), so the fold accepts such a fact when
+// name is a party of that version. Writes always apply today's rules, and a
+// version written under a later schema gets no such leniency.
+func (a *Agreement) firstSchemaParty(name string, t policy.Terms) bool {
+	if a.inForce == nil || a.inForce.Schema > 1 {
+		return false
+	}
+	_, ok := t.RoleOf(name)
+	return ok
+}
+
 func (a *Agreement) termsInForce() policy.Terms {
 	var t policy.Terms
 	if a.inForce != nil {
@@ -655,7 +670,7 @@ func (a *Agreement) fold(f *fact) error {
 		if _, ok := t.RoleOf(f.Actor); !ok {
 			return fmt.Errorf("%s, who disclosed, is not a party", f.Actor)
 		}
-		if d := policy.DisclosureRecipient(f.Actor, b.To, b.Reason, t); !d.Allowed() {
+		if d := policy.DisclosureRecipient(f.Actor, b.To, b.Reason, t); !d.Allowed() && !a.firstSchemaParty(b.To, t) {
 			return refused(d)
 		}
 		a.disclosures = append(a.disclosures, policy.Disclosure{ID: b.ID, Note: b.Note, By: f.Actor, To: b.To,
@@ -673,7 +688,7 @@ func (a *Agreement) fold(f *fact) error {
 		if err := f.decode(&b); err != nil {
 			return err
 		}
-		if d := policy.PlaceHold(f.Actor, t); !d.Allowed() {
+		if d := policy.PlaceHold(f.Actor, t); !d.Allowed() && !a.firstSchemaParty(f.Actor, t) {
 			return refused(d)
 		}
 		a.holds = append(a.holds, &Hold{ID: b.ID, Agreement: a.ID, Note: b.Note, PlacedBy: f.Actor, At: f.At, Review: b.Review, reasonHash: b.Reason})
@@ -686,7 +701,7 @@ func (a *Agreement) fold(f *fact) error {
 		if h == nil || !h.Active() {
 			return fmt.Errorf("it releases hold %s, which is not active", b.Hold)
 		}
-		if d := policy.ReleaseHold(f.Actor, h.PlacedBy, a.termsInForce()); !d.Allowed() {
+		if d := policy.ReleaseHold(f.Actor, h.PlacedBy, a.termsInForce()); !d.Allowed() && !a.firstSchemaParty(f.Actor, a.termsInForce()) {
 			return refused(d)
 		}
 		h.ReleasedBy, h.ReleasedAt = f.Actor, f.At

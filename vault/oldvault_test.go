@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/agreement"
 	"github.com/notevault/notevault/vault/identity"
@@ -361,5 +363,56 @@ func TestStoredSchemaIsSigned(t *testing.T) {
 	var ie *IntegrityError
 	if _, err := f.v.GetAgreement(f.ctx, f.agreement); !errors.As(err, &ie) {
 		t.Fatalf("a version whose schema was changed in the store: %v, want an integrity error", err)
+	}
+}
+
+// A hold or a disclosure signed under a version written with the first
+// agreement schema keeps loading by the rules it was made under (any party
+// could hold; a disclosure could go to any party), so old vaults keep
+// opening after the governance rules tightened. A disclosure to someone who
+// is no party was never lawful and is still refused (the control). The same
+// facts under a later schema are refused: TestForgedGovernanceFactsRefused.
+func TestFirstSchemaGovernanceFactsLoad(t *testing.T) {
+	tests := []struct {
+		name, typ, actor, signer string
+		body                     any
+		loads                    bool
+	}{
+		{"a supervisor's hold", factHold, "carol", "carol", holdBody{ID: "h-old", Reason: "x"}, true},
+		{"a disclosure to the mentor", factDisclose, "bob", "bob",
+			discloseBody{ID: "d-old", Note: "n-x", To: "alice", Reason: "risk-of-harm"}, true},
+		{"a disclosure to no party", factDisclose, "bob", "bob",
+			discloseBody{ID: "d-old", Note: "n-x", To: "dave", Reason: "risk-of-harm"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, m := copyOldVault(t)
+			signer, err := identity.Load(filepath.Join(dir, tc.signer+".key"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			withBadger(t, filepath.Join(dir, "vault"), func(db *badger.DB) {
+				_, last := lastFact(t, db, m.Agreement)
+				b, _ := json.Marshal(tc.body)
+				fa := &fact{Agreement: m.Agreement, Seq: last.Seq + 1, Prev: last.hash(), Type: tc.typ,
+					Actor: tc.actor, At: last.At.Add(time.Second), Body: b}
+				fa.Sig = signer.Sign(fa.signedBytes())
+				v, _ := encodeRecord(fa)
+				rawSet(t, db, factKey(m.Agreement, fa.Seq), v)
+			})
+			clock := &fakeClock{t: m.Now.Add(time.Hour)}
+			v, err := Open(context.Background(), filepath.Join(dir, "vault"), Options{Now: clock.Now})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer v.Close()
+			_, err = v.GetAgreement(context.Background(), m.Agreement)
+			switch {
+			case tc.loads && err != nil:
+				t.Fatalf("a fact lawful under the first schema is refused: %v", err)
+			case !tc.loads && err == nil:
+				t.Fatal("a disclosure to no party loads")
+			}
+		})
 	}
 }
