@@ -24,9 +24,6 @@ import (
 // parties, proposals rejected or withdrawn, the review schedule. Each is a
 // signed fact of the agreement's chain (records.go), folded here.
 
-// reviewKind is the kind of note a review is written as.
-const reviewKind policy.Kind = "review"
-
 // practice is what the chain says about the practice.
 type practice struct {
 	since        time.Time // when a version first came into force
@@ -542,7 +539,7 @@ func (v *Vault) DueReviews(ctx context.Context) ([]ReviewDue, error) {
 		last := map[string]time.Time{}
 		if err := scan(txn, pNote, func(_ string, rec *noteRec) error {
 			m := rec.Meta
-			if m.Kind == reviewKind && m.Created.After(last[m.Agreement]) {
+			if m.Kind == policy.Review && m.Created.After(last[m.Agreement]) {
 				last[m.Agreement] = m.Created
 			}
 			return nil

@@ -436,7 +436,7 @@ func TestDueCountsFromReview(t *testing.T) {
 	reviewed := start.Add(95 * 24 * time.Hour)
 	err := f.v.update(func(txn *badger.Txn) error {
 		return put(txn, pNote+"n-review", &noteRec{Meta: noteMeta{ID: "n-review", Agreement: f.agreement, Version: 1,
-			Kind: reviewKind, Author: "alice", Created: reviewed}})
+			Kind: policy.Review, Author: "alice", Created: reviewed}})
 	})
 	if err != nil {
 		t.Fatal(err)
