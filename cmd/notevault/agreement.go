@@ -269,6 +269,16 @@ func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *en
 	fmt.Fprintf(tw, "in force:\t%s\n", inForce)
 	if c := a.Closure(); c != nil {
 		fmt.Fprintf(tw, "closed:\t%s by %s\n", fmtTime(c.At), c.By)
+		// The reason is sealed to mentor and mentee; only they see it.
+		if id != nil {
+			cr, err := v.CloseReason(ctx, a.ID, id)
+			if err != nil {
+				return err
+			}
+			if cr.Reason != "" {
+				fmt.Fprintf(tw, "close reason:\t%s\n", safeLine(cr.Reason))
+			}
+		}
 	}
 	if cur := a.Current(); cur != nil {
 		// The keys the parties pinned when accepting the version in force:
