@@ -250,6 +250,12 @@ func parse(text, key string) (*Certificate, error) {
 		}
 		c.Notes = append(c.Notes, n)
 	}
+	// Exactly the documented form, nothing the fields above let through
+	// (an empty field, a time or number written another way): one
+	// certificate, one text.
+	if canon, err := c.Text(); err != nil || canon != text {
+		return nil, invalid("it is not written in the documented form")
+	}
 	return c, nil
 }
 
