@@ -92,5 +92,5 @@ wait "$pid" && first=done || first=interrupted
 written=$("$nv" note list --agreement "$agr" | tail -n +2 | wc -l)
 "$nv" note import --agreement "$agr" --kind session "$tmp/notes.jsonl" -i "$tmp/alice.key" >/dev/null 2>"$tmp/err2"
 total=$("$nv" note list --agreement "$agr" | tail -n +2 | wc -l)
-echo "resume: first run $first with $written notes written ($(tail -n1 "$tmp/err1" | cut -c1-100)); after the second run $total notes for $notes items"
+echo "resume: first run $first with $written notes written ($(tail -n1 "$tmp/err1")); after the second run $total notes for $notes items"
 [[ "$total" == "$notes" ]] || { echo "resume wrote duplicates or lost notes" >&2; exit 1; }

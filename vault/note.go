@@ -475,11 +475,20 @@ func (v *Vault) ExportNoteBody(ctx context.Context, noteID string, id *identity.
 // otherwise. A denial is logged (who tried, which note, the rule) before it
 // is returned.
 func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]byte, *Note, policy.Decision, *Participant, error) {
+	return readCopy(v, noteID, id, action, v.getBlob)
+}
+
+// readCopy decides a read of noteID by id as openFor describes and, when
+// the policy allows it, fetches the copy the decision rests on with fetch
+// (the whole blob, or a stream of it). A denial is logged before it is
+// returned.
+func readCopy[T any](v *Vault, noteID string, id *identity.Identity, action string, fetch func(*badger.Txn, string) (T, error)) (T, *Note, policy.Decision, *Participant, error) {
 	var (
-		ageFile []byte
-		n       *Note
-		d       policy.Decision
-		me      *Participant
+		src  T
+		zero T
+		n    *Note
+		d    policy.Decision
+		me   *Participant
 	)
 	err := v.view(func(txn *badger.Txn) error {
 		act, note, err := v.beginNote(txn, id, noteID)
@@ -491,16 +500,16 @@ func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]
 		if !d.Allowed() {
 			return nil
 		}
-		ageFile, err = v.getBlob(txn, copyFor(n, d))
+		src, err = fetch(txn, copyFor(n, d))
 		return err
 	})
 	if err == nil && !d.Allowed() {
 		if lerr := v.logAccess(id, me, n, d, action+".denied"); lerr != nil {
-			return nil, nil, d, nil, lerr
+			return zero, nil, d, nil, lerr
 		}
 		err = denied(d)
 	}
-	return ageFile, n, d, me, err
+	return src, n, d, me, err
 }
 
 // copyFor is the blob id of the copy of n that an allowing read decision d

@@ -366,32 +366,7 @@ func readEnvelopeHead(br *bufio.Reader) ([]byte, error) {
 // openCopy decides a read as openFor does and opens the copy the decision
 // rests on as a stream.
 func (v *Vault) openCopy(noteID string, id *identity.Identity, action string) (*blobReader, *Note, policy.Decision, *Participant, error) {
-	var (
-		src *blobReader
-		n   *Note
-		d   policy.Decision
-		me  *Participant
-	)
-	err := v.view(func(txn *badger.Txn) error {
-		act, note, err := v.beginNote(txn, id, noteID)
-		if err != nil {
-			return err
-		}
-		me, n = act.me, note
-		d = policy.Read(me.Name, n.policy(), act.agreement.facts(n.ID), v.Now())
-		if !d.Allowed() {
-			return nil
-		}
-		src, err = v.openBlob(txn, copyFor(n, d))
-		return err
-	})
-	if err == nil && !d.Allowed() {
-		if lerr := v.logAccess(id, me, n, d, action+".denied"); lerr != nil {
-			return nil, nil, d, nil, lerr
-		}
-		err = denied(d)
-	}
-	return src, n, d, me, err
+	return readCopy(v, noteID, id, action, v.openBlob)
 }
 
 // openNoteFor decides, opens and logs a read of noteID by id.
