@@ -1,0 +1,151 @@
+// Package badgerstore is the embedded store of a vault directory: the
+// kv interface over a badger database. Opening, tuning and housekeeping the
+// database stay with the vault, which knows its files; this package only
+// turns badger's transactions into kv's.
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/notevault/notevault/vault/kv"
+)
+
+// Store is a kv.Store over an open badger database.
+type Store struct{ db *badger.DB }
+
+// New wraps db. Closing the Store closes db.
+func New(db *badger.DB) *Store { return &Store{db: db} }
+
+// DB is the badger database, for the housekeeping only badger has.
+func (s *Store) DB() *badger.DB { return s.db }
+
+// Begin starts a badger transaction: snapshot isolation with conflict
+// detection on the keys read, which for single-process use is serialisable.
+func (s *Store) Begin(ctx context.Context, writable bool) (kv.Tx, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &tx{txn: s.db.NewTransaction(writable), writable: writable}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+type tx struct {
+	txn      *badger.Txn
+	writable bool
+}
+
+func (t *tx) Get(key []byte) ([]byte, error) {
+	item, err := t.txn.Get(key)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return item.ValueCopy(nil)
+}
+
+func (t *tx) Set(key, value []byte) error {
+	if !t.writable {
+		return kv.ErrReadOnly
+	}
+	// badger keeps the slices until commit; the caller may reuse its own.
+	return mapErr(t.txn.Set(bytes.Clone(key), bytes.Clone(value)))
+}
+
+func (t *tx) Delete(key []byte) error {
+	if !t.writable {
+		return kv.ErrReadOnly
+	}
+	return mapErr(t.txn.Delete(bytes.Clone(key)))
+}
+
+func (t *tx) Commit() error { return mapErr(t.txn.Commit()) }
+
+func (t *tx) Discard() { t.txn.Discard() }
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return kv.ErrNotFound
+	case errors.Is(err, badger.ErrTxnTooBig):
+		return kv.ErrTooBig
+	case errors.Is(err, badger.ErrConflict):
+		return kv.ErrConflict
+	}
+	return err
+}
+
+func (t *tx) NewIterator(o kv.IterOptions) kv.Iterator {
+	bo := badger.DefaultIteratorOptions
+	bo.Reverse = o.Reverse
+	bo.PrefetchValues = !o.KeysOnly
+	if !o.Reverse {
+		// badger's Prefix also skips tables that hold none of it. In
+		// reverse its Rewind starts past the prefix, so there the
+		// prefix is checked here instead.
+		bo.Prefix = o.Prefix
+	}
+	return &iter{it: t.txn.NewIterator(bo), prefix: bytes.Clone(o.Prefix), reverse: o.Reverse}
+}
+
+type iter struct {
+	it      *badger.Iterator
+	prefix  []byte
+	reverse bool
+	val     []byte
+	err     error
+}
+
+func (i *iter) Rewind() {
+	if !i.reverse || len(i.prefix) == 0 {
+		i.it.Rewind()
+		return
+	}
+	upper := successor(i.prefix)
+	if upper == nil {
+		i.it.Rewind()
+		return
+	}
+	// The greatest key at or before upper is either in the prefix or upper
+	// itself, the one key after every key of the prefix.
+	i.it.Seek(upper)
+	if i.it.Valid() && bytes.Equal(i.it.Item().Key(), upper) {
+		i.it.Next()
+	}
+}
+
+// successor is the least key greater than every key starting with p, or nil
+// when p is all 0xff.
+func successor(p []byte) []byte {
+	s := bytes.Clone(p)
+	for n := len(s) - 1; n >= 0; n-- {
+		if s[n] < 0xff {
+			s[n]++
+			return s[:n+1]
+		}
+	}
+	return nil
+}
+
+func (i *iter) Seek(key []byte) { i.it.Seek(key) }
+func (i *iter) Valid() bool     { return i.err == nil && i.it.ValidForPrefix(i.prefix) }
+func (i *iter) Next()           { i.it.Next() }
+func (i *iter) Key() []byte     { return i.it.Item().Key() }
+func (i *iter) Err() error      { return i.err }
+func (i *iter) Close()          { i.it.Close() }
+
+func (i *iter) Value() ([]byte, error) {
+	v, err := i.it.Item().ValueCopy(i.val[:0])
+	if err != nil {
+		i.err = err
+		return nil, err
+	}
+	i.val = v
+	return v, nil
+}

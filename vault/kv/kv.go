@@ -1,0 +1,102 @@
+// Package kv is the small transactional store the vault runs over: ordered
+// byte keys, byte values, and one serialisable transaction per action.
+//
+// Two engines implement it: vault/badgerstore (a directory, the embedded
+// default) and vault/pgstore (PostgreSQL, for notevault serve). The vault
+// never sees which one it has; everything it keeps is a key and a value, and
+// everything it asks is get, set, delete or an ordered scan of a prefix.
+// The interface lives in its own package so that the engines need not import
+// the vault that imports them.
+package kv
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrNotFound is returned by Get for a key that is not there.
+	ErrNotFound = errors.New("key not found")
+	// ErrTooBig is returned by Set, Delete or Commit when one transaction
+	// holds more than the engine can commit at once.
+	ErrTooBig = errors.New("the action is too large for one transaction")
+	// ErrConflict is returned by Commit when a concurrent transaction
+	// changed what this one read: nothing was written, and the whole action
+	// may be run again.
+	ErrConflict = errors.New("a concurrent change conflicted with this action")
+	// ErrReadOnly is returned by Set and Delete in a read-only transaction.
+	ErrReadOnly = errors.New("the transaction is read-only")
+)
+
+// Store is an open store.
+type Store interface {
+	// Begin starts a transaction. A writable one sees a consistent snapshot
+	// and commits all of its changes or none, durably, and only if nothing
+	// it read changed meanwhile (serialisable). A read-only one sees a
+	// consistent snapshot.
+	Begin(ctx context.Context, writable bool) (Tx, error)
+	// Close releases the store. Transactions must be finished first.
+	Close() error
+}
+
+// Txn reads and writes within one transaction. Keys and values passed in
+// may be reused by the caller once the call returns; values handed out are
+// the caller's to keep, except an Iterator's, which are valid until its next
+// move.
+type Txn interface {
+	// Get returns the value of key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Set stores value under key, replacing any value there.
+	Set(key, value []byte) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key []byte) error
+	// NewIterator walks keys in order. It sees the transaction's own
+	// writes made before it was created. Close it before the transaction
+	// ends.
+	NewIterator(o IterOptions) Iterator
+}
+
+// Tx is a transaction in progress: a Txn that ends.
+type Tx interface {
+	Txn
+	// Commit makes the writes durable, or returns ErrConflict or ErrTooBig
+	// and writes nothing.
+	Commit() error
+	// Discard ends the transaction without writing; after Commit it does
+	// nothing, so it can always be deferred.
+	Discard()
+}
+
+// IterOptions choose what an Iterator walks.
+type IterOptions struct {
+	// Prefix limits the walk to keys that start with it.
+	Prefix []byte
+	// Reverse walks from the greatest key down.
+	Reverse bool
+	// KeysOnly says Value will not be called; engines may skip reading
+	// values.
+	KeysOnly bool
+}
+
+// Iterator walks the keys of one prefix in order:
+//
+//	for it.Rewind(); it.Valid(); it.Next() { … it.Key() … }
+type Iterator interface {
+	// Rewind moves to the first key (the last, in reverse).
+	Rewind()
+	// Seek moves to the first key at or after key (reverse: at or before).
+	Seek(key []byte)
+	// Valid reports whether the iterator is at a key of the prefix.
+	Valid() bool
+	// Next moves to the following key.
+	Next()
+	// Key is the current key, valid until the next move.
+	Key() []byte
+	// Value is the current value, valid until the next move.
+	Value() ([]byte, error)
+	// Err reports a failure that ended the walk early (Valid turned false
+	// because the engine failed, not because the keys ran out).
+	Err() error
+	// Close releases the iterator.
+	Close()
+}
