@@ -1,7 +1,7 @@
 package vault
 
 import (
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/vault/identity"
 )
@@ -16,7 +16,7 @@ type action struct {
 }
 
 // begin loads the actor behind id and the agreement.
-func (v *Vault) begin(txn *badger.Txn, id *identity.Identity, agreementID string) (*action, error) {
+func (v *Vault) begin(txn kv.Txn, id *identity.Identity, agreementID string) (*action, error) {
 	me, err := v.whoami(txn, id)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (v *Vault) begin(txn *badger.Txn, id *identity.Identity, agreementID string
 // beginNote is begin for an action on a note: the note is loaded and
 // verified against its agreement's chain (author's signature under the
 // pinned key, readers and expiry as the terms it was written under give).
-func (v *Vault) beginNote(txn *badger.Txn, id *identity.Identity, noteID string) (*action, *Note, error) {
+func (v *Vault) beginNote(txn kv.Txn, id *identity.Identity, noteID string) (*action, *Note, error) {
 	me, err := v.whoami(txn, id)
 	if err != nil {
 		return nil, nil, err

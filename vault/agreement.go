@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/agreement"
@@ -367,7 +367,7 @@ func factKey(agreementID string, seq uint64) string {
 
 // agreement loads and folds an agreement's chain, verifying every fact. A
 // chain that fails is an *IntegrityError naming the fact.
-func (v *Vault) agreement(txn *badger.Txn, id string) (*Agreement, error) {
+func (v *Vault) agreement(txn kv.Txn, id string) (*Agreement, error) {
 	var h agreementHead
 	if err := getRecord(txn, pAgreement, "agreement", id, &h); err != nil {
 		return nil, err
@@ -737,7 +737,7 @@ func (a *Agreement) hold(id string) *Hold {
 // appendFact signs (unless actor is the vault) and stores the next fact of
 // the agreement, folds it in, and logs it. The audit record carries the
 // fact's place and hash, so the log and the chain vouch for each other.
-func (v *Vault) appendFact(txn *badger.Txn, a *Agreement, typ string, body any, signer *identity.Identity, actor string, rec *audit.Record) (*fact, error) {
+func (v *Vault) appendFact(txn kv.Txn, a *Agreement, typ string, body any, signer *identity.Identity, actor string, rec *audit.Record) (*fact, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
@@ -800,14 +800,10 @@ func recordID(body any) string {
 // findFact returns the agreement whose chain holds the consent, grant,
 // disclosure or hold with this id. It only locates the chain: the caller
 // verifies it and finds the record in what it verified.
-func (v *Vault) findFact(txn *badger.Txn, id string) (string, error) {
-	it, err := txn.Get([]byte(pIndex + id))
+func (v *Vault) findFact(txn kv.Txn, id string) (string, error) {
+	b, err := txn.Get([]byte(pIndex + id))
 	switch {
 	case err == nil:
-		b, err := it.ValueCopy(nil)
-		if err != nil {
-			return "", err
-		}
 		if ok, err := v.chainHolds(txn, string(b), id); err != nil || ok {
 			return string(b), err
 		}
@@ -834,7 +830,7 @@ func (v *Vault) findFact(txn *badger.Txn, id string) (string, error) {
 // chainHolds reports whether agreement agreementID's chain has a fact
 // that makes the consent, grant, disclosure or hold recordID. It verifies
 // nothing.
-func (v *Vault) chainHolds(txn *badger.Txn, agreementID, recordID string) (bool, error) {
+func (v *Vault) chainHolds(txn kv.Txn, agreementID, recordID string) (bool, error) {
 	found := false
 	err := scan(txn, pFact+agreementID+"/", func(_ string, f *fact) error {
 		switch f.Type {
@@ -869,7 +865,7 @@ func recordKind(id string) string {
 // GetAgreement returns an agreement with every version.
 func (v *Vault) GetAgreement(ctx context.Context, id string) (*Agreement, error) {
 	var a *Agreement
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		a, err = v.agreement(txn, id)
 		return err
 	})
@@ -879,7 +875,7 @@ func (v *Vault) GetAgreement(ctx context.Context, id string) (*Agreement, error)
 // Agreements lists every agreement.
 func (v *Vault) Agreements(ctx context.Context) ([]*Agreement, error) {
 	var out []*Agreement
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		out, err = v.agreementsIn(txn)
 		return err
 	})
@@ -887,7 +883,7 @@ func (v *Vault) Agreements(ctx context.Context) ([]*Agreement, error) {
 }
 
 // agreementsIn folds every agreement's chain.
-func (v *Vault) agreementsIn(txn *badger.Txn) ([]*Agreement, error) {
+func (v *Vault) agreementsIn(txn kv.Txn) ([]*Agreement, error) {
 	var ids []string
 	if err := scan(txn, pAgreement, func(_ string, h *agreementHead) error {
 		ids = append(ids, h.ID)
@@ -920,7 +916,7 @@ func (v *Vault) agreementsFor(ctx context.Context, agreementID string) ([]*Agree
 }
 
 // parseAgreement parses an agreement file and checks its participants.
-func (v *Vault) parseAgreement(txn *badger.Txn, text []byte) (*agreement.Agreement, error) {
+func (v *Vault) parseAgreement(txn kv.Txn, text []byte) (*agreement.Agreement, error) {
 	parsed, err := agreement.Parse(text)
 	if err != nil {
 		return nil, invalid("%v", err)
@@ -947,7 +943,7 @@ func textBlob(agreementID string, version int) string {
 
 // sealText encrypts an agreement file to its parties' registered keys and
 // stores it; it returns the hash the propose fact commits to.
-func (v *Vault) sealText(txn *badger.Txn, id string, version int, parsed *agreement.Agreement, text []byte) (string, error) {
+func (v *Vault) sealText(txn kv.Txn, id string, version int, parsed *agreement.Agreement, text []byte) (string, error) {
 	names := append([]string{parsed.Mentor, parsed.Mentee}, parsed.Supervisors...)
 	rs, err := v.registeredRecipients(txn, names)
 	if err != nil {
@@ -966,7 +962,7 @@ func (v *Vault) sealText(txn *badger.Txn, id string, version int, parsed *agreem
 
 // openText decrypts a version's text with id and checks it is the text the
 // chain committed to and that it states the recorded terms.
-func (v *Vault) openText(txn *badger.Txn, a *Agreement, ver *AgreementVersion, id *identity.Identity) ([]byte, error) {
+func (v *Vault) openText(txn kv.Txn, a *Agreement, ver *AgreementVersion, id *identity.Identity) ([]byte, error) {
 	what := fmt.Sprintf("agreement %s version %d", a.ID, ver.Version)
 	ageFile, err := v.getBlob(txn, textBlob(a.ID, ver.Version))
 	if err != nil {
@@ -998,7 +994,7 @@ func (v *Vault) openText(txn *badger.Txn, a *Agreement, ver *AgreementVersion, i
 // of its parties.
 func (v *Vault) AgreementText(ctx context.Context, agreementID string, version int, id *identity.Identity) (string, error) {
 	var text []byte
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -1028,7 +1024,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 		return nil, err
 	}
 	var a *Agreement
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		parsed, err := v.parseAgreement(txn, text)
 		if err != nil {
 			return err
@@ -1059,7 +1055,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 
 // pinsFor returns the fingerprints of the registered keys of a version's
 // parties, refusing a key without a valid proof of possession.
-func (v *Vault) pinsFor(txn *badger.Txn, a *Agreement, ver *AgreementVersion) (map[string]string, error) {
+func (v *Vault) pinsFor(txn kv.Txn, a *Agreement, ver *AgreementVersion) (map[string]string, error) {
 	pins := map[string]string{}
 	for _, name := range a.parties(ver) {
 		p, err := v.participant(txn, name)
@@ -1075,7 +1071,7 @@ func (v *Vault) pinsFor(txn *badger.Txn, a *Agreement, ver *AgreementVersion) (m
 // party's key. The acceptor reads the text first: what they sign is what
 // they could read; with reviewed, it must be exactly that text. When the
 // other party accepted already, the keys must be the ones they pinned.
-func (v *Vault) accept(txn *badger.Txn, a *Agreement, me *Participant, id *identity.Identity, action string, reviewed []byte) error {
+func (v *Vault) accept(txn kv.Txn, a *Agreement, me *Participant, id *identity.Identity, action string, reviewed []byte) error {
 	ver := a.Latest()
 	text, err := v.openText(txn, a, ver, id)
 	if err != nil {
@@ -1121,7 +1117,7 @@ func (v *Vault) AcceptAgreement(ctx context.Context, agreementID string, id *ide
 // reviewed (nil: whatever the newest version says).
 func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed []byte, id *identity.Identity) (*AgreementVersion, error) {
 	var ver *AgreementVersion
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -1158,7 +1154,7 @@ func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed
 // cannot change: that is a new agreement.
 func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []byte, id *identity.Identity) (*AgreementVersion, error) {
 	var ver *AgreementVersion
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/badgerstore"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/seal"
 )
@@ -172,7 +173,7 @@ func lastFact(t *testing.T, db *badger.DB, agreementID string) (string, *fact) {
 	var key string
 	var last fact
 	err := db.View(func(txn *badger.Txn) error {
-		return scan(txn, pFact+agreementID+"/", func(k string, f *fact) error {
+		return scan(badgerstore.Wrap(txn, false), pFact+agreementID+"/", func(k string, f *fact) error {
 			key, last = k, *f
 			return nil
 		})
@@ -216,7 +217,7 @@ func TestAttackEditFact(t *testing.T) {
 	withBadger(t, f.dir, func(db *badger.DB) {
 		var key string
 		err := db.View(func(txn *badger.Txn) error {
-			return scan(txn, pFact+f.agreement+"/", func(k string, fa *fact) error {
+			return scan(badgerstore.Wrap(txn, false), pFact+f.agreement+"/", func(k string, fa *fact) error {
 				if fa.Type == factGrant {
 					key = k
 				}
@@ -507,7 +508,7 @@ func TestAttackEditInsideVerifiedChain(t *testing.T) {
 		var key string
 		var fa fact
 		err := db.View(func(txn *badger.Txn) error {
-			return scan(txn, pFact+f.agreement+"/", func(k string, x *fact) error {
+			return scan(badgerstore.Wrap(txn, false), pFact+f.agreement+"/", func(k string, x *fact) error {
 				if x.Type == factGrant {
 					key, fa = k, *x
 				}

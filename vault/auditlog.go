@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/vault/audit"
 )
@@ -36,7 +36,7 @@ var ErrClock = errors.New("the clock is earlier than the newest audit record; re
 // appendLog links rec to the chain, signs it when signer is not nil, and adds
 // it to txn. The record commits with the action it records, or neither does:
 // the log fails closed.
-func (v *Vault) appendLog(txn *badger.Txn, rec *audit.Record, signer audit.Signer) error {
+func (v *Vault) appendLog(txn kv.Txn, rec *audit.Record, signer audit.Signer) error {
 	// The head is read once per transaction and written once, at commit
 	// (see update): a sweep appends thousands of receipts in one.
 	if v.head == nil {
@@ -153,7 +153,7 @@ func (v *Vault) readCheckpoint(key string) (audit.Checkpoint, []byte, error) {
 // log extends the vault's own checkpoint, and only an empty log may lack
 // one. Either way only the records after the trusted size (and the record
 // at it) are read.
-func (v *Vault) establish(txn *badger.Txn) error {
+func (v *Vault) establish(txn kv.Txn) error {
 	key, err := v.vaultVerifierKey()
 	if err != nil {
 		return err
@@ -216,7 +216,7 @@ func (v *Vault) checkSigner(key string) error {
 // after observeAfter are handed to observeRecord, in order. It returns the
 // log's size and head. Nothing before from.Size is read, so the cost grows
 // with the records added since from, not with the log.
-func (v *Vault) walkLog(txn *badger.Txn, from mark, also *mark, observeAfter uint64) (audit.Checkpoint, error) {
+func (v *Vault) walkLog(txn kv.Txn, from mark, also *mark, observeAfter uint64) (audit.Checkpoint, error) {
 	var alsoHead [32]byte // the hash of the record at also.Size
 	if also != nil && also.Size == from.Size {
 		alsoHead = from.Head
@@ -283,17 +283,16 @@ func (e *linkError) Error() string { return fmt.Sprintf("audit record %d %s", e.
 // before it, and calls fn with each of them and its hash. It returns the
 // log's size and head: errShort if there is no record at from.Size, a
 // *linkError for the first record that breaks the chain.
-func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint, fn func(*audit.Record, [32]byte) error) (audit.Checkpoint, error) {
-	o := badger.DefaultIteratorOptions
-	o.Prefix = []byte(pLog)
+func (v *Vault) follow(txn kv.Txn, from audit.Checkpoint, fn func(*audit.Record, [32]byte) error) (audit.Checkpoint, error) {
+	o := kv.IterOptions{Prefix: []byte(pLog)}
 	it := txn.NewIterator(o)
 	defer it.Close()
 	it.Seek([]byte(logKey(from.Size)))
 	if from.Size > 0 {
-		if !it.Valid() || string(it.Item().Key()) != logKey(from.Size) {
+		if !it.Valid() || string(it.Key()) != logKey(from.Size) {
 			return from, errShort
 		}
-		rec, err := decodeLogItem(it.Item())
+		rec, err := decodeLogValue(it)
 		if err != nil || rec.Seq != from.Size || rec.Hash() != from.Head {
 			return from, &linkError{seq: from.Size, reason: "was replaced"}
 		}
@@ -302,11 +301,11 @@ func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint, fn func(*audit.Re
 	cur := from
 	for ; it.Valid(); it.Next() {
 		want := cur.Size + 1
-		rec, err := decodeLogItem(it.Item())
+		rec, err := decodeLogValue(it)
 		switch {
 		case err != nil:
 			return cur, &linkError{seq: want, reason: "does not decode"}
-		case rec.Seq != want || string(it.Item().Key()) != logKey(want):
+		case rec.Seq != want || string(it.Key()) != logKey(want):
 			return cur, &linkError{seq: want, reason: fmt.Sprintf("is missing (found record %d after record %d)", rec.Seq, cur.Size)}
 		case cur.Size == 0 && rec.Prev != "",
 			cur.Size > 0 && rec.Prev != hex.EncodeToString(cur.Head[:]):
@@ -317,33 +316,30 @@ func (v *Vault) follow(txn *badger.Txn, from audit.Checkpoint, fn func(*audit.Re
 			return cur, err
 		}
 	}
-	return cur, nil
+	return cur, it.Err()
 }
 
-func decodeLogItem(item *badger.Item) (*audit.Record, error) {
-	var rec *audit.Record
-	err := item.Value(func(b []byte) error {
-		var err error
-		rec, err = audit.Decode(b)
-		return err
-	})
-	return rec, err
+func decodeLogValue(it kv.Iterator) (*audit.Record, error) {
+	b, err := it.Value()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Decode(b)
 }
 
 // lastLogSeq is the sequence number of the log's last stored record (0 for
 // none), read from its key alone.
-func lastLogSeq(txn *badger.Txn) uint64 {
-	o := badger.DefaultIteratorOptions
-	o.Prefix = []byte(pLog)
+func lastLogSeq(txn kv.Txn) uint64 {
+	o := kv.IterOptions{Prefix: []byte(pLog)}
 	o.Reverse = true
-	o.PrefetchValues = false
+	o.KeysOnly = true
 	it := txn.NewIterator(o)
 	defer it.Close()
 	it.Seek([]byte(pLog + "\xff\xff\xff\xff\xff\xff\xff\xff\xff"))
 	if !it.Valid() {
 		return 0
 	}
-	k := it.Item().Key()[len(pLog):]
+	k := it.Key()[len(pLog):]
 	if len(k) != 8 {
 		return 0
 	}
@@ -353,7 +349,7 @@ func lastLogSeq(txn *badger.Txn) uint64 {
 // checkLog runs before every write: the log must still extend what this
 // process verified (establishing that first if pinning is off), so a
 // rolled-back vault takes no new action.
-func (v *Vault) checkLog(txn *badger.Txn) error {
+func (v *Vault) checkLog(txn kv.Txn) error {
 	if v.trust == nil {
 		return v.establish(txn)
 	}
@@ -374,7 +370,7 @@ func (v *Vault) checkLog(txn *badger.Txn) error {
 // fsync of the directory. Called with mu held, after a commit.
 func (v *Vault) writeCheckpoint() error {
 	t := v.trust
-	return v.view(func(txn *badger.Txn) error {
+	return v.view(func(txn kv.Txn) error {
 		cp, msg, err := v.readCheckpoint(t.key)
 		if err != nil {
 			return err
@@ -442,28 +438,27 @@ func (v *Vault) verifierKey() (string, error) {
 // that agreement's records.
 func (v *Vault) AuditLog(ctx context.Context, agreement string) ([]*audit.Record, error) {
 	var out []*audit.Record
-	err := v.view(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = []byte(pLog)
+	err := v.view(func(txn kv.Txn) error {
+		o := kv.IterOptions{Prefix: []byte(pLog)}
 		it := txn.NewIterator(o)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			b, err := it.Item().ValueCopy(nil)
+			b, err := it.Value()
 			if err != nil {
 				return err
 			}
 			rec, err := audit.Decode(b)
 			if err != nil {
-				return fmt.Errorf("audit record %x: %w", it.Item().Key()[len(pLog):], err)
+				return fmt.Errorf("audit record %x: %w", it.Key()[len(pLog):], err)
 			}
 			if agreement == "" || rec.Agreement == agreement {
 				out = append(out, rec)
 			}
 		}
-		return nil
+		return it.Err()
 	})
 	return out, err
 }
@@ -495,7 +490,7 @@ func (v *Vault) VerifyAuditCheckpoint(ctx context.Context, checkpoint []byte) (u
 func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64, error) {
 	// Removed participants kept on record signed records too.
 	var parts []*Participant
-	if err := v.view(func(txn *badger.Txn) (err error) {
+	if err := v.view(func(txn kv.Txn) (err error) {
 		parts, err = v.participantsIn(txn, true)
 		return err
 	}); err != nil {
@@ -529,16 +524,15 @@ func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64
 		}
 	}
 
-	err = v.view(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = []byte(pLog)
+	err = v.view(func(txn kv.Txn) error {
+		o := kv.IterOptions{Prefix: []byte(pLog)}
 		it := txn.NewIterator(o)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			b, err := it.Item().ValueCopy(nil)
+			b, err := it.Value()
 			if err != nil {
 				return err
 			}
@@ -550,7 +544,7 @@ func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64
 				return err
 			}
 		}
-		return nil
+		return it.Err()
 	})
 	if err != nil {
 		return ver.Size(), err

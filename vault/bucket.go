@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/vault/seal"
 )
@@ -57,7 +57,7 @@ func baseOf(bucket string) string {
 
 // liveBucket returns the live generation of base, creating its key (synced to
 // disk before the caller's transaction commits) when there is none.
-func (v *Vault) liveBucket(txn *badger.Txn, base string) (string, []byte, error) {
+func (v *Vault) liveBucket(txn kv.Txn, base string) (string, []byte, error) {
 	var head bucketHead
 	err := get(txn, pBucketHead+base, &head)
 	if err == nil {
@@ -85,7 +85,7 @@ func (v *Vault) liveBucket(txn *badger.Txn, base string) (string, []byte, error)
 
 // putBlob seals an age file under base's live key, stores it as blob id and
 // returns the bucket it went to.
-func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) (string, error) {
+func (v *Vault) putBlob(txn kv.Txn, blobID, base string, ageFile []byte) (string, error) {
 	bucket, key, err := v.liveBucket(txn, base)
 	if err != nil {
 		return "", err
@@ -103,7 +103,7 @@ func (v *Vault) putBlob(txn *badger.Txn, blobID, base string, ageFile []byte) (s
 // getBlob returns the age file stored as blob id. A blob whose key was
 // destroyed is not found: it is gone.
 // A large blob is read whole into memory: what streams uses openBlob.
-func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
+func (v *Vault) getBlob(txn kv.Txn, blobID string) ([]byte, error) {
 	r, err := v.openBlob(txn, blobID)
 	if err != nil {
 		return nil, err
@@ -122,10 +122,10 @@ func (v *Vault) getBlob(txn *badger.Txn, blobID string) ([]byte, error) {
 // destroyed. Records are deleted in the same transactions. Keys are destroyed
 // only after the transaction that stops referring to them has committed, so a
 // crash leaves either the old state or orphan keys that Housekeep destroys.
-func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error) error {
+func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) error {
 	var doomed []string   // buckets whose keys go once the transaction is in
 	var payloads []string // payload files that go with them
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		doomed, payloads = doomed[:0], payloads[:0]
 		byBucket := map[string][]string{}
 		for _, id := range blobIDs {
@@ -174,7 +174,7 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn *badger.Txn) error
 }
 
 // rewrapRest moves every member of bucket not in gone to a fresh generation.
-func (v *Vault) rewrapRest(txn *badger.Txn, bucket string, gone map[string]bool) error {
+func (v *Vault) rewrapRest(txn kv.Txn, bucket string, gone map[string]bool) error {
 	var rest []string
 	if err := scanKeys(txn, pMember+bucket+"/", func(k string) error {
 		id := strings.TrimPrefix(k, pMember+bucket+"/")

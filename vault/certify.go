@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/certificate"
@@ -20,7 +20,7 @@ import (
 func (v *Vault) Certificate(ctx context.Context, agreementID string) ([]byte, *certificate.Certificate, error) {
 	var a *Agreement
 	var remaining []*Note
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		if a, err = v.agreement(txn, agreementID); err != nil {
 			return err
 		}

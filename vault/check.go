@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -61,7 +61,7 @@ func (v *Vault) Check(ctx context.Context) (*CheckReport, error) {
 	if err != nil {
 		return r, err
 	}
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		parts, err := v.participantsIn(txn, true)
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func checkNoteHistory(live map[string]bool, agreements map[string]*Agreement, hi
 // by hash: every version's text and every hold's reason, which live as long
 // as the agreement, and the statement of every disclosure whose note is
 // still there.
-func (v *Vault) checkCommitted(txn *badger.Txn, a *Agreement) error {
+func (v *Vault) checkCommitted(txn kv.Txn, a *Agreement) error {
 	sumOf := func(blob string) (string, bool, error) {
 		b, err := v.getBlob(txn, blob)
 		if errors.Is(err, ErrNotFound) {
@@ -325,7 +325,7 @@ func checkAgainstLog(a *Agreement, logged []string) error {
 	return nil
 }
 
-func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hist *noteHistory, owned map[string]bool, r *CheckReport) error {
+func (v *Vault) checkNotes(txn kv.Txn, agreements map[string]*Agreement, hist *noteHistory, owned map[string]bool, r *CheckReport) error {
 	// Each author's key is parsed and its proof checked once, not per note.
 	known := map[string]*Participant{}
 	parts := func(name string) (*Participant, error) {
@@ -413,7 +413,7 @@ func (v *Vault) checkNotes(txn *badger.Txn, agreements map[string]*Agreement, hi
 	return checkNoteHistory(live, agreements, hist)
 }
 
-func (v *Vault) checkBlobs(txn *badger.Txn, owned map[string]bool, r *CheckReport) error {
+func (v *Vault) checkBlobs(txn kv.Txn, owned map[string]bool, r *CheckReport) error {
 	members := map[string]string{} // blob -> bucket, from m/
 	if err := scanKeys(txn, pMember, func(k string) error {
 		bucket, blob, ok := strings.Cut(strings.TrimPrefix(k, pMember), "/")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -111,7 +111,7 @@ func (n *Note) signedExpiry() time.Time {
 func (v *Vault) CloseAgreement(ctx context.Context, agreementID, reason string, id *identity.Identity) (*Closure, error) {
 	var c *Closure
 	var grants []string
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (v *Vault) CloseAgreement(ctx context.Context, agreementID, reason string, 
 }
 
 // agreementNotes returns the verified notes of agreement a.
-func (v *Vault) agreementNotes(txn *badger.Txn, a *Agreement) ([]*Note, error) {
+func (v *Vault) agreementNotes(txn kv.Txn, a *Agreement) ([]*Note, error) {
 	var out []*Note
 	// The authors' records are parsed once, not once per note.
 	people := map[string]*Participant{}
@@ -215,7 +215,7 @@ func (v *Vault) agreementNotes(txn *badger.Txn, a *Agreement) ([]*Note, error) {
 // mentor or its mentee.
 func (v *Vault) CloseReason(ctx context.Context, agreementID string, id *identity.Identity) (*Closure, error) {
 	var c *Closure
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err

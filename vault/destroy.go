@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -46,10 +46,9 @@ type IndexEntry struct {
 // grows with what is due, not with the vault.
 func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry, error) {
 	var out []IndexEntry
-	err := v.view(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = []byte(pExpiry)
-		o.PrefetchValues = false
+	err := v.view(func(txn kv.Txn) error {
+		o := kv.IterOptions{Prefix: []byte(pExpiry)}
+		o.KeysOnly = true
 		it := txn.NewIterator(o)
 		defer it.Close()
 		agreements := map[string]*Agreement{}
@@ -57,7 +56,7 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			unix, id, ok := parseExpiryKey(string(it.Item().Key()))
+			unix, id, ok := parseExpiryKey(string(it.Key()))
 			if !ok {
 				continue
 			}
@@ -78,7 +77,7 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 			}
 			out = append(out, e)
 		}
-		return nil
+		return it.Err()
 	})
 	return out, err
 }
@@ -99,7 +98,7 @@ func refusal(err error) bool {
 // record implies: the hour of the note's expiry for its own and disclosure
 // copies, the grant for a grant's copy. A blob already gone (an interrupted
 // run) is left out.
-func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error) {
+func (v *Vault) sealedCopies(txn kv.Txn, n *Note) (map[string]string, error) {
 	out := map[string]string{}
 	blobs := append([]string{n.ID}, n.Copies...)
 	if n.agr != nil {
@@ -145,7 +144,7 @@ func (v *Vault) sealedCopies(txn *badger.Txn, n *Note) (map[string]string, error
 // in this one place: the author's signed metadata, verified against its
 // agreement's chain, with the holds of that chain. agreements caches the
 // chains folded so far.
-func (v *Vault) sweepNote(txn *badger.Txn, id string, agreements map[string]*Agreement) (*Note, error) {
+func (v *Vault) sweepNote(txn kv.Txn, id string, agreements map[string]*Agreement) (*Note, error) {
 	n, err := v.note(txn, id)
 	if err != nil {
 		return nil, err
@@ -238,7 +237,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	byBucket := map[string][]string{}
 	bucketOf := map[string]string{}  // blob -> bucket
 	blobsOf := map[string][]string{} // note -> its blobs still sealed
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		for _, t := range notes {
 			n := t.n
 			sealed, err := v.sealedCopies(txn, n)
@@ -260,7 +259,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	// membership index is compared blob by blob, never by count.
 	var whole []string
 	partial := map[string][]string{}
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		for b, blobs := range byBucket {
 			all := true
 			if err := scanKeys(txn, pMember+b+"/", func(k string) error {
@@ -294,7 +293,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	if len(notes) > 1 {
 		begin.Rule = ""
 	}
-	if err := v.update(func(txn *badger.Txn) error { return v.appendLog(txn, begin, signer) }); err != nil {
+	if err := v.update(func(txn kv.Txn) error { return v.appendLog(txn, begin, signer) }); err != nil {
 		return nil, err
 	}
 	intentSeq := strconv.FormatUint(begin.Seq, 10)
@@ -319,7 +318,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	for start := 0; start < len(notes); start += batch {
 		chunk := notes[start:min(start+batch, len(notes))]
 		var rs []Receipt
-		err := v.update(func(txn *badger.Txn) error {
+		err := v.update(func(txn kv.Txn) error {
 			rs = rs[:0]
 			now := v.Now()
 			for _, t := range chunk {
@@ -389,7 +388,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 // its metadata; a note that is already gone is skipped.
 func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 	var ts []target
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		now := v.Now()
 		agreements := map[string]*Agreement{}
 		for _, d := range due {
@@ -421,7 +420,7 @@ func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Identity) (*Receipt, error) {
 	var n *Note
 	var me *Participant
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		act, note, err := v.beginNote(txn, id, noteID)
 		if err != nil {
 			return err
@@ -445,19 +444,18 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 // NextDue returns the earliest expiry in the vault after now, or zero.
 func (v *Vault) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
 	var next time.Time
-	err := v.view(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = []byte(pExpiry)
-		o.PrefetchValues = false
+	err := v.view(func(txn kv.Txn) error {
+		o := kv.IterOptions{Prefix: []byte(pExpiry)}
+		o.KeysOnly = true
 		it := txn.NewIterator(o)
 		defer it.Close()
 		it.Seek([]byte(expiryKey(now.Unix()+1, "")))
 		if it.Valid() {
-			if unix, _, ok := parseExpiryKey(string(it.Item().Key())); ok {
+			if unix, _, ok := parseExpiryKey(string(it.Key())); ok {
 				next = time.Unix(unix, 0).UTC()
 			}
 		}
-		return nil
+		return it.Err()
 	})
 	return next, err
 }
@@ -472,7 +470,7 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 	}
 	sort.Strings(buckets)
 	var orphans []string
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		for _, b := range buckets {
 			used := false
 			if err := scanKeys(txn, pMember+b+"/", func(string) error { used = true; return nil }); err != nil {
@@ -521,14 +519,14 @@ type sweepMark struct {
 // last mark, so the cost is what happened since the last sweep.
 func (v *Vault) LastActivity(ctx context.Context) (time.Time, error) {
 	var t time.Time
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		t, _, err = v.lastActivity(ctx, txn)
 		return err
 	})
 	return t, err
 }
 
-func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, uint64, error) {
+func (v *Vault) lastActivity(ctx context.Context, txn kv.Txn) (time.Time, uint64, error) {
 	var mark sweepMark
 	marked := true
 	if err := get(txn, kSweepMark, &mark); isNotFound(err) {
@@ -543,8 +541,7 @@ func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, u
 		return time.Time{}, 0, err
 	}
 	latest := mark.Trusted
-	o := badger.DefaultIteratorOptions
-	o.Prefix = []byte(pLog)
+	o := kv.IterOptions{Prefix: []byte(pLog)}
 	o.Reverse = true
 	it := txn.NewIterator(o)
 	defer it.Close()
@@ -552,13 +549,13 @@ func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, u
 		if err := ctx.Err(); err != nil {
 			return time.Time{}, 0, err
 		}
-		b, err := it.Item().ValueCopy(nil)
+		b, err := it.Value()
 		if err != nil {
 			return time.Time{}, 0, err
 		}
 		rec, err := audit.Decode(b)
 		if err != nil {
-			return time.Time{}, 0, fmt.Errorf("audit record %x: %w", it.Item().Key()[len(pLog):], err)
+			return time.Time{}, 0, fmt.Errorf("audit record %x: %w", it.Key()[len(pLog):], err)
 		}
 		if marked && rec.Seq <= mark.Seq {
 			break
@@ -571,6 +568,9 @@ func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, u
 			break
 		}
 	}
+	if err := it.Err(); err != nil {
+		return time.Time{}, 0, err
+	}
 	return latest, head.Seq, nil
 }
 
@@ -579,7 +579,7 @@ func (v *Vault) lastActivity(ctx context.Context, txn *badger.Txn) (time.Time, u
 // then on LastActivity returns at least t and the activity before the mark.
 // It writes no audit record.
 func (v *Vault) MarkSwept(ctx context.Context, t time.Time) error {
-	return v.update(func(txn *badger.Txn) error {
+	return v.update(func(txn kv.Txn) error {
 		latest, seq, err := v.lastActivity(ctx, txn)
 		if err != nil {
 			return err

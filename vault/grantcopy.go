@@ -4,8 +4,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/notevault/notevault/vault/kv"
+
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
 )
@@ -21,7 +22,7 @@ type grantTarget struct {
 
 // grantTargets lists the live grants that cover a new note of kind with
 // the given readers, each with its supervisor's pinned key.
-func (v *Vault) grantTargets(txn *badger.Txn, a *Agreement, kind policy.Kind, readers []string, now time.Time) ([]grantTarget, error) {
+func (v *Vault) grantTargets(txn kv.Txn, a *Agreement, kind policy.Kind, readers []string, now time.Time) ([]grantTarget, error) {
 	var out []grantTarget
 	f := a.facts("")
 	for _, g := range f.Grants {
@@ -45,7 +46,7 @@ func (v *Vault) grantTargets(txn *badger.Txn, a *Agreement, kind policy.Kind, re
 // bucket and dies with it. Only what the author may read is copied: plain
 // is the note the author just wrote, and it is copied only under grants
 // made by one of its readers.
-func (v *Vault) copyForGrants(txn *badger.Txn, a *Agreement, n *Note, plain []byte, now time.Time) error {
+func (v *Vault) copyForGrants(txn kv.Txn, a *Agreement, n *Note, plain []byte, now time.Time) error {
 	targets, err := v.grantTargets(txn, a, n.Kind, n.Readers, now)
 	if err != nil {
 		return err

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // Each user pins, per agreement, the head of its fact chain as they last saw
@@ -31,7 +31,7 @@ func (v *Vault) verifiedHead(id string) factHead {
 // this user pinned (seen or verified), and notes the head seen (now fully
 // verified) for pinning once the transaction that saw it is known to be
 // committed.
-func (v *Vault) checkPinnedHead(txn *badger.Txn, a *Agreement) error {
+func (v *Vault) checkPinnedHead(txn kv.Txn, a *Agreement) error {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
 	for _, pin := range []factHead{v.heads[a.ID], v.verified[a.ID]} {
@@ -48,15 +48,15 @@ func (v *Vault) checkPinnedHead(txn *badger.Txn, a *Agreement) error {
 }
 
 // notePinnedHead records a head the transaction txn is about to commit.
-func (v *Vault) notePinnedHead(txn *badger.Txn, a *Agreement) {
+func (v *Vault) notePinnedHead(txn kv.Txn, a *Agreement) {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
 	v.seen(txn)[a.ID] = a.head
 }
 
-func (v *Vault) seen(txn *badger.Txn) map[string]factHead {
+func (v *Vault) seen(txn kv.Txn) map[string]factHead {
 	if v.pending == nil {
-		v.pending = map[*badger.Txn]map[string]factHead{}
+		v.pending = map[kv.Txn]map[string]factHead{}
 	}
 	m, ok := v.pending[txn]
 	if !ok {
@@ -68,7 +68,7 @@ func (v *Vault) seen(txn *badger.Txn) map[string]factHead {
 
 // settleHeads pins what txn saw (and verified) once it committed (or, for a
 // read, ended), and forgets it if it did not.
-func (v *Vault) settleHeads(txn *badger.Txn, committed bool) {
+func (v *Vault) settleHeads(txn kv.Txn, committed bool) {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
 	if committed {

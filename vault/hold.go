@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -97,7 +97,7 @@ func (v *Vault) PlaceHold(ctx context.Context, req HoldRequest, id *identity.Ide
 		return nil, err
 	}
 	var h *Hold
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		if noteID != "" {
 			n, err := v.note(txn, noteID)
 			if err != nil {
@@ -157,7 +157,7 @@ func holdDetail(noteID string, review time.Time) map[string]string {
 // ReleaseHold ends a hold, as a fact signed by whoever released it; the next
 // sweep destroys what is overdue.
 func (v *Vault) ReleaseHold(ctx context.Context, holdID string, id *identity.Identity) error {
-	return v.update(func(txn *badger.Txn) error {
+	return v.update(func(txn kv.Txn) error {
 		agreementID, err := v.findFact(txn, holdID)
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (v *Vault) Holds(ctx context.Context, agreementID string, id *identity.Iden
 		out = append(out, a.holds...)
 	}
 	if id != nil {
-		err := v.view(func(txn *badger.Txn) error {
+		err := v.view(func(txn kv.Txn) error {
 			for _, h := range out {
 				sealed, err := v.getBlob(txn, reasonBlob(h.ID))
 				if err != nil {

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -79,7 +79,7 @@ type ImportedNote struct {
 // It checks that id may write such notes now (as CanWrite does), and
 // writes nothing.
 func (v *Vault) NewImport(ctx context.Context, agreementID string, kind policy.Kind, id *identity.Identity) (*Import, error) {
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		_, err := v.planNote(txn, id, agreementID, kind)
 		return err
 	})
@@ -206,7 +206,7 @@ func (im *Import) addBatch(batch []*importItem) ([]ImportedNote, error) {
 		}
 	}()
 	out := make([]ImportedNote, len(batch))
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		plan, err := v.planNote(txn, im.id, im.agreement, im.kind)
 		if err != nil {
 			return err
@@ -264,7 +264,7 @@ func (im *Import) addBatch(batch []*importItem) ([]ImportedNote, error) {
 // "" when there is none: no mark, a mark this importer did not make, or a
 // mark whose note is gone (deleted or expired since; importing the item
 // again is then what the user asks for).
-func (im *Import) imported(txn *badger.Txn, mac []byte) (string, error) {
+func (im *Import) imported(txn kv.Txn, mac []byte) (string, error) {
 	var m importMark
 	if err := get(txn, im.markKey(mac), &m); err != nil {
 		if isNotFound(err) {

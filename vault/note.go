@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notevault/notevault/vault/kv"
+
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -108,7 +109,7 @@ type notePlan struct {
 // planNote decides whether id may write a note of kind under agreementID
 // now, and if so returns what the write rests on. AddNote writes through it
 // and CanWrite asks it, so the two cannot disagree.
-func (v *Vault) planNote(txn *badger.Txn, id *identity.Identity, agreementID string, kind policy.Kind) (*notePlan, error) {
+func (v *Vault) planNote(txn kv.Txn, id *identity.Identity, agreementID string, kind policy.Kind) (*notePlan, error) {
 	act, err := v.begin(txn, id, agreementID)
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func (v *Vault) CanWrite(ctx context.Context, nn NewNote, id *identity.Identity)
 	if err := nn.Content.validate(); err != nil {
 		return err
 	}
-	return v.view(func(txn *badger.Txn) error {
+	return v.view(func(txn kv.Txn) error {
 		_, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
 		return err
 	})
@@ -163,7 +164,7 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	var n *Note
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		plan, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
 		if err != nil {
 			return err
@@ -204,7 +205,7 @@ func (v *Vault) AddNote(ctx context.Context, nn NewNote, id *identity.Identity) 
 
 // putNote stores a note's record (its signed metadata as signed, with the
 // vault's bookkeeping from n) and its expiry index entry.
-func (v *Vault) putNote(txn *badger.Txn, n *Note) error {
+func (v *Vault) putNote(txn kv.Txn, n *Note) error {
 	if err := put(txn, pNote+n.ID, n.stored()); err != nil {
 		return err
 	}
@@ -221,7 +222,7 @@ func (n *Note) stored() *noteRec {
 
 // note reads a note's record as stored, unverified: for listing and the
 // sweep's bookkeeping. Whatever acts on a note uses verifiedNote.
-func (v *Vault) note(txn *badger.Txn, id string) (*Note, error) {
+func (v *Vault) note(txn kv.Txn, id string) (*Note, error) {
 	var rec noteRec
 	if err := getRecord(txn, pNote, "note", id, &rec); err != nil {
 		return nil, err
@@ -235,7 +236,7 @@ func (v *Vault) note(txn *badger.Txn, id string) (*Note, error) {
 // verifiedNote reads a note and verifies it against its agreement's chain:
 // signed by its author under the key the version it names pinned, with the
 // readers and the expiry those terms give. Its holds come from the chain.
-func (v *Vault) verifiedNote(txn *badger.Txn, id string) (*Note, *Agreement, error) {
+func (v *Vault) verifiedNote(txn kv.Txn, id string) (*Note, *Agreement, error) {
 	n, err := v.note(txn, id)
 	if err != nil {
 		return nil, nil, err
@@ -250,7 +251,7 @@ func (v *Vault) verifiedNote(txn *badger.Txn, id string) (*Note, *Agreement, err
 	return n, a, nil
 }
 
-func (v *Vault) verifyNote(txn *badger.Txn, a *Agreement, n *Note) error {
+func (v *Vault) verifyNote(txn kv.Txn, a *Agreement, n *Note) error {
 	return verifyNoteBy(a, n, func(name string) (*Participant, error) { return v.participant(txn, name) })
 }
 
@@ -351,7 +352,7 @@ func openNote(ageFile []byte, n *Note, id *identity.Identity) ([]byte, *envelope
 // GetNote returns a note's metadata, verified.
 func (v *Vault) GetNote(ctx context.Context, id string) (*Note, error) {
 	var n *Note
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		n, _, err = v.verifiedNote(txn, id)
 		return err
 	})
@@ -362,7 +363,7 @@ func (v *Vault) GetNote(ctx context.Context, id string) (*Note, error) {
 // the note now. It changes nothing and logs nothing.
 func (v *Vault) Explain(ctx context.Context, noteID, name string) (policy.Decision, error) {
 	var d policy.Decision
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		if _, err := v.participant(txn, name); err != nil {
 			return err
 		}
@@ -383,7 +384,7 @@ func (v *Vault) Explain(ctx context.Context, noteID, name string) (policy.Decisi
 // are what policy is given, as for every other decision.
 func (v *Vault) Abilities(ctx context.Context, agreementID, name string) ([]policy.Ability, error) {
 	var out []policy.Ability
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		if _, err := v.participant(txn, name); err != nil {
 			return err
 		}
@@ -482,7 +483,7 @@ func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]
 // the policy allows it, fetches the copy the decision rests on with fetch
 // (the whole blob, or a stream of it). A denial is logged before it is
 // returned.
-func readCopy[T any](v *Vault, noteID string, id *identity.Identity, action string, fetch func(*badger.Txn, string) (T, error)) (T, *Note, policy.Decision, *Participant, error) {
+func readCopy[T any](v *Vault, noteID string, id *identity.Identity, action string, fetch func(kv.Txn, string) (T, error)) (T, *Note, policy.Decision, *Participant, error) {
 	var (
 		src  T
 		zero T
@@ -490,7 +491,7 @@ func readCopy[T any](v *Vault, noteID string, id *identity.Identity, action stri
 		d    policy.Decision
 		me   *Participant
 	)
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		act, note, err := v.beginNote(txn, id, noteID)
 		if err != nil {
 			return err
@@ -526,7 +527,7 @@ func copyFor(n *Note, d policy.Decision) string {
 }
 
 func (v *Vault) logAccess(id *identity.Identity, me *Participant, n *Note, d policy.Decision, action string) error {
-	return v.update(func(txn *badger.Txn) error {
+	return v.update(func(txn kv.Txn) error {
 		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: action, Agreement: n.Agreement, Subject: n.ID,
 			Kind: string(n.Kind), Rule: d.Rule, Detail: map[string]string{"basis": d.Basis, "author": n.Author}}, id)
 	})
@@ -555,7 +556,7 @@ func (f NoteFilter) keeps(n *Note) bool {
 // (and to notevault check).
 func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 	var out []*Note
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		agreements := map[string]*Agreement{}
 		base := map[string]policy.Facts{} // an agreement's facts, without disclosures
 		now := v.Now()

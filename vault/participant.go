@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notevault/notevault/vault/kv"
+
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -60,7 +61,7 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 		return nil, invalid("that public key carries no proof of possession: print it again with notevault identity public -i FILE (this release adds the proof to the line)")
 	}
 	p := &Participant{Name: name, Role: role, Public: pub, Key: pub.String(), Added: v.Now()}
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		if q, err := v.participant(txn, name); err == nil {
 			if !q.Removed.IsZero() {
 				return invalid("participant %s was removed and stays on record to check the signatures of closed agreements: choose another name", name)
@@ -96,7 +97,7 @@ func (v *Vault) AddParticipant(ctx context.Context, name string, role policy.Rol
 // Participants lists every participant, by name.
 func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 	var out []*Participant
-	err := v.view(func(txn *badger.Txn) (err error) {
+	err := v.view(func(txn kv.Txn) (err error) {
 		out, err = v.participantsIn(txn, false)
 		return err
 	})
@@ -105,7 +106,7 @@ func (v *Vault) Participants(ctx context.Context) ([]*Participant, error) {
 
 // participantsIn lists the participants, by name; withRemoved adds those
 // removed but kept on record, whose keys still check old signatures.
-func (v *Vault) participantsIn(txn *badger.Txn, withRemoved bool) ([]*Participant, error) {
+func (v *Vault) participantsIn(txn kv.Txn, withRemoved bool) ([]*Participant, error) {
 	var out []*Participant
 	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if p.Name != strings.TrimPrefix(k, pParticipant) {
@@ -142,7 +143,7 @@ func (p *Participant) Fingerprint() string { return p.Public.Fingerprint() }
 // registeredRecipients resolves names to the age recipients of their
 // registered (bound) keys. Only an agreement's text is encrypted this way,
 // before anyone has pinned anything; notes go to pinned keys only.
-func (v *Vault) registeredRecipients(txn *badger.Txn, names []string) ([]age.Recipient, error) {
+func (v *Vault) registeredRecipients(txn kv.Txn, names []string) ([]age.Recipient, error) {
 	keys := make([]identity.PublicKey, len(names))
 	for i, name := range names {
 		p, err := v.participant(txn, name)
@@ -157,7 +158,7 @@ func (v *Vault) registeredRecipients(txn *badger.Txn, names []string) ([]age.Rec
 // pinnedRecipients resolves names to age recipients through the keys the
 // version in force pinned: the stored key must still be the pinned one, or
 // nothing is encrypted to it.
-func (v *Vault) pinnedRecipients(txn *badger.Txn, a *Agreement, names []string) ([]age.Recipient, error) {
+func (v *Vault) pinnedRecipients(txn kv.Txn, a *Agreement, names []string) ([]age.Recipient, error) {
 	ver := a.Current()
 	if d := policy.InForce(a.Terms(a.Latest()), ver != nil); !d.Allowed() {
 		return nil, denied(d)
@@ -196,7 +197,7 @@ func ageRecipients(names []string, keys []identity.PublicKey) ([]age.Recipient, 
 	return out, nil
 }
 
-func (v *Vault) participant(txn *badger.Txn, name string) (*Participant, error) {
+func (v *Vault) participant(txn kv.Txn, name string) (*Participant, error) {
 	var p Participant
 	if err := getRecord(txn, pParticipant, "participant", name, &p); err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func (v *Vault) participant(txn *badger.Txn, name string) (*Participant, error) 
 // Whoami returns the participant that id belongs to.
 func (v *Vault) Whoami(ctx context.Context, id *identity.Identity) (*Participant, error) {
 	var me *Participant
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		var err error
 		me, err = v.whoami(txn, id)
 		return err
@@ -218,7 +219,7 @@ func (v *Vault) Whoami(ctx context.Context, id *identity.Identity) (*Participant
 	return me, err
 }
 
-func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, error) {
+func (v *Vault) whoami(txn kv.Txn, id *identity.Identity) (*Participant, error) {
 	if id == nil {
 		return nil, ErrNotParticipant
 	}
@@ -262,7 +263,7 @@ func (v *Vault) whoami(txn *badger.Txn, id *identity.Identity) (*Participant, er
 // longer act, and the name is not given out again. A party of an open
 // agreement is refused, naming the agreement: close it first.
 func (v *Vault) RemoveParticipant(ctx context.Context, name string) (removed *Participant, kept bool, err error) {
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		p, err := v.participant(txn, name)
 		if err != nil {
 			return err

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/notevault/notevault/vault/kv"
+
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/vault/seal"
 )
@@ -187,7 +188,7 @@ func (p *pendingBlob) discard() {
 // its record and moves its payload file into place. The caller syncs the
 // payload directory before its transaction commits (syncPayloads) and
 // discards the blob if the transaction fails.
-func (v *Vault) putPending(txn *badger.Txn, p *pendingBlob, base string) (string, error) {
+func (v *Vault) putPending(txn kv.Txn, p *pendingBlob, base string) (string, error) {
 	bucket, key, err := v.liveBucket(txn, base)
 	if err != nil {
 		return "", err
@@ -257,7 +258,7 @@ func (r *blobReader) Close() error {
 
 // openBlob returns the age file stored as blob id, as a stream. A blob
 // whose key was destroyed is not found: it is gone.
-func (v *Vault) openBlob(txn *badger.Txn, blobID string) (*blobReader, error) {
+func (v *Vault) openBlob(txn kv.Txn, blobID string) (*blobReader, error) {
 	var rec blobRec
 	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
 		return nil, err
@@ -327,7 +328,7 @@ func (v *Vault) housekeepPayloads() (int, error) {
 		return 0, err
 	}
 	var orphans []string
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		for _, e := range ents {
 			name := e.Name()
 			if strings.HasPrefix(name, payloadTmp) {

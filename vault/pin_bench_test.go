@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/notevault/notevault/vault/audit"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // appendRecords writes n system audit records, 1,000 to a transaction.
@@ -17,7 +16,7 @@ func appendRecords(tb testing.TB, v *Vault, n int) {
 	tb.Helper()
 	for done := 0; done < n; {
 		k := min(1000, n-done)
-		err := v.update(func(txn *badger.Txn) error {
+		err := v.update(func(txn kv.Txn) error {
 			for i := range k {
 				rec := &audit.Record{Actor: ActorVault, Action: "bench.record", Subject: fmt.Sprintf("x-%d", done+i)}
 				if err := v.appendLog(txn, rec, nil); err != nil {

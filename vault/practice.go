@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/agreement"
@@ -233,7 +233,7 @@ func (e *missingError) Is(target error) bool { return target == ErrNotFound }
 
 // criteriaInForce reads the success criteria of the version in force from
 // its text, which only its parties can decrypt.
-func (v *Vault) criteriaInForce(txn *badger.Txn, a *Agreement, id *identity.Identity) ([]Criterion, error) {
+func (v *Vault) criteriaInForce(txn kv.Txn, a *Agreement, id *identity.Identity) ([]Criterion, error) {
 	text, err := v.openText(txn, a, a.Current(), id)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func criterionIDs(cs []Criterion) string {
 // each says, opened with id and checked against the hash its fact commits
 // to. An attestation sealed before id could read them (a supervisor named
 // by a later amendment) is left out.
-func (v *Vault) openAttestations(txn *badger.Txn, a *Agreement, id *identity.Identity) ([]*Attestation, error) {
+func (v *Vault) openAttestations(txn kv.Txn, a *Agreement, id *identity.Identity) ([]*Attestation, error) {
 	var out []*Attestation
 	for _, at := range a.practice.attestations {
 		what := "attestation " + at.ID
@@ -311,7 +311,7 @@ func (v *Vault) AttestCriterion(ctx context.Context, agreementID, criterion stri
 		return nil, invalid("%v", err)
 	}
 	var out *Attestation
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -425,7 +425,7 @@ type CriterionState struct {
 // grant: statuses, dates and evidence ids, never a note's content.
 func (v *Vault) Criteria(ctx context.Context, agreementID string, id *identity.Identity) ([]CriterionState, error) {
 	var out []CriterionState
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		act, _, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -467,7 +467,7 @@ func (v *Vault) Criteria(ctx context.Context, agreementID string, id *identity.I
 // version of an agreement.
 func (v *Vault) endProposal(agreementID string, id *identity.Identity, typ string) (*AgreementVersion, error) {
 	var ver *AgreementVersion
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		act, err := v.begin(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -531,7 +531,7 @@ type ReviewDue struct {
 // It reads metadata only and needs no key.
 func (v *Vault) DueReviews(ctx context.Context) ([]ReviewDue, error) {
 	var out []ReviewDue
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		as, err := v.agreementsIn(txn)
 		if err != nil {
 			return err
@@ -624,7 +624,7 @@ type FieldChange struct {
 // party), the texts are compared too.
 func (v *Vault) DiffAgreement(ctx context.Context, agreementID string, from, to int, id *identity.Identity) (*AgreementDiff, error) {
 	var d *AgreementDiff
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		a, err := v.agreement(txn, agreementID)
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // An attestation counts once both parties signed the same statement; a
@@ -135,7 +136,7 @@ func TestAttestEvidence(t *testing.T) {
 // appendRaw appends a fact signed by signer as actor, bypassing the vault's
 // own checks but not the fold: what a forged or buggy client could write.
 func (f *fixture) appendRaw(typ string, body any, signer *identity.Identity, actor string) error {
-	return f.v.update(func(txn *badger.Txn) error {
+	return f.v.update(func(txn kv.Txn) error {
 		a, err := f.v.agreement(txn, f.agreement)
 		if err != nil {
 			return err
@@ -355,7 +356,7 @@ func TestAttestationSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.v.view(func(txn *badger.Txn) error {
+	err = f.v.view(func(txn kv.Txn) error {
 		return scan(txn, pFact+f.agreement+"/", func(_ string, fa *fact) error {
 			if fa.Type == factAttest && (strings.Contains(string(fa.Body), "met") || strings.Contains(string(fa.Body), evidence.ID)) {
 				t.Errorf("attest fact %d says what it attests: %s", fa.Seq, fa.Body)
@@ -434,7 +435,7 @@ func TestDueCountsFromReview(t *testing.T) {
 		t.Fatal("not overdue after 100 days without a review")
 	}
 	reviewed := start.Add(95 * 24 * time.Hour)
-	err := f.v.update(func(txn *badger.Txn) error {
+	err := f.v.update(func(txn kv.Txn) error {
 		return put(txn, pNote+"n-review", &noteRec{Meta: noteMeta{ID: "n-review", Agreement: f.agreement, Version: 1,
 			Kind: policy.Review, Author: "alice", Created: reviewed}})
 	})

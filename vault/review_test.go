@@ -13,7 +13,9 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
+	"github.com/notevault/notevault/vault/badgerstore"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/seal"
 )
 
@@ -268,7 +270,7 @@ func TestReviewNoteVanishesWithoutReceipt(t *testing.T) {
 				if receipt == "while held" {
 					f.clock.Set(n.Expires.Add(time.Hour))
 				}
-				err := f.v.update(func(txn *badger.Txn) error {
+				err := f.v.update(func(txn kv.Txn) error {
 					return f.v.appendLog(txn, &audit.Record{Actor: ActorRetention, Action: "note.destroy", Agreement: n.Agreement,
 						Subject: n.ID, Kind: string(n.Kind), Rule: "retention." + string(n.Kind)}, nil)
 				})
@@ -319,7 +321,7 @@ func TestReviewAppendedRegistrationLaundersSwappedKey(t *testing.T) {
 	reviewSwapKey(t, f.dir, "carol", mallory)
 	f.open()
 	f.checkNames("participant carol") // control: the swap alone is named
-	err := f.v.update(func(txn *badger.Txn) error {
+	err := f.v.update(func(txn kv.Txn) error {
 		return f.v.appendLog(txn, &audit.Record{Actor: ActorVault, Action: "participant.add", Subject: "carol",
 			Detail: map[string]string{"role": "supervisor", "key": mallory.Public().Fingerprint()}}, nil)
 	})
@@ -507,7 +509,7 @@ func TestReviewGrantCopiesHiddenFromIndex(t *testing.T) {
 	withBadger(t, f.dir, func(db *badger.DB) {
 		var keys []string
 		err := db.View(func(txn *badger.Txn) error {
-			return scanKeys(txn, pMember+g.ID+".", func(k string) error { keys = append(keys, k); return nil })
+			return scanKeys(badgerstore.Wrap(txn, false), pMember+g.ID+".", func(k string) error { keys = append(keys, k); return nil })
 		})
 		if err != nil || len(keys) != 2 {
 			t.Fatalf("membership of the grant's bucket: %v, %v", keys, err)

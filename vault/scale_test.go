@@ -21,6 +21,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/badgerstore"
 	"github.com/notevault/notevault/vault/seal"
 )
 
@@ -188,7 +189,7 @@ func TestSweepScale(t *testing.T) {
 	start = time.Now()
 	var ids [][]byte
 	g.v.db.View(func(txn *badger.Txn) error {
-		return scan(txn, pNote, func(k string, nt *Note) error {
+		return scan(badgerstore.Wrap(txn, false), pNote, func(k string, nt *Note) error {
 			if !nt.Expires.After(cutoff) {
 				ids = append(ids, []byte(k))
 			}

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -116,7 +116,7 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 			}
 		})
 	}
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		var err error
 		if me, err = v.whoami(txn, id); err != nil {
 			return err
@@ -183,7 +183,7 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 	})
 	out := slices.DeleteFunc(slices.Clone(all), func(l *Listed) bool { return l.Problem == nil && !l.matched })
 	rec := findRecord(me.Name, action, q, all, out)
-	if err := v.update(func(txn *badger.Txn) error { return v.appendLog(txn, rec, id) }); err != nil {
+	if err := v.update(func(txn kv.Txn) error { return v.appendLog(txn, rec, id) }); err != nil {
 		return nil, err
 	}
 	return out, nil

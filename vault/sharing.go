@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -26,7 +26,7 @@ func kindsString(ks []policy.Kind) string {
 }
 
 // inForce begins an action that needs a version in force.
-func (v *Vault) inForce(txn *badger.Txn, id *identity.Identity, agreementID string) (*action, policy.Terms, error) {
+func (v *Vault) inForce(txn kv.Txn, id *identity.Identity, agreementID string) (*action, policy.Terms, error) {
 	act, err := v.begin(txn, id, agreementID)
 	if err != nil {
 		return nil, policy.Terms{}, err
@@ -47,7 +47,7 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 		return nil, err
 	}
 	var c policy.Consent
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -89,7 +89,7 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 // copies are destroyed before this returns.
 func (v *Vault) WithdrawConsent(ctx context.Context, consentID string, id *identity.Identity) error {
 	var grants []string
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		agreementID, err := v.findFact(txn, consentID)
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 	}
 	var g policy.Grant
 	copied := 0
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -241,7 +241,7 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 // RevokeGrant ends a grant now, as a fact signed by whoever revoked it, and
 // destroys the supervisor's copies.
 func (v *Vault) RevokeGrant(ctx context.Context, grantID string, id *identity.Identity) error {
-	err := v.update(func(txn *badger.Txn) error {
+	err := v.update(func(txn kv.Txn) error {
 		agreementID, err := v.findFact(txn, grantID)
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func (v *Vault) RevokeGrant(ctx context.Context, grantID string, id *identity.Id
 // grantBlobs returns the ids of the copies stored under grant gid. They are
 // found by their own ids (<grant>.<note>), not through the membership
 // index, which is not signed: copies hidden from the index still go.
-func grantBlobs(txn *badger.Txn, gid string) ([]string, error) {
+func grantBlobs(txn kv.Txn, gid string) ([]string, error) {
 	var blobs []string
 	err := scanKeys(txn, pBlob+gid+".", func(k string) error {
 		blobs = append(blobs, strings.TrimPrefix(k, pBlob))
@@ -300,7 +300,7 @@ func grantKeys(buckets []string, gid string) []string {
 func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 	for _, gid := range grantIDs {
 		var copies []string
-		err := v.update(func(txn *badger.Txn) error {
+		err := v.update(func(txn kv.Txn) error {
 			agreementID, _ := v.findFact(txn, gid)
 			blobs, err := grantBlobs(txn, gid)
 			if err != nil {
@@ -375,7 +375,7 @@ func (v *Vault) EndedGrants(ctx context.Context) (map[string]policy.Decision, er
 	if err != nil {
 		return nil, err
 	}
-	err = v.view(func(txn *badger.Txn) error {
+	err = v.view(func(txn kv.Txn) error {
 		for _, a := range agreements {
 			f := a.facts("")
 			for _, g := range a.grants {
@@ -430,7 +430,7 @@ func (v *Vault) Disclose(ctx context.Context, noteID, to, reason, statement stri
 		return nil, err
 	}
 	var d policy.Disclosure
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		act, n, err := v.beginNote(txn, id, noteID)
 		if err != nil {
 			return err
@@ -495,7 +495,7 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 		file        []byte
 		agreementID string
 	)
-	err := v.view(func(txn *badger.Txn) error {
+	err := v.view(func(txn kv.Txn) error {
 		var err error
 		agreementID, err = v.findFact(txn, disclosureID)
 		if err != nil {
@@ -537,7 +537,7 @@ func (v *Vault) DisclosureStatement(ctx context.Context, disclosureID string, id
 	if err != nil {
 		return nil, "", err
 	}
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "disclosure.read", Agreement: agreementID, Subject: d.ID,
 			Rule: "statement"}, id)
 	})

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
@@ -9,7 +10,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // Key prefixes. Every record is one schema byte followed by JSON. Records
@@ -46,17 +47,17 @@ func decodeRecord(b []byte, v any) error {
 	return json.Unmarshal(b[1:], v)
 }
 
-func get(txn *badger.Txn, key string, v any) error {
-	it, err := txn.Get([]byte(key))
+func get(txn kv.Txn, key string, v any) error {
+	b, err := txn.Get([]byte(key))
 	if err != nil {
 		return err
 	}
-	return it.Value(func(b []byte) error { return decodeRecord(b, v) })
+	return decodeRecord(b, v)
 }
 
 // getRecord reads the record prefix+id into v; a missing record is a
 // not-found error naming what was asked for ("grant g-1: not found").
-func getRecord(txn *badger.Txn, prefix, what, id string, v any) error {
+func getRecord(txn kv.Txn, prefix, what, id string, v any) error {
 	err := get(txn, prefix+id, v)
 	if isNotFound(err) {
 		return notFound(what, id)
@@ -64,7 +65,7 @@ func getRecord(txn *badger.Txn, prefix, what, id string, v any) error {
 	return err
 }
 
-func put(txn *badger.Txn, key string, v any) error {
+func put(txn kv.Txn, key string, v any) error {
 	b, err := encodeRecord(v)
 	if err != nil {
 		return err
@@ -73,37 +74,38 @@ func put(txn *badger.Txn, key string, v any) error {
 }
 
 // scan calls fn for every record under prefix, decoded into a fresh T.
-func scan[T any](txn *badger.Txn, prefix string, fn func(key string, v *T) error) error {
-	o := badger.DefaultIteratorOptions
-	o.Prefix = []byte(prefix)
+func scan[T any](txn kv.Txn, prefix string, fn func(key string, v *T) error) error {
+	o := kv.IterOptions{Prefix: []byte(prefix)}
 	it := txn.NewIterator(o)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var v T
-		item := it.Item()
-		if err := item.Value(func(b []byte) error { return decodeRecord(b, &v) }); err != nil {
-			return fmt.Errorf("record %s: %w", item.Key(), err)
+		b, err := it.Value()
+		if err == nil {
+			err = decodeRecord(b, &v)
 		}
-		if err := fn(string(item.Key()), &v); err != nil {
+		if err != nil {
+			return fmt.Errorf("record %s: %w", it.Key(), err)
+		}
+		if err := fn(string(it.Key()), &v); err != nil {
 			return err
 		}
 	}
-	return nil
+	return it.Err()
 }
 
 // scanKeys calls fn with every key under prefix without reading values.
-func scanKeys(txn *badger.Txn, prefix string, fn func(key string) error) error {
-	o := badger.DefaultIteratorOptions
-	o.Prefix = []byte(prefix)
-	o.PrefetchValues = false
+func scanKeys(txn kv.Txn, prefix string, fn func(key string) error) error {
+	o := kv.IterOptions{Prefix: []byte(prefix)}
+	o.KeysOnly = true
 	it := txn.NewIterator(o)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		if err := fn(string(it.Item().Key())); err != nil {
+		if err := fn(string(it.Key())); err != nil {
 			return err
 		}
 	}
-	return nil
+	return it.Err()
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
@@ -141,7 +143,7 @@ func logKey(seq uint64) string {
 // update runs fn in one read-write transaction and commits it (synced).
 // Writers are serialised within the process; other processes are kept out by
 // the vault lock.
-func (v *Vault) update(fn func(txn *badger.Txn) error) error {
+func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.failed != nil {
@@ -149,7 +151,10 @@ func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	}
 	v.head, v.headDirty = nil, false
 	defer func() { v.head, v.headDirty = nil, false }()
-	txn := v.db.NewTransaction(true)
+	txn, err := v.store.Begin(context.Background(), true)
+	if err != nil {
+		return err
+	}
 	defer txn.Discard()
 	if err := v.checkLog(txn); err != nil {
 		return v.fail(err)
@@ -166,8 +171,8 @@ func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	}
 	if err := txn.Commit(); err != nil {
 		v.settleHeads(txn, false)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			return errors.New("the action is too large for one transaction")
+		if errors.Is(err, kv.ErrTooBig) {
+			return kv.ErrTooBig
 		}
 		return fmt.Errorf("committing to the store: %w", err)
 	}
@@ -179,12 +184,15 @@ func (v *Vault) update(fn func(txn *badger.Txn) error) error {
 	return v.fail(v.writeCheckpoint())
 }
 
-func (v *Vault) view(fn func(txn *badger.Txn) error) error {
-	txn := v.db.NewTransaction(false)
+func (v *Vault) view(fn func(txn kv.Txn) error) error {
+	txn, err := v.store.Begin(context.Background(), false)
+	if err != nil {
+		return err
+	}
 	defer txn.Discard()
-	err := fn(txn)
+	err = fn(txn)
 	v.settleHeads(txn, err == nil)
 	return err
 }
 
-func isNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, kv.ErrNotFound) }

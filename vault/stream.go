@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/notevault/notevault/vault/kv"
+
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
@@ -92,7 +93,7 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 		plan    *notePlan
 		targets []grantTarget
 	)
-	if err := v.view(func(txn *badger.Txn) (err error) {
+	if err := v.view(func(txn kv.Txn) (err error) {
 		if plan, err = v.planNote(txn, id, nn.Agreement, nn.Kind); err != nil {
 			return err
 		}
@@ -155,7 +156,7 @@ func (v *Vault) addLarge(ctx context.Context, nn NewNote, body io.Reader, id *id
 	for _, p := range pend {
 		p.segments = sums
 	}
-	err = v.update(func(txn *badger.Txn) error {
+	err = v.update(func(txn kv.Txn) error {
 		again, err := v.planNote(txn, id, nn.Agreement, nn.Kind)
 		if err != nil {
 			return err
@@ -528,7 +529,7 @@ func (t *teeCloser) Close() error { return t.c.Close() }
 // blob dst in base's bucket: the same plaintext, so the author's commitment
 // covers the copy too. A large note is copied as it is decrypted, to a
 // payload file of its own, and only once the whole plaintext checked out.
-func (v *Vault) copyNote(txn *badger.Txn, n *Note, src string, id *identity.Identity, rs []age.Recipient, dst, base string) (err error) {
+func (v *Vault) copyNote(txn kv.Txn, n *Note, src string, id *identity.Identity, rs []age.Recipient, dst, base string) (err error) {
 	var rec blobRec
 	if err := getRecord(txn, pBlob, "copy", src, &rec); err != nil {
 		return err

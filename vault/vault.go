@@ -18,6 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/notevault/notevault/vault/badgerstore"
+
+	"github.com/notevault/notevault/vault/kv"
+
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
@@ -72,7 +76,8 @@ type Options struct {
 // process; one process at a time holds a vault open.
 type Vault struct {
 	dir   string
-	db    *badger.DB
+	store kv.Store   // what every action reads and writes
+	db    *badger.DB // the same store, for housekeeping only badger has
 	keys  *seal.Keyring
 	lock  *os.File
 	now   func() time.Time
@@ -99,7 +104,7 @@ type Vault struct {
 	headsMu  sync.Mutex
 	heads    map[string]factHead
 	verified map[string]factHead
-	pending  map[*badger.Txn]map[string]factHead
+	pending  map[kv.Txn]map[string]factHead
 	pinPath  string // the user's pin of this vault ("" when pinning is off)
 
 	// termsHook, when set, adjusts every agreement's policy terms as they
@@ -246,7 +251,7 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 	}
 	waitF, _ := os.OpenFile(filepath.Join(dir, waitFile), os.O_RDWR|os.O_CREATE, 0o600)
 	v := &Vault{
-		dir: dir, db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: bopts.CompactL0OnClose,
+		dir: dir, store: badgerstore.New(db), db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: bopts.CompactL0OnClose,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
 	}
@@ -357,7 +362,7 @@ func (v *Vault) Close() error {
 	}
 	v.closed = true
 	err := v.catchUpCheckpoint()
-	if cerr := v.db.Close(); err == nil {
+	if cerr := v.store.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {

@@ -4,9 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // BenchmarkVerification measures what trusting nothing unsigned costs one
@@ -34,7 +33,7 @@ func BenchmarkVerification(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				if err := f.v.view(func(txn *badger.Txn) error {
+				if err := f.v.view(func(txn kv.Txn) error {
 					_, _, err := f.v.verifiedNote(txn, n.ID)
 					return err
 				}); err != nil {

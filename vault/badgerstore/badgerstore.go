@@ -149,3 +149,8 @@ func (i *iter) Value() ([]byte, error) {
 	i.val = v
 	return v, nil
 }
+
+// Wrap gives the kv view of a badger transaction begun elsewhere, for tools
+// and tests that open the database directly (as an attacker with the files
+// would) and still want to read it the vault's way.
+func Wrap(txn *badger.Txn, writable bool) kv.Txn { return &tx{txn: txn, writable: writable} }
