@@ -17,6 +17,7 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // fakeClock is a settable clock, safe for concurrent use.
@@ -79,6 +80,9 @@ type fixture struct {
 	dir   string
 	clock *fakeClock
 	v     *Vault
+	// store, when set, holds the vault's records instead of the
+	// directory's badger database (Options.Store).
+	store kv.Store
 
 	alice, bob, carol *identity.Identity
 	text              []byte // the agreement file
@@ -97,8 +101,15 @@ func (f *fixture) setTerms(fn func(*policy.Terms)) {
 
 func newFixture(t testing.TB, accept bool) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock()}
-	if err := Init(f.dir); err != nil {
+	return newFixtureOn(t, accept, nil)
+}
+
+// newFixtureOn is newFixture with the vault's records in store (nil: the
+// directory's own badger database).
+func newFixtureOn(t testing.TB, accept bool, store kv.Store) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock(), store: store}
+	if err := InitWith(f.dir, Options{Store: store}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	f.open()
@@ -141,7 +152,7 @@ func newIdentity(t testing.TB) *identity.Identity {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now})
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store})
 	if err != nil {
 		f.t.Fatalf("Open: %v", err)
 	}

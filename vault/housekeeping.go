@@ -72,6 +72,9 @@ const handOver = time.Second
 // checks it before Close and, if so, leaves the work to a detached
 // `notevault maintenance`.
 func (v *Vault) NeedsMaintenance() bool {
+	if v.db == nil {
+		return false
+	}
 	v.mu.Lock()
 	flush := 0
 	if v.wrote {
@@ -115,6 +118,9 @@ func (v *Vault) Maintain(ctx context.Context) (bool, error) {
 // settled reports whether badger's compactors have nothing left they would
 // do: no level's adjusted score (what they act on) at 1 or above.
 func (v *Vault) settled() bool {
+	if v.db == nil {
+		return true
+	}
 	for _, l := range v.db.Levels() {
 		if l.Adjusted >= 1.0 {
 			return false
@@ -197,7 +203,7 @@ func (v *Vault) adopt(nv *Vault) {
 // it stopped for another process or ctx).
 func (v *Vault) Reclaim(ctx context.Context) (int, bool, error) {
 	n := 0
-	for {
+	for v.db != nil {
 		if ctx.Err() != nil || v.Contended() {
 			return n, false, nil
 		}

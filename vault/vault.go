@@ -57,6 +57,12 @@ type Options struct {
 	// CompactAt is the number of level-0 tables past which the store needs
 	// maintenance (NeedsMaintenance). Defaults to 8.
 	CompactAt int
+	// Store, when set, is where the vault's records live instead of the
+	// badger database in the directory (a server's PostgreSQL). The
+	// directory still holds the lock, the checkpoint key and the shred keys.
+	// The caller owns Store: Close leaves it open. Compaction and the other
+	// badger housekeeping are then the engine's own business and do nothing.
+	Store kv.Store
 	// PinDir is where this user keeps a pin of every vault they open: the
 	// vault's checkpoint verifier key and the newest signed checkpoint they
 	// saw, outside the vault (see pin.go). With it, Open refuses with a
@@ -232,32 +238,35 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		lock.Close()
 		return nil, err
 	}
-	bopts := badgerOptions(filepath.Join(dir, dbDir))
-	if !creating {
-		if err := checkStore(bopts.Dir, bopts); err != nil {
+	store, db, compactOnClose := opts.Store, (*badger.DB)(nil), false
+	if store == nil {
+		bopts := badgerOptions(filepath.Join(dir, dbDir))
+		if !creating {
+			if err := checkStore(bopts.Dir, bopts); err != nil {
+				lock.Close()
+				return nil, err
+			}
+			if err := dropEmptyLogs(bopts.Dir); err != nil {
+				lock.Close()
+				return nil, err
+			}
+			bopts.CompactL0OnClose = level0AtOpen(bopts) >= opts.CompactAt
+		}
+		if db, err = openBadger(bopts); err != nil {
 			lock.Close()
 			return nil, err
 		}
-		if err := dropEmptyLogs(bopts.Dir); err != nil {
-			lock.Close()
-			return nil, err
-		}
-		bopts.CompactL0OnClose = level0AtOpen(bopts) >= opts.CompactAt
-	}
-	db, err := openBadger(bopts)
-	if err != nil {
-		lock.Close()
-		return nil, err
+		store, compactOnClose = badgerstore.New(db), bopts.CompactL0OnClose
 	}
 	waitF, _ := os.OpenFile(filepath.Join(dir, waitFile), os.O_RDWR|os.O_CREATE, 0o600)
 	v := &Vault{
-		dir: dir, store: badgerstore.New(db), db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: bopts.CompactL0OnClose,
+		dir: dir, store: store, db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: compactOnClose,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
 	}
 	if opts.PinDir != "" {
 		if err := v.checkPin(creating); err != nil {
-			db.Close()
+			v.closeStore()
 			if waitF != nil {
 				waitF.Close()
 			}
@@ -362,7 +371,7 @@ func (v *Vault) Close() error {
 	}
 	v.closed = true
 	err := v.catchUpCheckpoint()
-	if cerr := v.store.Close(); err == nil {
+	if cerr := v.closeStore(); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -374,6 +383,15 @@ func (v *Vault) Close() error {
 	}
 	v.lock.Close() // releases the flock
 	return err
+}
+
+// closeStore closes the store if the vault opened it (badger); a store
+// given in Options belongs to the caller.
+func (v *Vault) closeStore() error {
+	if v.db == nil {
+		return nil
+	}
+	return v.store.Close()
 }
 
 // catchUpCheckpoint signs a checkpoint for records verified beyond the
@@ -389,6 +407,9 @@ func (v *Vault) catchUpCheckpoint() error {
 
 // level0Tables counts the tables badger holds at level 0.
 func (v *Vault) level0Tables() int {
+	if v.db == nil {
+		return 0
+	}
 	for _, l := range v.db.Levels() {
 		if l.Level == 0 {
 			return l.NumTables
@@ -482,6 +503,9 @@ func trimNewline(b []byte) []byte {
 func (v *Vault) Compact(ctx context.Context) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.db == nil {
+		return 0, nil
+	}
 	if err := v.db.Flatten(2); err != nil {
 		return 0, fmt.Errorf("compacting: %w", err)
 	}
