@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -53,14 +54,30 @@ func (t *tx) Set(key, value []byte) error {
 		return kv.ErrReadOnly
 	}
 	// badger keeps the slices until commit; the caller may reuse its own.
-	return mapErr(t.txn.Set(bytes.Clone(key), bytes.Clone(value)))
+	return sizeErr(t.txn.Set(bytes.Clone(key), bytes.Clone(value)), key, value)
+}
+
+// sizeErr keeps badger's words out of an error about a record too large
+// for it: they include a hex dump of the record's first KiB, which must
+// never reach a terminal or a log (it is sealed, but it is still the
+// vault's content). badger's other refusals are its sentinel errors.
+func sizeErr(err error, key, value []byte) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrTxnTooBig), errors.Is(err, badger.ErrReadOnlyTxn),
+		errors.Is(err, badger.ErrDiscardedTxn), errors.Is(err, badger.ErrEmptyKey),
+		errors.Is(err, badger.ErrInvalidKey):
+		return mapErr(err)
+	}
+	return fmt.Errorf("%w: a record of %d bytes (key of %d bytes) is larger than the store takes", kv.ErrTooBig, len(value), len(key))
 }
 
 func (t *tx) Delete(key []byte) error {
 	if !t.writable {
 		return kv.ErrReadOnly
 	}
-	return mapErr(t.txn.Delete(bytes.Clone(key)))
+	return sizeErr(t.txn.Delete(bytes.Clone(key)), key, nil)
 }
 
 func (t *tx) Commit() error { return mapErr(t.txn.Commit()) }
