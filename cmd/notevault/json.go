@@ -614,6 +614,8 @@ type jsonImportedNote struct {
 type criterionJSON struct {
 	ID           string            `json:"id"`
 	What         string            `json:"what"`
+	Measure      string            `json:"measure,omitempty"`
+	Due          string            `json:"due,omitempty"`
 	Status       string            `json:"status,omitempty"`
 	StatusAt     jsonTime          `json:"status_at,omitzero"`
 	Evidence     string            `json:"evidence,omitempty"`
@@ -635,8 +637,11 @@ type attestationJSON struct {
 func criteriaJSON(cs []vault.CriterionState) []criterionJSON {
 	out := make([]criterionJSON, 0, len(cs))
 	for _, c := range cs {
-		j := criterionJSON{ID: c.ID, What: c.What, Status: string(c.Status),
+		j := criterionJSON{ID: c.ID, What: c.What, Measure: c.Measure, Status: string(c.Status),
 			StatusAt: jsonTime(c.Since), Evidence: c.Evidence, Attestations: []attestationJSON{}, Pending: []string{}}
+		if !c.Due.IsZero() {
+			j.Due = c.Due.Format("2006-01-02")
+		}
 		for _, at := range c.Attestations {
 			j.Attestations = append(j.Attestations, attestationJSON{at.ID, at.Version, string(at.Status), at.Note,
 				at.ProposedBy, jsonTime(at.ProposedAt), at.ConfirmedBy, jsonTime(at.ConfirmedAt)})

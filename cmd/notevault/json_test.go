@@ -606,7 +606,7 @@ supervisors: [carol]
 purpose: Lead a team within a year
 success_criteria:
   - ship a portfolio project by 2027-03-01
-  - give a talk at the guild
+  - {id: talk, what: give a talk at the guild, measure: a recorded talk, due: 2026-09-01}
 review: every 30d
 retention: {session: 365d, reflection: 90d, summary: 180d}
 `
@@ -663,7 +663,7 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	evidence := c.run(0, "We shipped the portfolio.\n", "note", "add", "--agreement", prac, "--kind", "session", "-i", alice)
 	c.run(0, "", "criterion", "attest", prac, "c1", "--status", "met", "--note", evidence, "-i", alice)
 	c.run(0, "", "criterion", "attest", prac, "c1", "--status", "met", "--note", evidence, "-i", bob)
-	c.run(0, "", "criterion", "attest", prac, "c2", "--status", "progress", "-i", bob)
+	c.run(0, "", "criterion", "attest", prac, "talk", "--status", "progress", "-i", bob)
 
 	c.json(0, "participant", "list")
 	c.json(0, "agreement", "list")
