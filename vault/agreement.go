@@ -64,6 +64,9 @@ type Agreement struct {
 	// is never re-pinned by re-accepting (rotation will be a signed fact of
 	// its own), so a key swapped in the store stays refused.
 	keyPins map[string]string
+	// moved are key changes signed rotate or replace facts authorised and
+	// no version in force pins yet (keychange.go).
+	moved map[string]keyMove
 }
 
 type agreementHead struct {
@@ -383,17 +386,17 @@ func (v *Vault) agreement(txn kv.Txn, id string) (*Agreement, error) {
 	if len(facts) == 0 {
 		return nil, integrity("agreement "+id, "it has no facts")
 	}
-	keys := map[string]identity.PublicKey{}
-	keyOf := func(name string) (identity.PublicKey, error) {
-		if k, ok := keys[name]; ok {
-			return k, nil
+	parts := map[string]*Participant{}
+	keyOf := func(name string) (*Participant, error) {
+		if p, ok := parts[name]; ok {
+			return p, nil
 		}
 		p, err := v.participant(txn, name)
 		if err != nil {
-			return identity.PublicKey{}, err
+			return nil, err
 		}
-		keys[name] = p.Public
-		return p.Public, nil
+		parts[name] = p
+		return p, nil
 	}
 	trusted := v.verifiedHead(id).Seq
 	for i, f := range facts {
@@ -411,7 +414,7 @@ func (v *Vault) agreement(txn kv.Txn, id string) (*Agreement, error) {
 // trusted, f lies within the chain this user already verified (the caller
 // checks, after the fold, that the chain still hashes to that head), so its
 // signature is not checked again; its place, its link and policy still are.
-func (a *Agreement) apply(f *fact, seq uint64, trusted bool, keyOf func(string) (identity.PublicKey, error)) error {
+func (a *Agreement) apply(f *fact, seq uint64, trusted bool, keyOf func(string) (*Participant, error)) error {
 	what := fmt.Sprintf("agreement %s fact %d", a.ID, seq)
 	bad := func(format string, args ...any) error { return integrity(what, format, args...) }
 	if f.Agreement != a.ID || f.Seq != seq {
@@ -433,7 +436,7 @@ func (a *Agreement) apply(f *fact, seq uint64, trusted bool, keyOf func(string) 
 			return bad("only the first proposal may be unsigned")
 		}
 	} else if !trusted {
-		key, err := keyOf(f.Actor)
+		p, err := keyOf(f.Actor)
 		var ie *IntegrityError
 		if errors.As(err, &ie) {
 			return err // names the participant whose record was changed
@@ -441,16 +444,36 @@ func (a *Agreement) apply(f *fact, seq uint64, trusted bool, keyOf func(string) 
 		if err != nil {
 			return bad("its signer %s: %v", f.Actor, err)
 		}
+		var key identity.PublicKey
 		if a.inForce != nil {
-			pin, ok := a.inForce.Pins[f.Actor]
+			// The key is the one the chain pins, looked up by its
+			// fingerprint among the participant's current and retired
+			// keys: a key changes only by signed facts (keychange.go).
+			pin, ok := a.pinFor(f)
 			if !ok {
 				return bad("%s is not a party of version %d, in force", f.Actor, a.inForce.Version)
 			}
-			if key.Fingerprint() != pin {
-				return bad("%s's stored key (%s) is not the key pinned by version %d (%s)", f.Actor, key.Fingerprint(), a.inForce.Version, pin)
+			if key, ok = p.keyWith(pin); !ok {
+				return bad("%s's stored key (%s) is not the key pinned by version %d (%s)", f.Actor, p.Fingerprint(), a.inForce.Version, pin)
 			}
-		} else if !key.Bound() {
-			return bad("%s's stored key carries no valid proof of possession", f.Actor)
+		} else {
+			// Before any version is in force: an acceptance is signed by
+			// the key it pins for its signer; anything else by the key
+			// the signer had then.
+			key = p.keyAt(f.At)
+			if f.Type == factAccept {
+				var b acceptBody
+				if err := f.decode(&b); err != nil {
+					return bad("%v", err)
+				}
+				var ok bool
+				if key, ok = p.keyWith(b.Pins[f.Actor]); !ok {
+					return bad("it is signed by %s under the key it pins for them (%s), and their stored key is another (%s)", f.Actor, b.Pins[f.Actor], p.Fingerprint())
+				}
+			}
+			if !key.Bound() {
+				return bad("%s's stored key carries no valid proof of possession", f.Actor)
+			}
 		}
 		if !key.Verify(f.signedBytes(), f.Sig) {
 			return bad("its signature by %s does not verify", f.Actor)
@@ -540,7 +563,7 @@ func (a *Agreement) fold(f *fact) error {
 			if b.Pins[p] == "" {
 				return fmt.Errorf("it pins no key for %s", p)
 			}
-			if old, ok := a.keyPins[p]; ok && b.Pins[p] != old {
+			if old, ok := a.keyPins[p]; ok && b.Pins[p] != old && a.moved[p].FP != b.Pins[p] {
 				return fmt.Errorf("it pins a key for %s (%s) other than the one pinned before (%s)", p, b.Pins[p], old)
 			}
 		}
@@ -559,6 +582,7 @@ func (a *Agreement) fold(f *fact) error {
 				a.keyPins = map[string]string{}
 			}
 			maps.Copy(a.keyPins, ver.Pins)
+			a.settleMoves()
 			// A version in force that narrows access ends the grants it no
 			// longer allows (policy.GrantLive judges them under these terms),
 			// and for good: their copies are destroyed now, so a later
@@ -709,6 +733,8 @@ func (a *Agreement) fold(f *fact) error {
 		return a.foldPractice(f)
 	case factClose:
 		return a.foldClose(f)
+	case factRotate, factReplace:
+		return a.foldKeyChange(f)
 	default:
 		return fmt.Errorf("unknown type %q", f.Type)
 	}
@@ -744,6 +770,15 @@ func (v *Vault) appendFact(txn kv.Txn, a *Agreement, typ string, body any, signe
 	}
 	f := &fact{Agreement: a.ID, Seq: a.head.Seq + 1, Prev: a.head.Hash, Type: typ, Actor: actor, At: v.Now(), Body: b}
 	if signer != nil {
+		// What is signed now is checked under the pinned key later: a
+		// fact signed by any other key is refused before it is stored.
+		me, err := v.participant(txn, actor)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.checkSigner(me, signer, typ == factAccept); err != nil {
+			return nil, err
+		}
 		f.Sig = signer.Sign(f.signedBytes())
 	}
 	if err := a.fold(f); err != nil {
@@ -943,9 +978,9 @@ func textBlob(agreementID string, version int) string {
 
 // sealText encrypts an agreement file to its parties' registered keys and
 // stores it; it returns the hash the propose fact commits to.
-func (v *Vault) sealText(txn kv.Txn, id string, version int, parsed *agreement.Agreement, text []byte) (string, error) {
+func (v *Vault) sealText(txn kv.Txn, id string, version int, parsed *agreement.Agreement, text []byte, next map[string]identity.PublicKey) (string, error) {
 	names := append([]string{parsed.Mentor, parsed.Mentee}, parsed.Supervisors...)
-	rs, err := v.registeredRecipients(txn, names)
+	rs, err := v.registeredRecipients(txn, names, next)
 	if err != nil {
 		return "", err
 	}
@@ -1038,7 +1073,7 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 		if err != nil {
 			return err
 		}
-		sum, err := v.sealText(txn, id, 1, parsed, text)
+		sum, err := v.sealText(txn, id, 1, parsed, text, nil)
 		if err != nil {
 			return err
 		}
@@ -1054,10 +1089,15 @@ func (v *Vault) CreateAgreement(ctx context.Context, text []byte) (*Agreement, e
 }
 
 // pinsFor returns the fingerprints of the registered keys of a version's
-// parties, refusing a key without a valid proof of possession.
-func (v *Vault) pinsFor(txn kv.Txn, a *Agreement, ver *AgreementVersion) (map[string]string, error) {
+// parties, refusing a key without a valid proof of possession; next gives
+// the keys of parties whose key changes in this transaction.
+func (v *Vault) pinsFor(txn kv.Txn, a *Agreement, ver *AgreementVersion, next map[string]identity.PublicKey) (map[string]string, error) {
 	pins := map[string]string{}
 	for _, name := range a.parties(ver) {
+		if k, ok := next[name]; ok {
+			pins[name] = k.Fingerprint()
+			continue
+		}
 		p, err := v.participant(txn, name)
 		if err != nil {
 			return nil, err
@@ -1071,10 +1111,16 @@ func (v *Vault) pinsFor(txn kv.Txn, a *Agreement, ver *AgreementVersion) (map[st
 // party's key. The acceptor reads the text first: what they sign is what
 // they could read; with reviewed, it must be exactly that text. When the
 // other party accepted already, the keys must be the ones they pinned.
-func (v *Vault) accept(txn kv.Txn, a *Agreement, me *Participant, id *identity.Identity, action string, reviewed []byte) error {
+func (v *Vault) accept(txn kv.Txn, a *Agreement, me *Participant, id *identity.Identity, action string, reviewed []byte, next map[string]identity.PublicKey) error {
 	ver := a.Latest()
-	text, err := v.openText(txn, a, ver, id)
-	if err != nil {
+	var text []byte
+	var err error
+	if _, moving := next[me.Name]; moving {
+		// The acceptor's own key changes in this transaction and the text
+		// was just sealed to the new one: what they sign is what they
+		// proposed (reviewed).
+		text = bytes.Clone(reviewed)
+	} else if text, err = v.openText(txn, a, ver, id); err != nil {
 		return err
 	}
 	same := reviewed == nil || bytes.Equal(text, reviewed)
@@ -1082,7 +1128,7 @@ func (v *Vault) accept(txn kv.Txn, a *Agreement, me *Participant, id *identity.I
 	if !same {
 		return invalid("version %d of agreement %s is not the text you reviewed: nothing was accepted; read it with notevault agreement show %s -i FILE", ver.Version, a.ID, a.ID)
 	}
-	pins, err := v.pinsFor(txn, a, ver)
+	pins, err := v.pinsFor(txn, a, ver, next)
 	if err != nil {
 		return err
 	}
@@ -1094,9 +1140,10 @@ func (v *Vault) accept(txn kv.Txn, a *Agreement, me *Participant, id *identity.I
 		}
 	}
 	// A party an earlier version in force pinned keeps that key: accepting
-	// an amendment never re-pins one that changed in the store.
+	// an amendment never re-pins one that changed in the store, only one a
+	// signed rotate or replace fact moved (keychange.go).
 	for _, name := range a.parties(ver) {
-		if fp, ok := a.keyPins[name]; ok && pins[name] != fp {
+		if fp, ok := a.keyPins[name]; ok && pins[name] != fp && a.moved[name].FP != pins[name] {
 			return integrity("participant "+name, "the stored key (%s) is not the one pinned when agreement %s was last in force (%s)", pins[name], a.ID, fp)
 		}
 	}
@@ -1130,10 +1177,20 @@ func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed
 		if ver.Ended != "" {
 			return invalid("version %d of agreement %s was %s by %s at %s: there is nothing to accept; propose an amendment instead", ver.Version, a.ID, ver.Ended, ver.EndedBy, policy.FormatTime(ver.EndedAt))
 		}
+		if ver.AcceptedBy(me.Name) && ver == a.inForce && len(a.moved) > 0 {
+			// A party's key changed (a supervisor's rotation, say) and
+			// nobody has proposed the version that pins it: propose the
+			// text in force again and accept it.
+			if err := v.repin(txn, a, me, id, nil); err != nil {
+				return err
+			}
+			ver = a.Latest()
+			return nil
+		}
 		if ver.AcceptedBy(me.Name) {
 			return invalid("%s already accepted version %d of agreement %s", me.Name, ver.Version, a.ID)
 		}
-		return v.accept(txn, a, me, id, "agreement.accept", reviewed)
+		return v.accept(txn, a, me, id, "agreement.accept", reviewed, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -1146,6 +1203,28 @@ func (v *Vault) AcceptReviewed(ctx context.Context, agreementID string, reviewed
 		}
 	}
 	return ver, nil
+}
+
+// propose seals text as the agreement's next version, appends me's signed
+// proposal of it and me's acceptance. next gives the keys of parties whose
+// key changes in this transaction; detail adds to the audit record.
+func (v *Vault) propose(txn kv.Txn, a *Agreement, me *Participant, id *identity.Identity, parsed *agreement.Agreement, text []byte, next map[string]identity.PublicKey, detail map[string]string) error {
+	review, err := reviewField(parsed)
+	if err != nil {
+		return err
+	}
+	n := len(a.Versions) + 1
+	sum, err := v.sealText(txn, a.ID, n, parsed, text, next)
+	if err != nil {
+		return err
+	}
+	d := map[string]string{"version": strconv.Itoa(n)}
+	maps.Copy(d, detail)
+	if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum, Schema: parsed.Schema, Review: review}, id, me.Name,
+		&audit.Record{Actor: me.Name, Action: "agreement.amend", Subject: a.ID, Detail: d}); err != nil {
+		return err
+	}
+	return v.accept(txn, a, me, id, "agreement.accept", text, next)
 }
 
 // AmendAgreement proposes a new version. The proposer (mentor or mentee)
@@ -1171,22 +1250,11 @@ func (v *Vault) AmendAgreement(ctx context.Context, agreementID string, text []b
 		if parsed.Mentor != prev.Parsed.Mentor || parsed.Mentee != prev.Parsed.Mentee {
 			return invalid("an amendment cannot change the mentor or the mentee; create a new agreement instead")
 		}
-		review, err := reviewField(parsed)
-		if err != nil {
-			return err
-		}
-		n := len(a.Versions) + 1
-		sum, err := v.sealText(txn, a.ID, n, parsed, text)
-		if err != nil {
-			return err
-		}
-		if _, err := v.appendFact(txn, a, factPropose, proposeBody{Version: n, Terms: termsOf(parsed), Text: sum, Schema: parsed.Schema, Review: review}, id, me.Name,
-			&audit.Record{Actor: me.Name, Action: "agreement.amend", Subject: a.ID,
-				Detail: map[string]string{"version": strconv.Itoa(n)}}); err != nil {
+		if err := v.propose(txn, a, me, id, parsed, text, nil, nil); err != nil {
 			return err
 		}
 		ver = a.Latest()
-		return v.accept(txn, a, me, id, "agreement.accept", text)
+		return nil
 	})
 	if err != nil {
 		return nil, err

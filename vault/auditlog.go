@@ -487,6 +487,47 @@ func (v *Vault) VerifyAuditCheckpoint(ctx context.Context, checkpoint []byte) (u
 	return v.verifyAudit(ctx, &audit.Checkpoint{Size: size, Head: head})
 }
 
+// keyHistory is the key fingerprint the audit log gives each participant,
+// and the ones it retired, as the log is read in order.
+type keyHistory struct {
+	cur     map[string]string
+	retired map[string][]string
+}
+
+// follow updates h with a verified record: a registration, a rotation
+// signed by the old key, a replacement signed by the party who vouched, a
+// removal. A second registration of a name in use is refused (only an
+// unsigned record could say it; AddParticipant never writes one).
+func (h *keyHistory) follow(rec *audit.Record) error {
+	move := func(who, to string) {
+		if old := h.cur[who]; old != "" {
+			h.retired[who] = append(h.retired[who], old)
+		}
+		h.cur[who] = to
+	}
+	switch rec.Action {
+	case "participant.add":
+		if _, dup := h.cur[rec.Subject]; dup {
+			return &audit.VerifyError{Seq: rec.Seq, Reason: fmt.Sprintf("a second registration of participant %s, who is registered", rec.Subject)}
+		}
+		h.cur[rec.Subject] = rec.Detail["key"]
+	case "participant.rotate":
+		if rec.Actor == rec.Subject && rec.Detail["from"] != "" {
+			move(rec.Subject, rec.Detail["to"])
+		}
+	case "participant.replace":
+		if who := rec.Detail["participant"]; who != "" && who != rec.Actor && rec.Detail["from"] != "" {
+			move(who, rec.Detail["to"])
+		}
+	case "participant.remove":
+		if rec.Detail["kept"] == "" {
+			delete(h.cur, rec.Subject)
+			delete(h.retired, rec.Subject)
+		}
+	}
+	return nil
+}
+
 func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64, error) {
 	// Removed participants kept on record signed records too.
 	var parts []*Participant
@@ -496,14 +537,39 @@ func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64
 	}); err != nil {
 		return 0, err
 	}
-	keys := map[string]ed25519.PublicKey{}
+	byName := map[string]*Participant{}
 	for _, p := range parts {
-		keys[p.Name] = p.Public.Signing
+		byName[p.Name] = p
 	}
+	// A person's records are checked under the key the log says is theirs
+	// at that point: the one registered, then each one a signed rotation
+	// or replacement moved to (keyHistory). The key itself comes from the
+	// participant record, by fingerprint.
+	hist := &keyHistory{cur: map[string]string{}, retired: map[string][]string{}}
 	ver := audit.NewVerifier(func(actor string) (ed25519.PublicKey, bool) {
-		k, ok := keys[actor]
-		return k, ok
+		p, ok := byName[actor]
+		if !ok {
+			return nil, false
+		}
+		fp, logged := hist.cur[actor]
+		if !logged {
+			return p.Public.Signing, true
+		}
+		k, ok := p.keyWith(fp)
+		if !ok {
+			return nil, true // known, but no stored key is the logged one: refused
+		}
+		return k.Signing, true
 	}, ActorVault, ActorRetention)
+	ver.Retired = func(actor string) []ed25519.PublicKey {
+		var out []ed25519.PublicKey
+		for _, fp := range hist.retired[actor] {
+			if k, ok := byName[actor].keyWith(fp); ok {
+				out = append(out, k.Signing)
+			}
+		}
+		return out
+	}
 
 	key, err := v.verifierKey()
 	if err != nil {
@@ -541,6 +607,9 @@ func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64
 				return &audit.VerifyError{Seq: ver.Size() + 1, Reason: "record does not decode: " + err.Error()}
 			}
 			if err := ver.Add(rec); err != nil {
+				return err
+			}
+			if err := hist.follow(rec); err != nil {
 				return err
 			}
 		}

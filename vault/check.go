@@ -160,6 +160,14 @@ func (v *Vault) checkAudit(ctx context.Context) (facts map[string][]string, keys
 				return nil, nil, nil, n, integrity("participant "+rec.Subject, "the audit log records a second registration (record %d)", rec.Seq)
 			}
 			keys[rec.Subject] = rec.Detail["key"]
+		case "participant.rotate", "participant.replace":
+			// A key change the log recorded, signed by the old key or by
+			// the party who vouched (verifyAudit checked the signature).
+			if who := rec.Detail["participant"]; rec.Action == "participant.replace" && who != "" && rec.Detail["from"] != "" {
+				keys[who] = rec.Detail["to"]
+			} else if rec.Action == "participant.rotate" && rec.Actor == rec.Subject && rec.Detail["from"] != "" {
+				keys[rec.Subject] = rec.Detail["to"]
+			}
 		case "participant.remove":
 			// A participant deleted (a party of no agreement) frees the
 			// name for a new registration; one kept on record does not.

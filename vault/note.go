@@ -118,6 +118,9 @@ func (v *Vault) planNote(txn kv.Txn, id *identity.Identity, agreementID string, 
 	if d := policy.InForce(a.Terms(a.Latest()), a.Current() != nil); !d.Allowed() {
 		return nil, denied(d)
 	}
+	if err := a.checkSigner(me, id, false); err != nil {
+		return nil, err
+	}
 	p := &notePlan{action: act, version: a.Current()}
 	p.terms = a.Terms(p.version)
 	if d := policy.WriteNote(me.Name, kind, p.terms); !d.Allowed() {
@@ -273,7 +276,7 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	if err != nil {
 		return integrity(what, "its author: %v", err)
 	}
-	if p.Public.Fingerprint() != pin || !p.Public.Verify(m.signedBytes(), n.rec.Sig) {
+	if key, ok := p.keyWith(pin); !ok || !key.Verify(m.signedBytes(), n.rec.Sig) {
 		return integrity(what, "it is not signed by its author %s", m.Author)
 	}
 	// It was written while the agreement was open, under the terms of the

@@ -29,6 +29,44 @@ type Participant struct {
 	// Removed is when the participant was removed while a party of closed
 	// agreements (RemoveParticipant); zero while they are a participant.
 	Removed time.Time `json:"removed,omitempty"`
+	// Previous are the keys the participant used before Key, oldest first
+	// (keychange.go). They stay on record to check what they signed and to
+	// find the key an agreement still pins; the agreements' signed facts,
+	// never this list, decide which key is pinned.
+	Previous []RetiredKey `json:"previous,omitempty"`
+}
+
+// RetiredKey is a key a participant no longer uses for new work.
+type RetiredKey struct {
+	Key    string             `json:"key"`
+	Until  time.Time          `json:"until"` // when the next key took over
+	How    string             `json:"how"`   // "rotated" (the key itself signed the next) or "replaced" (another party vouched)
+	Public identity.PublicKey `json:"-"`
+}
+
+// keyWith returns the participant's key, current or previous, whose
+// fingerprint is fp.
+func (p *Participant) keyWith(fp string) (identity.PublicKey, bool) {
+	if p.Public.Fingerprint() == fp {
+		return p.Public, true
+	}
+	for _, r := range p.Previous {
+		if r.Public.Fingerprint() == fp {
+			return r.Public, true
+		}
+	}
+	return identity.PublicKey{}, false
+}
+
+// keyAt returns the key that was the participant's at t: the first retired
+// key still in use then, or the current one.
+func (p *Participant) keyAt(t time.Time) identity.PublicKey {
+	for _, r := range p.Previous {
+		if t.Before(r.Until) {
+			return r.Public
+		}
+	}
+	return p.Public
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -134,6 +172,12 @@ func (p *Participant) load() error {
 		return integrity("participant "+p.Name, "the stored key fails its proof of possession")
 	}
 	p.Public = pub
+	for i := range p.Previous {
+		r := &p.Previous[i]
+		if r.Public, err = identity.ParsePublicKey(r.Key); err != nil || !r.Public.Bound() {
+			return integrity("participant "+p.Name, "a previous key does not parse or fails its proof of possession")
+		}
+	}
 	return nil
 }
 
@@ -143,9 +187,13 @@ func (p *Participant) Fingerprint() string { return p.Public.Fingerprint() }
 // registeredRecipients resolves names to the age recipients of their
 // registered (bound) keys. Only an agreement's text is encrypted this way,
 // before anyone has pinned anything; notes go to pinned keys only.
-func (v *Vault) registeredRecipients(txn kv.Txn, names []string) ([]age.Recipient, error) {
+func (v *Vault) registeredRecipients(txn kv.Txn, names []string, next map[string]identity.PublicKey) ([]age.Recipient, error) {
 	keys := make([]identity.PublicKey, len(names))
 	for i, name := range names {
+		if k, ok := next[name]; ok {
+			keys[i] = k
+			continue
+		}
 		p, err := v.participant(txn, name)
 		if err != nil {
 			return nil, err
@@ -174,10 +222,13 @@ func (v *Vault) pinnedRecipients(txn kv.Txn, a *Agreement, names []string) ([]ag
 		if err != nil {
 			return nil, err
 		}
-		if got := p.Public.Fingerprint(); got != pin {
-			return nil, integrity("participant "+name, "the stored key (%s) no longer matches the key pinned by agreement %s version %d (%s); nothing was encrypted to it", got, a.ID, ver.Version, pin)
+		// The pinned key, current or retired: until a version pinning a
+		// changed key is in force, notes go to the one pinned.
+		k, ok := p.keyWith(pin)
+		if !ok {
+			return nil, integrity("participant "+name, "the stored key (%s) no longer matches the key pinned by agreement %s version %d (%s); nothing was encrypted to it", p.Fingerprint(), a.ID, ver.Version, pin)
 		}
-		keys[i] = p.Public
+		keys[i] = k
 	}
 	return ageRecipients(names, keys)
 }
@@ -228,7 +279,7 @@ func (v *Vault) whoami(txn kv.Txn, id *identity.Identity) (*Participant, error) 
 	want := id.Public().String()
 	var me *Participant
 	err := scan(txn, pParticipant, func(k string, p *Participant) error {
-		if p.Key != want {
+		if p.Key != want && !slices.ContainsFunc(p.Previous, func(r RetiredKey) bool { return r.Key == want }) {
 			return nil
 		}
 		if err := p.load(); err != nil {
