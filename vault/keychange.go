@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/notevault/notevault/policy"
@@ -462,4 +463,169 @@ func stepOf(a *Agreement) KeyChangeStep {
 		}
 	}
 	return s
+}
+
+// RekeyReport is what RekeyNotes did.
+type RekeyReport struct {
+	Agreement string
+	Version   int      // the version in force whose pins the notes are sealed to now
+	Rekeyed   []string // notes re-sealed to the readers' current pinned keys
+	Current   int      // notes already sealed to them
+	Large     []string // large notes left sealed to the keys pinned when written
+	NotYours  int      // notes the caller does not read
+}
+
+// rekeyBatch bounds the notes re-sealed in one transaction.
+const rekeyBatch = 128
+
+// RekeyNotes re-seals every note of the agreement that ids' owner reads and
+// that is sealed to keys a later version no longer pins, to the keys of its
+// readers the version in force pins: after a rotation (the rotating person,
+// with the old and the new key) or a replacement (the other reader). The
+// readers stay the ones the author signed, so nobody gains access; only who
+// can open the copy with which key changes. ids are one person's keys: the
+// current one first, retired ones after (to open what was sealed to them).
+// A note whose body streamed to a payload file (larger than 1 MiB) keeps its
+// copy: re-sealing it would mean rewriting the recording; it is listed in
+// Large. Each batch of notes is one transaction and one audit record.
+func (v *Vault) RekeyNotes(ctx context.Context, agreementID string, ids []*identity.Identity) (*RekeyReport, error) {
+	if len(ids) == 0 {
+		return nil, ErrNotParticipant
+	}
+	r := &RekeyReport{Agreement: agreementID}
+	var ids2 []string
+	err := v.view(func(txn kv.Txn) error {
+		act, err := v.begin(txn, ids[0], agreementID)
+		if err != nil {
+			return err
+		}
+		if err := v.checkCurrent(act.me, ids[0]); err != nil {
+			return err
+		}
+		for _, id := range ids[1:] {
+			who, err := v.whoami(txn, id)
+			if err != nil || who.Name != act.me.Name {
+				return invalid("every -i must be a key of %s: the current one first, retired ones after", act.me.Name)
+			}
+		}
+		return scan(txn, pNote, func(_ string, rec *noteRec) error {
+			if rec.Meta.Agreement == agreementID {
+				ids2 = append(ids2, rec.Meta.ID)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for len(ids2) > 0 {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		batch := ids2[:min(rekeyBatch, len(ids2))]
+		ids2 = ids2[len(batch):]
+		if err := v.update(func(txn kv.Txn) error { return v.rekeyBatch(txn, agreementID, batch, ids, r) }); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func (v *Vault) rekeyBatch(txn kv.Txn, agreementID string, noteIDs []string, ids []*identity.Identity, r *RekeyReport) error {
+	act, err := v.begin(txn, ids[0], agreementID)
+	if err != nil {
+		return err
+	}
+	a, me := act.agreement, act.me
+	cur := a.Current()
+	if d := policy.InForce(a.Terms(a.Latest()), cur != nil); !d.Allowed() {
+		return denied(d)
+	}
+	if err := a.checkSigner(me, ids[0], false); err != nil {
+		return err
+	}
+	r.Version = cur.Version
+	var done []string
+	for _, id := range noteIDs {
+		n, err := v.note(txn, id)
+		if isNotFound(err) {
+			continue // destroyed meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if err := v.verifyNote(txn, a, n); err != nil {
+			return err
+		}
+		if d := policy.Read(me.Name, n.policy(), a.facts(n.ID), v.Now()); !d.Allowed() || copyFor(n, d) != n.ID {
+			r.NotYours++
+			continue
+		}
+		sealedTo := a.Version(n.keyedUnder())
+		if sealedTo != nil && samePins(sealedTo.Pins, cur.Pins, n.Readers) {
+			r.Current++
+			continue
+		}
+		var rec blobRec
+		if err := getRecord(txn, pBlob, "copy", n.ID, &rec); err != nil {
+			return err
+		}
+		if rec.Payload {
+			r.Large = append(r.Large, n.ID)
+			continue
+		}
+		rs, err := v.pinnedRecipients(txn, a, n.Readers)
+		if err != nil {
+			return err
+		}
+		ageFile, err := v.getBlob(txn, n.ID)
+		if err != nil {
+			return err
+		}
+		var plain []byte
+		for _, k := range ids {
+			if plain, _, err = openNote(ageFile, n, k); err == nil {
+				break
+			}
+		}
+		if plain == nil {
+			return invalid("note %s is sealed to none of the keys given: give the key it was written to (-i may be repeated)", n.ID)
+		}
+		sealed, err := encryptTo(plain, rs)
+		clear(plain)
+		if err != nil {
+			return err
+		}
+		bucket, err := v.putBlob(txn, n.ID, baseOf(n.Bucket), sealed)
+		if err != nil {
+			return err
+		}
+		if bucket != n.Bucket {
+			if err := txn.Delete([]byte(pMember + n.Bucket + "/" + n.ID)); err != nil {
+				return err
+			}
+			n.Bucket = bucket
+		}
+		n.Keyed = cur.Version
+		if err := v.putNote(txn, n); err != nil {
+			return err
+		}
+		done = append(done, n.ID)
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	r.Rekeyed = append(r.Rekeyed, done...)
+	return v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "note.rekey", Agreement: a.ID, Subject: a.ID,
+		Detail: map[string]string{"notes": strconv.Itoa(len(done)), "version": strconv.Itoa(cur.Version)}}, ids[0])
+}
+
+// samePins reports whether two versions pin the same keys for names.
+func samePins(a, b map[string]string, names []string) bool {
+	for _, n := range names {
+		if a[n] != b[n] {
+			return false
+		}
+	}
+	return true
 }

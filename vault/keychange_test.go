@@ -279,3 +279,89 @@ func TestKeyHistoryStoreEdits(t *testing.T) {
 		f.checkClean2()
 	})
 }
+
+// After a rotation, rekey re-seals what the rotating person reads to the
+// keys pinned now: the new key opens the old notes, the readers stay the
+// same, and everything still verifies. A reflection of the other party's
+// stays theirs.
+func TestRekeyAfterRotation(t *testing.T) {
+	f := newFixture(t, true)
+	old := f.add(policy.Session, f.alice, content("old", "MARK-old"))
+	theirs := f.add(policy.Reflection, f.bob, content("bob's", "MARK-bob"))
+	alice2 := newIdentity(t)
+	if _, err := f.v.RotateParticipant(f.ctx, "alice", alice2.Public().String(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.accept(f.bob)
+	if _, err := f.readBody(old.ID, alice2); err == nil {
+		t.Fatal("control: the new key opens an old note before rekey")
+	}
+	// The retired key alone, or a stranger's key, does not rekey.
+	if _, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{f.alice}); err == nil {
+		t.Fatal("rekey with the retired key first")
+	}
+	if _, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{alice2, f.carol}); err == nil {
+		t.Fatal("rekey with another person's key")
+	}
+	// The new key alone cannot open what was sealed to the old one.
+	if _, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{alice2}); err == nil || !strings.Contains(err.Error(), "sealed to none of the keys given") {
+		t.Fatalf("rekey without the old key: %v", err)
+	}
+	r, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{alice2, f.alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(r.Rekeyed, ",") != old.ID || r.NotYours != 1 {
+		t.Fatalf("rekey: %+v, want %s re-sealed and bob's reflection left", r, old.ID)
+	}
+	if body, err := f.readBody(old.ID, alice2); err != nil || body != "MARK-old" {
+		t.Fatalf("the new key reads the rekeyed note: %q, %v", body, err)
+	}
+	if body, err := f.readBody(old.ID, f.bob); err != nil || body != "MARK-old" {
+		t.Fatalf("bob still reads it: %q, %v", body, err)
+	}
+	if _, err := f.readBody(old.ID, f.alice); err == nil {
+		t.Fatal("the retired key still opens the rekeyed note")
+	}
+	if _, err := f.readBody(theirs.ID, alice2); err == nil {
+		t.Fatal("rekey opened bob's reflection to alice")
+	}
+	// A second run has nothing to do.
+	if r, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{alice2}); err != nil || len(r.Rekeyed) != 0 || r.Current != 1 {
+		t.Fatalf("second rekey: %+v, %v", r, err)
+	}
+	f.checkClean2()
+	f.close()
+	f.open()
+	f.checkClean2()
+}
+
+// After a replacement the other reader re-seals the shared notes to the new
+// key; what only the lost key opened stays lost.
+func TestRekeyAfterReplacement(t *testing.T) {
+	f := newFixture(t, true)
+	shared := f.add(policy.Session, f.alice, content("ours", "MARK-shared"))
+	private := f.add(policy.Reflection, f.bob, content("mine", "MARK-private"))
+	bob2 := newIdentity(t)
+	if _, err := f.v.ReplaceParticipant(f.ctx, "bob", bob2.Public().String(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.v.AcceptAgreement(f.ctx, f.agreement, bob2); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.v.RekeyNotes(f.ctx, f.agreement, []*identity.Identity{f.alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(r.Rekeyed, ",") != shared.ID {
+		t.Fatalf("rekey: %+v", r)
+	}
+	if body, err := f.readBody(shared.ID, bob2); err != nil || body != "MARK-shared" {
+		t.Fatalf("bob's new key reads the shared note: %q, %v", body, err)
+	}
+	if _, err := f.readBody(private.ID, bob2); err == nil {
+		t.Fatal("bob's new key opens the reflection sealed to the lost key")
+	}
+	f.checkClean2()
+}

@@ -33,6 +33,10 @@ type Note struct {
 	Expires   time.Time   `json:"expires"`
 	Readers   []string    `json:"readers"`
 	Bucket    string      `json:"bucket"`           // shred bucket of the note's own copy
+	// Keyed is the version whose pinned keys the note's own copy is sealed
+	// to, when note rekey re-sealed it (0: the version it was written
+	// under). Bookkeeping, unsigned: it only spares rekey work.
+	Keyed int `json:"keyed,omitempty"`
 	Holds     []string    `json:"holds,omitempty"`  // ids of active legal holds on this note
 	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 	// Anchor is set when the agreement's close cut the note's expiry short:
@@ -50,12 +54,21 @@ type noteRec struct {
 	Sig    []byte   `json:"sig"`
 	Bucket string   `json:"bucket"`
 	Copies []string `json:"copies,omitempty"`
+	Keyed  int      `json:"keyed,omitempty"`
 }
 
 func (r *noteRec) note() *Note {
 	m := r.Meta
 	return &Note{ID: m.ID, Agreement: m.Agreement, Version: m.Version, Kind: m.Kind, Author: m.Author, Created: m.Created,
-		Expires: m.Expires, Readers: slices.Clone(m.Readers), Bucket: r.Bucket, Copies: slices.Clone(r.Copies), rec: r}
+		Expires: m.Expires, Readers: slices.Clone(m.Readers), Bucket: r.Bucket, Copies: slices.Clone(r.Copies), Keyed: r.Keyed, rec: r}
+}
+
+// keyedUnder is the version whose pins the note's own copy is sealed to.
+func (n *Note) keyedUnder() int {
+	if n.Keyed != 0 {
+		return n.Keyed
+	}
+	return n.Version
 }
 
 // Held reports whether a legal hold suspends the note's expiry.
@@ -219,7 +232,7 @@ func (v *Vault) putNote(txn kv.Txn, n *Note) error {
 // signed, with the vault's bookkeeping from n.
 func (n *Note) stored() *noteRec {
 	rec := *n.rec
-	rec.Bucket, rec.Copies = n.Bucket, slices.Clone(n.Copies)
+	rec.Bucket, rec.Copies, rec.Keyed = n.Bucket, slices.Clone(n.Copies), n.Keyed
 	return &rec
 }
 
