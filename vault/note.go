@@ -32,13 +32,13 @@ type Note struct {
 	Created   time.Time   `json:"created"`
 	Expires   time.Time   `json:"expires"`
 	Readers   []string    `json:"readers"`
-	Bucket    string      `json:"bucket"`           // shred bucket of the note's own copy
+	Bucket    string      `json:"bucket"` // shred bucket of the note's own copy
 	// Keyed is the version whose pinned keys the note's own copy is sealed
 	// to, when note rekey re-sealed it (0: the version it was written
 	// under). Bookkeeping, unsigned: it only spares rekey work.
-	Keyed int `json:"keyed,omitempty"`
-	Holds     []string    `json:"holds,omitempty"`  // ids of active legal holds on this note
-	Copies    []string    `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
+	Keyed  int      `json:"keyed,omitempty"`
+	Holds  []string `json:"holds,omitempty"`  // ids of active legal holds on this note
+	Copies []string `json:"copies,omitempty"` // blob ids of supervisor and disclosure copies
 	// Anchor is set when the agreement's close cut the note's expiry short:
 	// Expires is then close + after_close rather than the expiry its author
 	// signed (which decides its bucket).
