@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -236,6 +237,9 @@ type KeyChangeStep struct {
 func (v *Vault) RotateParticipant(ctx context.Context, name, newKeyLine string, old *identity.Identity) (*KeyChange, error) {
 	var kc *KeyChange
 	err := v.update(func(txn kv.Txn) error {
+		if _, err := v.participant(txn, name); err != nil {
+			return err
+		}
 		me, err := v.whoami(txn, old)
 		if err != nil {
 			return err
@@ -628,4 +632,21 @@ func samePins(a, b map[string]string, names []string) bool {
 		}
 	}
 	return true
+}
+
+// noKeyHint explains ErrNoKey to a reader whose key is not the one the
+// note's copy is sealed to because their key changed since.
+func noKeyHint(err error, n *Note, d policy.Decision, me *Participant, id *identity.Identity) error {
+	if !errors.Is(err, ErrNoKey) || copyFor(n, d) != n.ID || n.agr == nil {
+		return err
+	}
+	ver := n.agr.Version(n.keyedUnder())
+	if ver == nil {
+		return err
+	}
+	if pin := ver.Pins[me.Name]; pin != "" && pin != id.Public().Fingerprint() {
+		return fmt.Errorf("%w: note %s is sealed to the key version %d of agreement %s pinned for %s (%s), not to this one: open it with that key, or re-seal it with notevault note rekey --agreement %s",
+			ErrNoKey, n.ID, ver.Version, n.Agreement, me.Name, pin, n.Agreement)
+	}
+	return err
 }

@@ -432,7 +432,7 @@ func (v *Vault) ReadNote(ctx context.Context, noteID string, id *identity.Identi
 	}
 	_, env, err := openNote(ageFile, n, id)
 	if err != nil {
-		return nil, err
+		return nil, noKeyHint(err, n, d, me, id)
 	}
 	if err := v.logAccess(id, me, n, d, "note.read"); err != nil {
 		return nil, err
@@ -450,7 +450,7 @@ func (v *Vault) ExportNote(ctx context.Context, noteID string, id *identity.Iden
 	}
 	plain, _, err := openNote(ageFile, n, id)
 	if err != nil {
-		return nil, err
+		return nil, noKeyHint(err, n, d, me, id)
 	}
 	clear(plain)
 	if err := v.logAccess(id, me, n, d, "note.export"); err != nil {

@@ -378,7 +378,7 @@ func (v *Vault) openNoteFor(noteID string, id *identity.Identity, action string)
 	}
 	nr, err := openEnvelope(src, src.segments, n, id)
 	if err != nil {
-		return nil, err
+		return nil, noKeyHint(err, n, d, me, id)
 	}
 	if err := v.logAccess(id, me, n, d, action); err != nil {
 		nr.Close()

@@ -61,17 +61,28 @@ func stringMap(m map[string]string) map[string]string {
 // participant list
 
 type participantJSON struct {
-	Name        string   `json:"name"`
-	Role        string   `json:"role"`
-	Key         string   `json:"key"`
+	Name        string           `json:"name"`
+	Role        string           `json:"role"`
+	Key         string           `json:"key"`
+	Fingerprint string           `json:"fingerprint"`
+	AddedAt     jsonTime         `json:"added_at,omitzero"`
+	Previous    []retiredKeyJSON `json:"previous,omitempty"`
+}
+
+type retiredKeyJSON struct {
 	Fingerprint string   `json:"fingerprint"`
-	AddedAt     jsonTime `json:"added_at,omitzero"`
+	Until       jsonTime `json:"until"`
+	How         string   `json:"how"`
 }
 
 func participantsJSON(ps []*vault.Participant) []participantJSON {
 	out := make([]participantJSON, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, participantJSON{p.Name, string(p.Role), p.Key, p.Fingerprint(), jsonTime(p.Added)})
+		j := participantJSON{Name: p.Name, Role: string(p.Role), Key: p.Key, Fingerprint: p.Fingerprint(), AddedAt: jsonTime(p.Added)}
+		for _, r := range p.Previous {
+			j.Previous = append(j.Previous, retiredKeyJSON{r.Public.Fingerprint(), jsonTime(r.Until), r.How})
+		}
+		out = append(out, j)
 	}
 	return out
 }

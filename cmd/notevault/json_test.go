@@ -43,8 +43,8 @@ var printsNoRecords = []string{
 	"init",
 	"maintenance",
 	"man",
-	"note add", "note delete", "note export",
-	"participant add", "participant remove",
+	"note add", "note delete", "note export", "note rekey",
+	"participant add", "participant remove", "participant replace", "participant rotate",
 	"retention daemon",
 }
 
@@ -665,6 +665,11 @@ func jsonScenario(t *testing.T) map[string][]jsonRun {
 	c.run(0, "", "criterion", "attest", prac, "c1", "--status", "met", "--note", evidence, "-i", bob)
 	c.run(0, "", "criterion", "attest", prac, "talk", "--status", "progress", "-i", bob)
 
+	// A participant whose key changed lists the retired one.
+	dave := c.run(0, "", "identity", "new", "--classic", "--out", filepath.Join(c.dir, "dave.key"))
+	c.run(0, "", "participant", "add", "dave", "--role", "supervisor", "--key", dave)
+	dave2 := c.run(0, "", "identity", "new", "--classic", "--out", filepath.Join(c.dir, "dave2.key"))
+	c.run(0, "", "participant", "rotate", "dave", "--key", dave2, "-i", filepath.Join(c.dir, "dave.key"))
 	c.json(0, "participant", "list")
 	c.json(0, "agreement", "list")
 	c.json(0, "agreement", "show", agr)

@@ -28,6 +28,7 @@ func newNoteCmd(g *globals, e *env) *cobra.Command {
 		newNoteSearchCmd(g, e),
 		newNoteExportCmd(g, e),
 		newNoteDeleteCmd(g, e),
+		newNoteRekeyCmd(g, e),
 	)
 }
 

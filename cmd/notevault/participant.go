@@ -16,6 +16,8 @@ func newParticipantCmd(g *globals, e *env) *cobra.Command {
 		newParticipantAddCmd(g, e),
 		newParticipantListCmd(g, e),
 		newParticipantRemoveCmd(g, e),
+		newParticipantRotateCmd(g, e),
+		newParticipantReplaceCmd(g, e),
 	)
 }
 
