@@ -102,11 +102,7 @@ other terms for you to sign.`,
 }
 
 func runAgreementAccept(ctx context.Context, opts agreementFileOptions, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -164,11 +160,7 @@ func runAgreementAmend(ctx context.Context, opts agreementFileOptions, g *global
 	if err != nil {
 		return err
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -46,11 +46,7 @@ agreement certificate writes the proof.`,
 }
 
 func runAgreementClose(ctx context.Context, agreementID string, opts agreementCloseOptions, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

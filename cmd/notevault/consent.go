@@ -118,11 +118,7 @@ func runConsentGive(ctx context.Context, opts consentGiveOptions, g *globals, e 
 	if err != nil {
 		return err
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -167,11 +163,7 @@ func newConsentWithdrawCmd(g *globals, e *env) *cobra.Command {
 }
 
 func runConsentWithdraw(ctx context.Context, consentID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,7 @@ expires with the note.`,
 }
 
 func runDisclose(ctx context.Context, opts discloseOptions, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -144,11 +140,7 @@ func runDisclosureList(ctx context.Context, opts disclosureListOptions, g *globa
 }
 
 func runDisclosureShow(ctx context.Context, disclosureID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

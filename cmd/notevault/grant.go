@@ -66,11 +66,7 @@ func runGrantAdd(ctx context.Context, opts grantAddOptions, g *globals, e *env) 
 	if derr != nil {
 		return usagef("--for: %s", message(derr))
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -99,11 +95,7 @@ func newGrantRevokeCmd(g *globals, e *env) *cobra.Command {
 }
 
 func runGrantRevoke(ctx context.Context, grantID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -69,11 +69,7 @@ func runHoldAdd(ctx context.Context, opts holdAddOptions, g *globals, e *env) (e
 	if err != nil {
 		return err
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -112,11 +108,7 @@ other's holds. The next sweep destroys what the hold kept past its expiry.`,
 }
 
 func runHoldRelease(ctx context.Context, holdID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -110,11 +110,7 @@ alone (NAME's private reflections, say) stays unreadable for good.`,
 }
 
 func runKeyChange(ctx context.Context, name, line string, replace bool, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ be deleted. A receipt (what, when, under which rule) stays in the audit log.`,
 }
 
 func runNoteDelete(ctx context.Context, noteID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

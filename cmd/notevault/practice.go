@@ -65,11 +65,7 @@ func runCriterionAttest(ctx context.Context, opts criterionAttestOptions, g *glo
 	if err != nil {
 		return usagef("--status: %v", err)
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -115,11 +111,7 @@ and for a supervisor while a grant under the mentee's consent is live.`,
 }
 
 func runCriterionList(ctx context.Context, agreementID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -190,11 +182,7 @@ force, if any, stays in force.`,
 }
 
 func runAgreementEndProposal(ctx context.Context, agreementID string, reject bool, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -318,6 +318,20 @@ func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
 	return v, err
 }
 
+// openVaultAs loads the user's identity and opens the vault, in that order:
+// a passphrase prompt never holds the vault. The caller defers closeVault.
+func openVaultAs(ctx context.Context, g *globals, e *env) (*vault.Vault, *identity.Identity, error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, id, nil
+}
+
 // closeVault closes v and keeps the first error. When the command left the
 // store with compaction to do, it starts the background maintenance rather
 // than doing it (see maintenance.go).
