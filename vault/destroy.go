@@ -429,7 +429,9 @@ func (v *Vault) DeleteNote(ctx context.Context, noteID string, id *identity.Iden
 		if d := policy.DeleteNote(me.Name, n.policy(), act.agreement.termsInForce()); !d.Allowed() {
 			return denied(d)
 		}
-		return nil
+		// Destroying is a write: a retired key (perhaps the stolen one a
+		// rotation retired) reads what was sealed to it, never deletes.
+		return v.checkCurrent(me, id)
 	})
 	if err != nil {
 		return nil, err

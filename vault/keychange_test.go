@@ -365,3 +365,30 @@ func TestRekeyAfterReplacement(t *testing.T) {
 	}
 	f.checkClean2()
 }
+
+// A retired key reads what was sealed to it, and writes nothing: no note,
+// no fact, no deletion.
+func TestRetiredKeyWritesNothing(t *testing.T) {
+	f := newFixture(t, true)
+	n := f.add(policy.Reflection, f.bob, content("mine", "MARK"))
+	bob2 := newIdentity(t)
+	if _, err := f.v.RotateParticipant(f.ctx, "bob", bob2.Public().String(), f.bob); err != nil {
+		t.Fatal(err)
+	}
+	f.accept(f.alice)
+	if body, err := f.readBody(n.ID, f.bob); err != nil || body != "MARK" {
+		t.Fatalf("the retired key reads its own reflection: %q, %v", body, err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, f.bob); err == nil || !strings.Contains(err.Error(), "retired key") {
+		t.Fatalf("the retired key deleted a note: %v", err)
+	}
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err == nil || !strings.Contains(err.Error(), "retired key") {
+		t.Fatalf("the retired key gave consent: %v", err)
+	}
+	// Control: the current key deletes.
+	if _, err := f.v.DeleteNote(f.ctx, n.ID, bob2); err != nil {
+		t.Fatalf("the current key: %v", err)
+	}
+	f.checkClean2()
+}
