@@ -165,7 +165,7 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 		return nil, 0, err
 	}
 	var g policy.Grant
-	copied := 0
+	var todo []string
 	err = v.update(func(txn kv.Txn) error {
 		act, t, err := v.inForce(txn, id, agreementID)
 		if err != nil {
@@ -187,45 +187,21 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 		if !c.Until.IsZero() && c.Until.Before(expires) {
 			expires = c.Until // a grant never outlives its consent
 		}
-		rs, err := v.pinnedRecipients(txn, a, []string{grantee})
-		if err != nil {
+		if _, err := v.pinnedRecipients(txn, a, []string{grantee}); err != nil {
 			return err
 		}
-		var notes []*Note
 		if err := scan(txn, pNote, func(_ string, rec *noteRec) error {
 			if rec.Meta.Agreement == agreementID && slices.Contains(kinds, rec.Meta.Kind) {
-				notes = append(notes, rec.note())
+				todo = append(todo, rec.Meta.ID)
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		f := a.facts("")
-		for _, n := range notes {
-			if err := v.verifyNote(txn, a, n); err != nil {
-				return err
-			}
-			// What the granter reads as a reader it was sealed to, and what
-			// lives (or a hold keeps): exactly what policy.Read lets the
-			// grant open.
-			n.Holds = a.holdsOn(n.ID)
-			if !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
-				continue // expired, or not the granter's own to share
-			}
-			blob := grantCopyID(gid, n.ID)
-			if err := v.copyNote(txn, n, n.ID, id, rs, blob, gid); err != nil {
-				return err
-			}
-			n.Copies = append(n.Copies, blob)
-			if err := put(txn, pNote+n.ID, n.stored()); err != nil {
-				return err
-			}
-			copied++
-		}
 		if _, err := v.appendFact(txn, a, factGrant, grantBody{ID: gid, Consent: c.ID, Grantee: grantee, Kinds: kinds, Expires: expires},
 			id, me.Name, &audit.Record{Actor: me.Name, Action: "grant.add", Subject: gid, Rule: "grant",
 				Detail: map[string]string{"to": grantee, "kinds": kindsString(kinds), "consent": c.ID,
-					"expires": expires.Format(time.RFC3339), "copies": fmt.Sprint(copied)}}); err != nil {
+					"expires": expires.Format(time.RFC3339)}}); err != nil {
 			return err
 		}
 		i, _ := a.grant(gid)
@@ -235,7 +211,83 @@ func (v *Vault) AddGrant(ctx context.Context, agreementID, grantee string, kinds
 	if err != nil {
 		return nil, 0, err
 	}
+	// The notes it covers are copied in batches after the grant is made: a
+	// transaction holds only so many copies. Each batch verifies again
+	// under the chain as it stands, and stops if the grant ended meanwhile.
+	copied, last := 0, 0
+	err = v.inBatches(todo, grantBatch, func(txn kv.Txn, batch []string) (err error) {
+		last, err = v.copyUnderGrant(txn, agreementID, gid, batch, id)
+		return err
+	}, func(int) error {
+		copied += last // only what committed
+		return ctx.Err()
+	})
+	if err != nil {
+		return &g, copied, fmt.Errorf("grant %s was made, but copying stopped after %d note(s): %w; it stands with those copies: revoke it (notevault grant revoke %s) and grant again", gid, copied, err, gid)
+	}
 	return &g, copied, nil
+}
+
+// grantBatch is how many notes one transaction copies under a grant at most
+// (inBatches splits a batch the store finds too large).
+const grantBatch = 256
+
+// copyUnderGrant copies the notes noteIDs, those the grant covers and its
+// granter reads, to the grantee's pinned key, in the grant's bucket. It
+// counts the copies it made; a note copied already, destroyed or no longer
+// covered is skipped.
+func (v *Vault) copyUnderGrant(txn kv.Txn, agreementID, gid string, noteIDs []string, id *identity.Identity) (copied int, err error) {
+	act, err := v.begin(txn, id, agreementID)
+	if err != nil {
+		return 0, err
+	}
+	a, me := act.agreement, act.me
+	gi, ok := a.grant(gid)
+	if !ok {
+		return 0, notFound("grant", gid)
+	}
+	g := a.grants[gi]
+	now := v.Now()
+	f := a.facts("")
+	if d := policy.GrantLive(g, f, now); !d.Allowed() {
+		return 0, denied(d)
+	}
+	rs, err := v.pinnedRecipients(txn, a, []string{g.Grantee})
+	if err != nil {
+		return 0, err
+	}
+	for _, nid := range noteIDs {
+		n, err := v.note(txn, nid)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := v.verifyNote(txn, a, n); err != nil {
+			return 0, err
+		}
+		blob := grantCopyID(gid, n.ID)
+		if slices.Contains(n.Copies, blob) {
+			continue
+		}
+		// What the granter reads as a reader it was sealed to, and what
+		// lives (or a hold keeps): exactly what policy.Read lets the
+		// grant open.
+		n.Holds = a.holdsOn(n.ID)
+		if !policy.Read(me.Name, n.policy(), f, now).Allowed() || !slices.Contains(n.Readers, me.Name) {
+			continue // expired, or not the granter's own to share
+		}
+		if err := v.copyNote(txn, n, n.ID, id, rs, blob, gid); err != nil {
+			return 0, err
+		}
+		n.Copies = append(n.Copies, blob)
+		if err := put(txn, pNote+n.ID, n.stored()); err != nil {
+			return 0, err
+		}
+		copied++
+	}
+	return copied, nil
 }
 
 // RevokeGrant ends a grant now, as a fact signed by whoever revoked it, and
@@ -299,22 +351,28 @@ func grantKeys(buckets []string, gid string) []string {
 // Housekeep (or the next sweep of the grant) destroys.
 func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 	for _, gid := range grantIDs {
-		var copies []string
-		err := v.update(func(txn kv.Txn) error {
-			agreementID, _ := v.findFact(txn, gid)
-			blobs, err := grantBlobs(txn, gid)
-			if err != nil {
+		var agreementID string
+		var blobs, members []string
+		err := v.view(func(txn kv.Txn) error {
+			agreementID, _ = v.findFact(txn, gid)
+			var err error
+			if blobs, err = grantBlobs(txn, gid); err != nil {
 				return err
 			}
-			var members []string
-			if err := scanKeys(txn, pMember+gid+".", func(k string) error { members = append(members, k); return nil }); err != nil {
-				return err
-			}
-			if len(blobs) == 0 && len(members) == 0 {
-				return nil
-			}
-			copies = blobs
-			for _, blob := range blobs {
+			return scanKeys(txn, pMember+gid+".", func(k string) error { members = append(members, k); return nil })
+		})
+		if err != nil {
+			return err
+		}
+		if len(blobs) == 0 && len(members) == 0 {
+			continue
+		}
+		// The records go in batches (a grant may hold more copies than one
+		// transaction); the keys only once no record refers to them. A run
+		// cut short leaves the grant with copies, which the next sweep of
+		// grants finds and finishes: the keys are never destroyed before.
+		if err := v.inBatches(blobs, grantBatch, func(txn kv.Txn, batch []string) error {
+			for _, blob := range batch {
 				if err := txn.Delete([]byte(pBlob + blob)); err != nil {
 					return err
 				}
@@ -331,11 +389,21 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 					return err
 				}
 			}
-			for _, k := range members {
+			return nil
+		}, nil); err != nil {
+			return err
+		}
+		if err := v.inBatches(members, 4096, func(txn kv.Txn, batch []string) error {
+			for _, k := range batch {
 				if err := txn.Delete([]byte(k)); err != nil {
 					return err
 				}
 			}
+			return nil
+		}, nil); err != nil {
+			return err
+		}
+		err = v.update(func(txn kv.Txn) error {
 			if err := txn.Delete([]byte(pBucketHead + gid)); err != nil {
 				return err
 			}
@@ -355,7 +423,7 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 			}
 		}
 		// Copies of large notes leave payload files, unreadable now.
-		if err := v.removePayloads(copies); err != nil {
+		if err := v.removePayloads(blobs); err != nil {
 			return err
 		}
 	}

@@ -38,7 +38,12 @@ covered note the granter reads, sealed to them alone; when the grant ends
 (--for runs out, it is revoked, or the consent is withdrawn) the copies are
 destroyed. --for is at most the agreement's cap on grants
 (sharing.max_grant; 90 days when the agreement sets none): a longer grant is
-refused, naming the cap. A grant never outlives its consent.`,
+refused, naming the cap. A grant never outlives its consent.
+
+The grant is made first and the notes it covers are copied after it, a few
+hundred to a transaction, so a grant covers any number of notes. If that is
+cut short (interrupted, or the disk fills), the grant stands with the copies
+made so far and the error names it: revoke it and grant again.`,
 		Args: exactArgs(),
 		Example: `  notevault grant add --agreement a-5znce28d4shyt7ma --to carol --kinds summary --for 72h -i alice.key
   notevault grant add --agreement a-5znce28d4shyt7ma --to carol --for 2w -i alice.key`,
