@@ -338,6 +338,13 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 				if err := txn.Delete([]byte(pNote + n.ID)); err != nil {
 					return err
 				}
+				// Its import mark (a keyed digest of its content) goes with
+				// it: nothing of a destroyed note stays behind.
+				if strings.HasPrefix(n.mark, pImport) {
+					if err := txn.Delete([]byte(n.mark)); err != nil {
+						return err
+					}
+				}
 				if err := txn.Delete([]byte(expiryKey(n.Expires.Unix(), n.ID))); err != nil {
 					return err
 				}
@@ -496,8 +503,40 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
+	marks, err := v.housekeepMarks()
+	if err != nil {
+		return len(orphans), err
+	}
 	files, err := v.housekeepPayloads()
-	return len(orphans) + files, err
+	return len(orphans) + marks + files, err
+}
+
+// housekeepMarks deletes import marks whose note is gone: notes imported
+// before a note's record named its mark were destroyed without it.
+func (v *Vault) housekeepMarks() (int, error) {
+	var orphans []string
+	err := v.view(func(txn kv.Txn) error {
+		return scan(txn, pImport, func(k string, m *importMark) error {
+			if _, err := txn.Get([]byte(pNote + m.Note)); isNotFound(err) {
+				orphans = append(orphans, k)
+			} else if err != nil {
+				return err
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	err = v.inBatches(orphans, 4096, func(txn kv.Txn, batch []string) error {
+		for _, k := range batch {
+			if err := txn.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil)
+	return len(orphans), err
 }
 
 // kSweepMark holds what the last sweep vouched for (sweepMark).

@@ -240,10 +240,11 @@ func (im *Import) addBatch(batch []*importItem) ([]ImportedNote, error) {
 				return err
 			}
 			n.Holds = a.holdsOn(n.ID)
+			n.mark = im.markKey(it.mac)
 			if err := v.putNote(txn, n); err != nil {
 				return err
 			}
-			if err := put(txn, im.markKey(it.mac), importMark{Note: n.ID, Tag: im.tag(it.mac, n.ID)}); err != nil {
+			if err := put(txn, n.mark, importMark{Note: n.ID, Tag: im.tag(it.mac, n.ID)}); err != nil {
 				return err
 			}
 			if err := v.appendLog(txn, &audit.Record{Actor: me.Name, Action: "note.add", Agreement: a.ID, Subject: n.ID,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 func importItems(n int, prefix string) []Content {
@@ -300,4 +301,64 @@ func assertNoPlaintext(t *testing.T, dir string, markers [][]byte) {
 			}
 		})
 	})
+}
+
+// An imported note's mark (a keyed digest of its content, kept to resume an
+// import) is destroyed with the note, by deletion or by the sweep; a mark
+// left by an older release is removed by Housekeep.
+func TestImportMarkGoesWithItsNote(t *testing.T) {
+	f := newFixture(t, true)
+	im, err := f.v.NewImport(f.ctx, f.agreement, policy.Session, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := im.Add(f.ctx, []Content{content("a", "MARK-a"), content("b", "MARK-b"), content("c", "MARK-c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := func() int {
+		n := 0
+		if err := f.v.view(func(txn kv.Txn) error {
+			return scanKeys(txn, pImport, func(string) error { n++; return nil })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := marks(); n != 3 {
+		t.Fatalf("control: %d marks after importing 3 notes", n)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.v.DeleteNote(f.ctx, got[0].Note, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(); n != 2 {
+		t.Fatalf("%d marks after deleting one of 3 imported notes", n)
+	}
+	// A note whose record does not name its mark (imported by an older
+	// release) leaves it behind; Housekeep removes it.
+	if err := f.v.update(func(txn kv.Txn) error {
+		var rec noteRec
+		if err := get(txn, pNote+got[1].Note, &rec); err != nil {
+			return err
+		}
+		rec.Mark = ""
+		return put(txn, pNote+got[1].Note, &rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.v.DeleteNote(f.ctx, got[1].Note, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(); n != 2 {
+		t.Fatalf("control: %d marks, want the old note's left behind", n)
+	}
+	if _, err := f.v.Housekeep(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(); n != 1 {
+		t.Fatalf("%d marks after Housekeep, want only the live note's", n)
+	}
+	f.checkClean2()
 }

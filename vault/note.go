@@ -46,6 +46,9 @@ type Note struct {
 
 	rec *noteRec
 	agr *Agreement // the chain verifyNote checked it against
+	// mark is the key of the import mark that records this note was
+	// imported (import.go), destroyed with it; "" for notes not imported.
+	mark string
 }
 
 // noteRec is a note as stored at n/<id>.
@@ -55,12 +58,13 @@ type noteRec struct {
 	Bucket string   `json:"bucket"`
 	Copies []string `json:"copies,omitempty"`
 	Keyed  int      `json:"keyed,omitempty"`
+	Mark   string   `json:"mark,omitempty"` // the note's import mark (import.go)
 }
 
 func (r *noteRec) note() *Note {
 	m := r.Meta
 	return &Note{ID: m.ID, Agreement: m.Agreement, Version: m.Version, Kind: m.Kind, Author: m.Author, Created: m.Created,
-		Expires: m.Expires, Readers: slices.Clone(m.Readers), Bucket: r.Bucket, Copies: slices.Clone(r.Copies), Keyed: r.Keyed, rec: r}
+		Expires: m.Expires, Readers: slices.Clone(m.Readers), Bucket: r.Bucket, Copies: slices.Clone(r.Copies), Keyed: r.Keyed, mark: r.Mark, rec: r}
 }
 
 // keyedUnder is the version whose pins the note's own copy is sealed to.
@@ -232,7 +236,7 @@ func (v *Vault) putNote(txn kv.Txn, n *Note) error {
 // signed, with the vault's bookkeeping from n.
 func (n *Note) stored() *noteRec {
 	rec := *n.rec
-	rec.Bucket, rec.Copies, rec.Keyed = n.Bucket, slices.Clone(n.Copies), n.Keyed
+	rec.Bucket, rec.Copies, rec.Keyed, rec.Mark = n.Bucket, slices.Clone(n.Copies), n.Keyed, n.mark
 	return &rec
 }
 
