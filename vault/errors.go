@@ -18,6 +18,10 @@ var (
 	ErrNotInitialized = errors.New("no vault here (run notevault init first)")
 	// ErrNotParticipant: the identity given matches no registered participant.
 	ErrNotParticipant = errors.New("this identity is not a participant of the vault")
+	// ErrLargeNote: a note stored as a payload file (larger than inlineMax)
+	// was asked for whole in memory; it is read as a stream instead
+	// (OpenNote, ExportNoteTo).
+	ErrLargeNote = errors.New("the note is larger than 1 MiB and is read only as a stream, never whole in memory")
 	// ErrNoKey: the identity cannot decrypt the record.
 	ErrNoKey = errors.New("no key to decrypt")
 	// ErrOldFormat: the vault was written by the first release (format 1),

@@ -496,7 +496,21 @@ func (v *Vault) ExportNoteBody(ctx context.Context, noteID string, id *identity.
 // otherwise. A denial is logged (who tried, which note, the rule) before it
 // is returned.
 func (v *Vault) openFor(noteID string, id *identity.Identity, action string) ([]byte, *Note, policy.Decision, *Participant, error) {
-	return readCopy(v, noteID, id, action, v.getBlob)
+	return readCopy(v, noteID, id, action, v.getInline)
+}
+
+// getInline is getBlob for a copy read whole into memory: a large note's
+// copy (a payload file, any size up to several GiB) is refused with
+// ErrLargeNote before any of it is read.
+func (v *Vault) getInline(txn kv.Txn, blobID string) ([]byte, error) {
+	var rec blobRec
+	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
+		return nil, err
+	}
+	if rec.Payload {
+		return nil, ErrLargeNote
+	}
+	return v.getBlob(txn, blobID)
 }
 
 // readCopy decides a read of noteID by id as openFor describes and, when

@@ -302,8 +302,9 @@ its author signed: a note up to 1 MiB whole, a larger one 1 MiB at a time.
 If a large note's stored copy was altered or cut, note show writes the part
 before the damage, which is the author's, then fails (exit 1). On a terminal
 the body is shown whole, with control characters made harmless; --json
-prints title, tags and body (the body held in memory, so keep it for notes
-of ordinary size).`,
+prints title, tags and body. Both hold the note in memory, so a note larger
+than 1 MiB is refused there (exit 1), saying how to write it to a file;
+note list --json has its title and tags.`,
 		Args: exactArgs("NOTE"),
 		Example: `  notevault note show n-jvr6sxxs6k3tc9uh -i bob.key
   notevault note show n-jvr6sxxs6k3tc9uh -i bob.key --json   # with title and tags
@@ -328,6 +329,14 @@ func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err er
 		return streamNote(ctx, v, noteID, id, e)
 	}
 	p, err := v.ReadNote(ctx, noteID, id)
+	if errors.Is(err, vault.ErrLargeNote) {
+		where := "on a terminal"
+		if g.json {
+			where = "as JSON"
+		}
+		return withHint(fmt.Errorf("note %s is larger than 1 MiB: it is not shown %s, which would hold it whole in memory", noteID, where),
+			"write it to a file: notevault note show %s -i FILE > FILE, or notevault note export %s --out FILE.age", noteID, noteID)
+	}
 	if err != nil {
 		return err
 	}
