@@ -46,6 +46,12 @@ func bulkNotes(t *testing.T, f *fixture, n int) {
 	now := f.clock.Now()
 	body := make([]byte, 1536)
 	rand.Read(body)
+	commit := commitOf(body)
+	a, err := f.v.GetAgreement(f.ctx, f.agreement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms := a.Terms(a.Current())
 	wb := f.v.db.NewWriteBatch()
 	keys := map[string][]byte{}
 	for i := 0; i < n; i++ {
@@ -57,9 +63,12 @@ func bulkNotes(t *testing.T, f *fixture, n int) {
 		} else {
 			created = now.Add(-time.Duration(i%300) * 24 * time.Hour)
 		}
-		nt := &Note{ID: id, Agreement: f.agreement, Version: 1, Kind: kind, Author: "alice", Created: created,
-			Expires: created.Add(365 * 24 * time.Hour), Readers: []string{"alice", "bob"}}
-		base := expiryBase(nt.Expires)
+		// A note as AddNote stores it: signed metadata (the sweep verifies
+		// every note it destroys) and the vault's bookkeeping.
+		nt := &noteRec{Meta: noteMeta{ID: id, Agreement: f.agreement, Version: 1, Kind: kind, Author: "alice", Created: created,
+			Expires: created.Add(terms.RetentionFor(kind)), Readers: terms.ReadersFor(kind, "alice"), Commit: commit}}
+		nt.Sig = f.alice.Sign(nt.Meta.signedBytes())
+		base := expiryBase(nt.Meta.Expires)
 		bucket := base + ".bulk"
 		key, ok := keys[bucket]
 		if !ok {
@@ -80,7 +89,7 @@ func bulkNotes(t *testing.T, f *fixture, n int) {
 		nr, _ := encodeRecord(nt)
 		for _, kv := range [][2][]byte{
 			{[]byte(pBlob + id), br}, {[]byte(pMember + bucket + "/" + id), nil},
-			{[]byte(pNote + id), nr}, {[]byte(expiryKey(nt.Expires.Unix(), id)), nil},
+			{[]byte(pNote + id), nr}, {[]byte(expiryKey(nt.Meta.Expires.Unix(), id)), nil},
 		} {
 			if err := wb.Set(kv[0], kv[1]); err != nil {
 				t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/badgerstore"
 	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
+	"github.com/notevault/notevault/vault/pgstore/pgtest"
 )
 
 // TestVaultOverAnotherStore runs a vault's whole life over a store it was
@@ -28,7 +30,23 @@ func TestVaultOverAnotherStore(t *testing.T) {
 	}
 	store := badgerstore.New(db)
 	t.Cleanup(func() { store.Close() })
+	vaultLifeOver(t, store)
+}
 
+// TestVaultOverPostgres is the same life on PostgreSQL (vault/pgstore), the
+// store of notevault serve: the vault's code is the same, only the engine
+// under kv differs.
+func TestVaultOverPostgres(t *testing.T) {
+	c := pgtest.Start(t)
+	store, err := pgstore.Open(context.Background(), c.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	vaultLifeOver(t, store)
+}
+
+func vaultLifeOver(t *testing.T, store kv.Store) {
 	f := newFixtureOn(t, true, store)
 	n := f.add(policy.Session, f.alice, content("first session", "goals for the term"))
 	f.close()

@@ -150,12 +150,26 @@ func successor(p []byte) []byte {
 	return nil
 }
 
-func (i *iter) Seek(key []byte) { i.it.Seek(key) }
-func (i *iter) Valid() bool     { return i.err == nil && i.it.ValidForPrefix(i.prefix) }
-func (i *iter) Next()           { i.it.Next() }
-func (i *iter) Key() []byte     { return i.it.Item().Key() }
-func (i *iter) Err() error      { return i.err }
-func (i *iter) Close()          { i.it.Close() }
+// Seek moves to the first key of the prefix at or after key (reverse: at or
+// before), so a key outside the prefix lands on the prefix's first (last)
+// key rather than outside it.
+func (i *iter) Seek(key []byte) {
+	switch {
+	case !i.reverse && bytes.Compare(key, i.prefix) < 0:
+		key = i.prefix
+	case i.reverse && len(i.prefix) > 0:
+		if upper := successor(i.prefix); upper != nil && bytes.Compare(key, upper) >= 0 {
+			i.Rewind()
+			return
+		}
+	}
+	i.it.Seek(key)
+}
+func (i *iter) Valid() bool { return i.err == nil && i.it.ValidForPrefix(i.prefix) }
+func (i *iter) Next()       { i.it.Next() }
+func (i *iter) Key() []byte { return i.it.Item().Key() }
+func (i *iter) Err() error  { return i.err }
+func (i *iter) Close()      { i.it.Close() }
 
 func (i *iter) Value() ([]byte, error) {
 	v, err := i.it.Item().ValueCopy(i.val[:0])

@@ -1,0 +1,88 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/kv/kvtest"
+	"github.com/notevault/notevault/vault/pgstore/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	c := pgtest.Start(t)
+	s, err := Open(context.Background(), c.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	kvtest.Run(t, func(t *testing.T) kv.Store { return openTest(t) })
+}
+
+// Opening an existing database migrates nothing twice, and a database
+// from a newer release is refused rather than misread.
+func TestMigrations(t *testing.T) {
+	c := pgtest.Start(t)
+	conn := c.NewDatabase(t)
+	ctx := context.Background()
+	for range 2 {
+		s, err := Open(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	s, err := Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE schema_version SET version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(ctx, conn); err == nil {
+		t.Fatal("a schema newer than this release was opened")
+	}
+}
+
+// A statement that fails aborts a PostgreSQL transaction: Commit must say
+// so rather than report a rollback as success.
+func TestCommitAfterFailureFails(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	t1, err := s.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := t1.Set([]byte("a"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	// bytea takes any bytes, so no kv call fails on its own: run a failing
+	// statement in the transaction, as a broken connection or a full disk
+	// would fail one.
+	pt := t1.(*tx)
+	if _, err := pt.tx.Exec(ctx, `SELECT 1/0`); err == nil {
+		t.Fatal("control: division by zero succeeded")
+	}
+	// The next kv call meets the aborted transaction.
+	if err := t1.Set([]byte("b"), []byte("2")); err == nil {
+		t.Fatal("a write in an aborted transaction succeeded")
+	}
+	if err := t1.Commit(); err == nil {
+		t.Fatal("Commit after a failed statement succeeded")
+	}
+	rtx, _ := s.Begin(ctx, false)
+	defer rtx.Discard()
+	if _, err := rtx.Get([]byte("a")); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("the write before the failure committed: %v", err)
+	}
+}
