@@ -51,7 +51,7 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 		o.KeysOnly = true
 		it := txn.NewIterator(o)
 		defer it.Close()
-		agreements := map[string]*Agreement{}
+		nv := v.newNoteVerifier(txn)
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -64,7 +64,7 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 				break
 			}
 			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
-			n, err := v.sweepNote(txn, id, agreements)
+			n, err := v.sweepNote(txn, id, nv)
 			switch {
 			case err == nil:
 				e.Meta = n
@@ -144,19 +144,16 @@ func (v *Vault) sealedCopies(txn kv.Txn, n *Note) (map[string]string, error) {
 // in this one place: the author's signed metadata, verified against its
 // agreement's chain, with the holds of that chain. agreements caches the
 // chains folded so far.
-func (v *Vault) sweepNote(txn kv.Txn, id string, agreements map[string]*Agreement) (*Note, error) {
+func (v *Vault) sweepNote(txn kv.Txn, id string, nv *noteVerifier) (*Note, error) {
 	n, err := v.note(txn, id)
 	if err != nil {
 		return nil, err
 	}
-	a, ok := agreements[n.Agreement]
-	if !ok {
-		if a, err = v.agreement(txn, n.Agreement); err != nil {
-			return nil, err
-		}
-		agreements[n.Agreement] = a
+	a, err := nv.agreement(n.Agreement)
+	if err != nil {
+		return nil, err
 	}
-	if err := v.verifyNote(txn, a, n); err != nil {
+	if err := nv.verify(a, n); err != nil {
 		return nil, err
 	}
 	// The copies destroyed with it are the chain's, each in a bucket of the
@@ -397,9 +394,9 @@ func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 	var ts []target
 	err := v.view(func(txn kv.Txn) error {
 		now := v.Now()
-		agreements := map[string]*Agreement{}
+		nv := v.newNoteVerifier(txn)
 		for _, d := range due {
-			n, err := v.sweepNote(txn, d.Note, agreements)
+			n, err := v.sweepNote(txn, d.Note, nv)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}

@@ -550,6 +550,7 @@ func (v *Vault) rekeyBatch(txn kv.Txn, agreementID string, noteIDs []string, ids
 	}
 	r.Version = cur.Version
 	var done []string
+	nv := v.newNoteVerifier(txn)
 	for _, id := range noteIDs {
 		n, err := v.note(txn, id)
 		if isNotFound(err) {
@@ -558,7 +559,7 @@ func (v *Vault) rekeyBatch(txn kv.Txn, agreementID string, noteIDs []string, ids
 		if err != nil {
 			return err
 		}
-		if err := v.verifyNote(txn, a, n); err != nil {
+		if err := nv.verify(a, n); err != nil {
 			return err
 		}
 		if d := policy.Read(me.Name, n.policy(), a.facts(n.ID), v.Now()); !d.Allowed() || copyFor(n, d) != n.ID {

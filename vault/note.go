@@ -275,6 +275,48 @@ func (v *Vault) verifyNote(txn kv.Txn, a *Agreement, n *Note) error {
 	return verifyNoteBy(a, n, func(name string) (*Participant, error) { return v.participant(txn, name) })
 }
 
+// noteVerifier verifies many notes in one transaction, loading each
+// agreement and each author's participant record once: parsing a key and
+// checking its proof of possession costs more than a note's signature, and
+// a sweep or a grant verifies thousands of notes by a handful of authors.
+type noteVerifier struct {
+	v          *Vault
+	txn        kv.Txn
+	agreements map[string]*Agreement
+	parts      map[string]*Participant
+}
+
+func (v *Vault) newNoteVerifier(txn kv.Txn) *noteVerifier {
+	return &noteVerifier{v: v, txn: txn, agreements: map[string]*Agreement{}, parts: map[string]*Participant{}}
+}
+
+// agreement loads (once) and returns an agreement.
+func (nv *noteVerifier) agreement(id string) (*Agreement, error) {
+	if a, ok := nv.agreements[id]; ok {
+		return a, nil
+	}
+	a, err := nv.v.agreement(nv.txn, id)
+	if err != nil {
+		return nil, err
+	}
+	nv.agreements[id] = a
+	return a, nil
+}
+
+// verify is verifyNote with the participant records cached.
+func (nv *noteVerifier) verify(a *Agreement, n *Note) error {
+	return verifyNoteBy(a, n, func(name string) (*Participant, error) {
+		if p, ok := nv.parts[name]; ok {
+			return p, nil
+		}
+		p, err := nv.v.participant(nv.txn, name)
+		if err == nil {
+			nv.parts[name] = p
+		}
+		return p, err
+	})
+}
+
 // verifyNoteBy is verifyNote with the author's participant record from
 // participant, which a listing of many notes caches: parsing a key and
 // checking its proof of possession costs more than the note's signature.

@@ -142,7 +142,7 @@ func TestSweepScale(t *testing.T) {
 			due = append(due, Due{Note: e.Note, Rule: "retention." + string(e.Meta.Kind), Index: []time.Time{e.At}})
 		}
 	}
-	const batch = 8192
+	const batch = 2048 // retention.BatchSize
 	var slowest time.Duration
 	d = nil
 	for len(due) > 0 {

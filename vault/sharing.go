@@ -256,6 +256,7 @@ func (v *Vault) copyUnderGrant(txn kv.Txn, agreementID, gid string, noteIDs []st
 	if err != nil {
 		return 0, err
 	}
+	nv := v.newNoteVerifier(txn)
 	for _, nid := range noteIDs {
 		n, err := v.note(txn, nid)
 		if isNotFound(err) {
@@ -264,7 +265,7 @@ func (v *Vault) copyUnderGrant(txn kv.Txn, agreementID, gid string, noteIDs []st
 		if err != nil {
 			return 0, err
 		}
-		if err := v.verifyNote(txn, a, n); err != nil {
+		if err := nv.verify(a, n); err != nil {
 			return 0, err
 		}
 		blob := grantCopyID(gid, n.ID)
