@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/vault/audit"
@@ -608,6 +609,21 @@ func (v *Vault) verifyAudit(ctx context.Context, kept *audit.Checkpoint) (uint64
 			}
 			if err := ver.Add(rec); err != nil {
 				return err
+			}
+			// A key moves only on the word of a current key: a record
+			// signed by a retired one (which verifies, for reads made
+			// with it) never moves anyone's key.
+			if rec.Action == "participant.rotate" || rec.Action == "participant.replace" {
+				p, ok := byName[rec.Actor], false
+				if p != nil {
+					var key identity.PublicKey
+					if key, ok = p.keyWith(hist.cur[rec.Actor]); ok {
+						ok = key.Verify(rec.SignedBytes(), rec.Sig)
+					}
+				}
+				if !ok {
+					return &audit.VerifyError{Seq: rec.Seq, Reason: fmt.Sprintf("%s by %q is not signed by their current key", rec.Action, rec.Actor)}
+				}
 			}
 			if err := hist.follow(rec); err != nil {
 				return err

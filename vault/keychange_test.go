@@ -10,7 +10,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 // readBody reads a note as id and returns its body, or the error.
@@ -390,5 +392,57 @@ func TestRetiredKeyWritesNothing(t *testing.T) {
 	if _, err := f.v.DeleteNote(f.ctx, n.ID, bob2); err != nil {
 		t.Fatalf("the current key: %v", err)
 	}
+	f.checkClean2()
+}
+
+// Someone who holds a retired key and can write the store cannot move the
+// audit log's key for its owner: a participant.rotate record signed by a
+// retired key fails audit verify, though a read signed by it passes.
+func TestAuditRotationByRetiredKey(t *testing.T) {
+	f := newFixture(t, true)
+	alice2 := newIdentity(t)
+	if _, err := f.v.RotateParticipant(f.ctx, "alice", alice2.Public().String(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.accept(f.bob)
+	mallory := newIdentity(t)
+	appendRec := func(signer *identity.Identity) error {
+		return f.v.update(func(txn kv.Txn) error {
+			return f.v.appendLog(txn, &audit.Record{Actor: "alice", Action: "participant.rotate", Subject: "alice",
+				Detail: map[string]string{"from": alice2.Public().Fingerprint(), "to": mallory.Public().Fingerprint()}}, signer)
+		})
+	}
+	if err := appendRec(f.alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err == nil || !strings.Contains(err.Error(), "not signed by their current key") {
+		t.Fatalf("audit verify of a rotation signed by a retired key: %v", err)
+	}
+}
+
+// A second rotation waits for the first to be pinned: until the other
+// party accepts, the agreement still pins the key before both, which the
+// person no longer acts with. Once accepted, the second goes through.
+func TestRotateTwice(t *testing.T) {
+	f := newFixture(t, true)
+	k1, k2 := newIdentity(t), newIdentity(t)
+	if _, err := f.v.RotateParticipant(f.ctx, "alice", k1.Public().String(), f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.v.RotateParticipant(f.ctx, "alice", k2.Public().String(), k1); err == nil || !strings.Contains(err.Error(), "still pins alice's previous key") {
+		t.Fatalf("a second rotation before the first is pinned: %v", err)
+	}
+	f.accept(f.bob)
+	f.clock.Advance(time.Second)
+	if _, err := f.v.RotateParticipant(f.ctx, "alice", k2.Public().String(), k1); err != nil {
+		t.Fatal(err)
+	}
+	f.accept(f.bob)
+	a, _ := f.v.GetAgreement(f.ctx, f.agreement)
+	if cur := a.Current(); cur == nil || cur.Pins["alice"] != k2.Public().Fingerprint() {
+		t.Fatalf("in force: %+v, want alice's newest key pinned", cur)
+	}
+	f.add(policy.Session, k2, content("t", "MARK"))
 	f.checkClean2()
 }
