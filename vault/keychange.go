@@ -509,8 +509,11 @@ func (v *Vault) RekeyNotes(ctx context.Context, agreementID string, ids []*ident
 		for _, id := range ids[1:] {
 			who, err := v.whoami(txn, id)
 			if err != nil || who.Name != act.me.Name {
-				return invalid("every -i must be a key of %s: the current one first, retired ones after", act.me.Name)
+				return invalid("a key given to open older notes is not one of %s's: give your own retired keys only", act.me.Name)
 			}
+		}
+		if cur := act.agreement.Current(); cur != nil {
+			r.Version = cur.Version
 		}
 		return scan(txn, pNote, func(_ string, rec *noteRec) error {
 			if rec.Meta.Agreement == agreementID {
