@@ -316,11 +316,7 @@ note list --json has its title and tags.`,
 }
 
 func runNoteShow(ctx context.Context, noteID string, g *globals, e *env) (err error) {
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -493,11 +489,7 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 		}
 		return runNoteListMeta(ctx, vault.NoteFilter{Agreement: q.Agreement, Kind: q.Kind, Since: q.Since}, g, e)
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -642,11 +634,7 @@ func runNoteSearch(ctx context.Context, opts noteSearchOptions, g *globals, e *e
 	if strings.TrimSpace(text) == "" {
 		return usagef("the search text is empty")
 	}
-	id, err := loadIdentity(g, e)
-	if err != nil {
-		return err
-	}
-	v, err := openVault(ctx, g, e)
+	v, id, err := openVaultAs(ctx, g, e)
 	if err != nil {
 		return err
 	}
