@@ -18,6 +18,8 @@ import (
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
+	"github.com/notevault/notevault/vault/pgstore/pgtest"
 )
 
 // fakeClock is a settable clock, safe for concurrent use.
@@ -101,7 +103,23 @@ func (f *fixture) setTerms(fn func(*policy.Terms)) {
 
 func newFixture(t testing.TB, accept bool) *fixture {
 	t.Helper()
-	return newFixtureOn(t, accept, nil)
+	return newFixtureOn(t, accept, testStore(t))
+}
+
+// testStore is the store fixtures use: nil (the directory's badger) unless
+// NOTEVAULT_TEST_STORE=postgres runs the suite on PostgreSQL, as notevault
+// serve will (tests that edit badger's files then fail: they attack the
+// directory's engine).
+func testStore(t testing.TB) kv.Store {
+	if os.Getenv("NOTEVAULT_TEST_STORE") != "postgres" {
+		return nil
+	}
+	s, err := pgstore.Open(context.Background(), pgtest.Start(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // newFixtureOn is newFixture with the vault's records in store (nil: the
