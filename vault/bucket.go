@@ -61,7 +61,7 @@ func (v *Vault) liveBucket(txn kv.Txn, base string) (string, []byte, error) {
 	var head bucketHead
 	err := get(txn, pBucketHead+base, &head)
 	if err == nil {
-		if key, err := v.keys.Key(head.Name, false); err == nil {
+		if key, err := v.keys.Key(txn, head.Name, false); err == nil {
 			return head.Name, key, nil
 		}
 		// The key was destroyed (the bucket was swept): start a new one.
@@ -73,7 +73,7 @@ func (v *Vault) liveBucket(txn kv.Txn, base string) (string, []byte, error) {
 		return "", nil, err
 	}
 	name := base + "." + strings.TrimPrefix(gen, "-")
-	key, err := v.keys.Key(name, true)
+	key, err := v.keys.Key(txn, name, true)
 	if err != nil {
 		return "", nil, err
 	}
@@ -189,7 +189,7 @@ func (v *Vault) rewrapRest(txn kv.Txn, bucket string, gone map[string]bool) erro
 	if len(rest) == 0 {
 		return txn.Delete([]byte(pBucketHead + base))
 	}
-	oldKey, err := v.keys.Key(bucket, false)
+	oldKey, err := v.keys.Key(txn, bucket, false)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (v *Vault) rewrapRest(txn kv.Txn, bucket string, gone map[string]bool) erro
 		return err
 	}
 	name := base + "." + strings.TrimPrefix(gen, "-")
-	newKey, err := v.keys.Key(name, true)
+	newKey, err := v.keys.Key(txn, name, true)
 	if err != nil {
 		return err
 	}

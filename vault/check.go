@@ -447,7 +447,7 @@ func (v *Vault) checkBlobs(txn kv.Txn, owned map[string]bool, r *CheckReport) er
 			return integrity(what, "its bucket %s does not list it", b.Bucket)
 		}
 		delete(members, blob)
-		key, err := v.keys.Key(b.Bucket, false)
+		key, err := v.keys.Key(txn, b.Bucket, false)
 		if err != nil {
 			return integrity(what, "the shred key of its bucket %s is gone (%v)", b.Bucket, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kek"
 	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
@@ -85,6 +87,10 @@ type fixture struct {
 	// store, when set, holds the vault's records instead of the
 	// directory's badger database (Options.Store).
 	store kv.Store
+	// keys, when set, keeps the shred keys instead of the directory's key
+	// files (Options.Keyring): with a store, the server's wrapped keys.
+	keys Keyring
+	kek  *kek.Dir // the KEK versions that wrap keys (with a store)
 
 	alice, bob, carol *identity.Identity
 	text              []byte // the agreement file
@@ -122,11 +128,30 @@ func testStore(t testing.TB) kv.Store {
 	return s
 }
 
+// wrappedKeyring is a server's keyring: shred keys wrapped under a KEK
+// directory of its own, kept in store.
+func wrappedKeyring(t testing.TB, store kv.Store, now func() time.Time) (*kek.Keyring, *kek.Dir) {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := kek.OpenDirClock(filepath.Join(dir, "kek"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := kek.OpenKeyring(context.Background(), store, p, kek.KeyringOptions{Ledger: filepath.Join(dir, "ledger"), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, p
+}
+
 // newFixtureOn is newFixture with the vault's records in store (nil: the
 // directory's own badger database).
 func newFixtureOn(t testing.TB, accept bool, store kv.Store) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock(), store: store}
+	if store != nil {
+		f.keys, f.kek = wrappedKeyring(t, store, f.clock.Now)
+	}
 	if err := InitWith(f.dir, Options{Store: store}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
@@ -170,7 +195,7 @@ func newIdentity(t testing.TB) *identity.Identity {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store})
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys})
 	if err != nil {
 		f.t.Fatalf("Open: %v", err)
 	}
@@ -353,4 +378,17 @@ func (f *fixture) sweep() ([]Receipt, []*Note, error) {
 		return destroyed, held, err
 	}
 	return destroyed, held, refused
+}
+
+// setNoDestroy turns shred-key destruction off (on) in v's keyring, for the
+// negative controls of the deletion tests.
+func setNoDestroy(v *Vault, on bool) {
+	switch k := v.keys.(type) {
+	case fileKeys:
+		k.NoDestroy = on
+	case *kek.Keyring:
+		k.NoDestroy = on
+	default:
+		panic(fmt.Sprintf("setNoDestroy: keyring %T", v.keys))
+	}
 }

@@ -263,7 +263,7 @@ func (v *Vault) openBlob(txn kv.Txn, blobID string) (*blobReader, error) {
 	if err := getRecord(txn, pBlob, "copy", blobID, &rec); err != nil {
 		return nil, err
 	}
-	key, err := v.keys.Key(rec.Bucket, false)
+	key, err := v.keys.Key(txn, rec.Bucket, false)
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", blobID, ErrNotFound)
 	}

@@ -73,7 +73,7 @@ func bulkNotes(t *testing.T, f *fixture, n int) {
 		key, ok := keys[bucket]
 		if !ok {
 			var err error
-			if key, err = f.v.keys.Key(bucket, true); err != nil {
+			if key, err = f.v.keys.Key(nil, bucket, true); err != nil {
 				t.Fatal(err)
 			}
 			keys[bucket] = key

@@ -90,6 +90,7 @@ func (v *Vault) GiveConsent(ctx context.Context, agreementID, grantee string, ki
 func (v *Vault) WithdrawConsent(ctx context.Context, consentID string, id *identity.Identity) error {
 	var grants []string
 	err := v.update(func(txn kv.Txn) error {
+		grants = grants[:0] // run again after a conflict
 		agreementID, err := v.findFact(txn, consentID)
 		if err != nil {
 			return err

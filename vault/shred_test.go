@@ -153,7 +153,7 @@ func recoverable(t *testing.T, dir string, ids []*identity.Identity, markers []s
 // 72h, and there is a summary from before the grant and one from during it.
 func grantFixture(t *testing.T, noDestroy bool) (f *fixture, grant *policy.Grant, consent *policy.Consent, markers []string) {
 	f = newFixture(t, true)
-	f.v.keys.NoDestroy = noDestroy
+	setNoDestroy(f.v, noDestroy)
 	before := f.add(policy.Summary, f.alice, content("MARK-before-title", "MARK-before-body"))
 	c, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob)
 	if err != nil {
@@ -245,7 +245,7 @@ func TestSupervisorCopiesNegativeControl(t *testing.T) {
 
 func retentionFixture(t *testing.T, noDestroy bool) (f *fixture, doomed, held, kept *Note) {
 	f = newFixture(t, true)
-	f.v.keys.NoDestroy = noDestroy
+	setNoDestroy(f.v, noDestroy)
 	// The agreement keeps reflections 90d, summaries 180d, sessions 365d.
 	doomed = f.add(policy.Reflection, f.bob, content("MARK-doomed-title", "MARK-doomed-body"))
 	held = f.add(policy.Reflection, f.bob, content("MARK-held-title", "MARK-held-body"))
@@ -345,7 +345,7 @@ func TestSweepCompletesAfterInterruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphan := "t-2099010100.orphan"
-	if _, err := f.v.keys.Key(orphan, true); err != nil { // a key whose transaction never committed
+	if _, err := f.v.keys.Key(nil, orphan, true); err != nil { // a key whose transaction never committed
 		t.Fatal(err)
 	}
 	f.close()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/notevault/notevault/vault/kv"
 )
@@ -149,39 +150,62 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	if v.failed != nil {
 		return v.failed
 	}
-	v.head, v.headDirty = nil, false
 	defer func() { v.head, v.headDirty = nil, false }()
+	// On a shared store (a server's PostgreSQL) another process's action
+	// may conflict with this one: nothing was written, and fn runs again
+	// on a fresh snapshot. fn must be safe to run more than once: it keeps
+	// what it found in the transaction, not in variables it appends to.
+	for attempt := 1; ; attempt++ {
+		txn, err := v.tryUpdate(fn)
+		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
+			time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		v.wrote = true
+		v.settleHeads(txn, true)
+		// The checkpoint follows the log's head; a crash before this line
+		// leaves a checkpoint that covers fewer records, which the next
+		// process accepts (the log still extends it) and brings up to date.
+		return v.fail(v.writeCheckpoint())
+	}
+}
+
+// maxAttempts bounds how often update runs an action that keeps
+// conflicting with others.
+const maxAttempts = 8
+
+// tryUpdate is one attempt of update: it returns the committed transaction.
+func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
+	v.head, v.headDirty = nil, false
 	txn, err := v.store.Begin(context.Background(), true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer txn.Discard()
 	if err := v.checkLog(txn); err != nil {
-		return v.fail(err)
+		return nil, v.fail(err)
 	}
 	if err := fn(txn); err != nil {
 		v.settleHeads(txn, false)
-		return err
+		return nil, err
 	}
 	if v.headDirty {
 		if err := put(txn, kLogHead, v.head); err != nil {
 			v.settleHeads(txn, false)
-			return err
+			return nil, err
 		}
 	}
 	if err := txn.Commit(); err != nil {
 		v.settleHeads(txn, false)
-		if errors.Is(err, kv.ErrTooBig) {
-			return kv.ErrTooBig
+		if errors.Is(err, kv.ErrTooBig) || errors.Is(err, kv.ErrConflict) {
+			return nil, err
 		}
-		return fmt.Errorf("committing to the store: %w", err)
+		return nil, fmt.Errorf("committing to the store: %w", err)
 	}
-	v.wrote = true
-	v.settleHeads(txn, true)
-	// The checkpoint follows the log's head; a crash before this line leaves
-	// a checkpoint that covers fewer records, which the next process accepts
-	// (the log still extends it) and brings up to date.
-	return v.fail(v.writeCheckpoint())
+	return txn, nil
 }
 
 func (v *Vault) view(fn func(txn kv.Txn) error) error {

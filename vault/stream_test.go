@@ -360,7 +360,7 @@ func TestLargeNoteShredded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			smallInline(t)
 			f := newFixture(t, true)
-			f.v.keys.NoDestroy = noDestroy
+			setNoDestroy(f.v, noDestroy)
 			doomed := f.addFrom(policy.Reflection, f.bob, "MARK-doomed-title", bigBody(400<<10, "MARK-doomed"))
 			kept := f.addFrom(policy.Reflection, f.bob, "MARK-kept-title", bigBody(200<<10, "MARK-kept"))
 			small := f.add(policy.Reflection, f.bob, content("MARK-small-title", "MARK-small-body"))

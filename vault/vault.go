@@ -63,6 +63,10 @@ type Options struct {
 	// The caller owns Store: Close leaves it open. Compaction and the other
 	// badger housekeeping are then the engine's own business and do nothing.
 	Store kv.Store
+	// Keyring, when set, keeps the shred keys instead of the directory's
+	// key files: a server's keys, wrapped under a KEK and kept in Store
+	// (kek.Keyring). The caller owns it.
+	Keyring Keyring
 	// PinDir is where this user keeps a pin of every vault they open: the
 	// vault's checkpoint verifier key and the newest signed checkpoint they
 	// saw, outside the vault (see pin.go). With it, Open refuses with a
@@ -78,13 +82,41 @@ type Options struct {
 	Background bool
 }
 
+// Keyring keeps shred keys, one per bucket. A key Key creates is part of
+// the caller's transaction txn, or durable before Key returns; a destroyed
+// one is gone for good before Destroy returns. The directory's key files
+// (fileKeys) are written at once; kek.Keyring keeps keys in the store,
+// wrapped under a KEK, and writes a new one in txn, so that it commits
+// with the records it seals, or not at all.
+type Keyring interface {
+	// Key returns bucket's key as txn sees it, creating it when create is
+	// true and there is none. Without create a missing key wraps
+	// seal.ErrShredded.
+	Key(txn kv.Txn, bucket string, create bool) ([]byte, error)
+	// Has reports whether bucket has a key.
+	Has(bucket string) bool
+	// Destroy destroys bucket's key; a missing one is not an error.
+	Destroy(bucket string) error
+	// Buckets lists the buckets that have a key.
+	Buckets() ([]string, error)
+}
+
+// fileKeys is the directory's keyring: one file per key, created durably
+// before the transaction that uses it commits (a crash in between leaves an
+// orphan key, which Housekeep destroys).
+type fileKeys struct{ *seal.Keyring }
+
+func (k fileKeys) Key(_ kv.Txn, bucket string, create bool) ([]byte, error) {
+	return k.Keyring.Key(bucket, create)
+}
+
 // Vault is an open vault. Methods are safe for concurrent use within one
 // process; one process at a time holds a vault open.
 type Vault struct {
 	dir   string
 	store kv.Store   // what every action reads and writes
 	db    *badger.DB // the same store, for housekeeping only badger has
-	keys  *seal.Keyring
+	keys  Keyring
 	lock  *os.File
 	now   func() time.Time
 	rand  io.Reader
@@ -233,10 +265,14 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		lock.Close()
 		return nil, fmt.Errorf("reading the checkpoint key: %w", err)
 	}
-	keys, err := seal.OpenKeyring(filepath.Join(dir, keysDir))
-	if err != nil {
-		lock.Close()
-		return nil, err
+	var keys Keyring = opts.Keyring
+	if keys == nil {
+		ring, err := seal.OpenKeyring(filepath.Join(dir, keysDir))
+		if err != nil {
+			lock.Close()
+			return nil, err
+		}
+		keys = fileKeys{ring}
 	}
 	store, db, compactOnClose := opts.Store, (*badger.DB)(nil), false
 	if store == nil {

@@ -29,17 +29,38 @@ type Dir struct {
 	ring *seal.Keyring
 	mu   sync.Mutex
 	cur  Version // the current version as last read (guarded by mu); 0: not yet
+	now  func() time.Time
 }
 
 const versionName = "kek-v"
 
 // OpenDir opens (creating) the KEK directory dir.
-func OpenDir(dir string) (*Dir, error) {
+func OpenDir(dir string) (*Dir, error) { return OpenDirClock(dir, nil) }
+
+// OpenDirClock is OpenDir with a clock: a version's creation time, which
+// Versions reports and the epoch ages versions by, is now() when it was
+// made (stamped on its file) instead of the file's own time. nil: the
+// file's time.
+func OpenDirClock(dir string, now func() time.Time) (*Dir, error) {
 	ring, err := seal.OpenKeyring(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{dir: dir, ring: ring}, nil
+	return &Dir{dir: dir, ring: ring, now: now}, nil
+}
+
+// made creates version v's key and stamps its creation time.
+func (d *Dir) made(v Version) error {
+	if _, err := d.ring.Key(name(v), true); err != nil {
+		return err
+	}
+	if d.now != nil {
+		t := d.now()
+		if err := os.Chtimes(filepath.Join(d.dir, name(v)+".key"), t, t); err != nil {
+			return fmt.Errorf("KEK version %d: %w", v, err)
+		}
+	}
+	return nil
 }
 
 func name(v Version) string { return versionName + strconv.FormatUint(uint64(v), 10) }
@@ -75,7 +96,7 @@ func (d *Dir) Current(ctx context.Context) (Version, error) {
 		d.cur = vs[len(vs)-1]
 		return d.cur, nil
 	}
-	if _, err := d.ring.Key(name(1), true); err != nil {
+	if err := d.made(1); err != nil {
 		return 0, err
 	}
 	d.cur = 1
@@ -146,7 +167,7 @@ func (d *Dir) Rotate(ctx context.Context) (Version, error) {
 	if len(vs) > 0 {
 		next = vs[len(vs)-1] + 1
 	}
-	if _, err := d.ring.Key(name(next), true); err != nil {
+	if err := d.made(next); err != nil {
 		return 0, err
 	}
 	d.cur = next

@@ -100,3 +100,28 @@ type Iterator interface {
 	// Close releases the iterator.
 	Close()
 }
+
+// View runs fn in a read-only transaction of s.
+func View(ctx context.Context, s Store, fn func(Txn) error) error {
+	tx, err := s.Begin(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer tx.Discard()
+	return fn(tx)
+}
+
+// Update runs fn in a writable transaction of s and commits it when fn
+// succeeds. A conflict is returned as ErrConflict, not retried: the caller
+// knows whether fn may run again.
+func Update(ctx context.Context, s Store, fn func(Txn) error) error {
+	tx, err := s.Begin(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer tx.Discard()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

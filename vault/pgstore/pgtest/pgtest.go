@@ -164,6 +164,10 @@ func (c *Cluster) Stop() {
 
 func (c *Cluster) remove() { os.RemoveAll(c.dir) }
 
+// DataDir is the cluster's data directory: its table files, and its WAL
+// under pg_wal. Tests that prove what the raw files hold read it.
+func (c *Cluster) DataDir() string { return filepath.Join(c.dir, "data") }
+
 // ConnString names database db of the cluster.
 func (c *Cluster) ConnString(db string) string {
 	return fmt.Sprintf("host=%s user=postgres dbname=%s sslmode=disable", c.socket, db)
