@@ -141,3 +141,51 @@ func TestSweepGivesWayBetweenBatches(t *testing.T) {
 		t.Fatalf("the note held meanwhile: %v", err)
 	}
 }
+
+// pageCounter is a vault that counts how the sweep reads the expiry index.
+type pageCounter struct {
+	*vault.Vault
+	whole int   // calls of ExpiryIndex: a read of everything due
+	pages []int // entries per ExpiryIndexPage call
+}
+
+func (p *pageCounter) ExpiryIndex(ctx context.Context, until time.Time) ([]vault.IndexEntry, error) {
+	p.whole++
+	return p.Vault.ExpiryIndex(ctx, until)
+}
+
+func (p *pageCounter) ExpiryIndexPage(ctx context.Context, until time.Time, after string, limit int) ([]vault.IndexEntry, string, error) {
+	es, next, err := p.Vault.ExpiryIndexPage(ctx, until, after, limit)
+	p.pages = append(p.pages, len(es))
+	return es, next, err
+}
+
+// The sweep never reads everything due at once: it plans a page of the
+// index (cut where the hour changes) at a time, destroys it, and reads the
+// next. A dry run reads the whole plan (the control: the counter sees it).
+func TestSweepReadsTheIndexByPages(t *testing.T) {
+	withBatchSize(t, 2)
+	f := newFixture(t)
+	for range 3 {
+		for range 3 { // three notes an hour
+			f.add(policy.Reflection)
+		}
+		f.clock.Advance(2 * time.Hour)
+	}
+	f.clock.Advance(100 * day)
+	dry := &pageCounter{Vault: f.v}
+	if sum, err := Sweep(f.ctx, dry, Options{DryRun: true, ClockJumpOK: true}); err != nil || len(sum.Destroyed) != 9 {
+		t.Fatalf("dry run: %v", err)
+	}
+	if dry.whole != 1 {
+		t.Fatalf("control: the dry run read the whole index %d times, want 1", dry.whole)
+	}
+	p := &pageCounter{Vault: f.v}
+	sum, err := Sweep(f.ctx, p, Options{ClockJumpOK: true})
+	if err != nil || len(sum.Destroyed) != 9 || len(sum.Plan) != 9 {
+		t.Fatalf("sweep: %d destroyed, %d planned, %v; want 9", len(sum.Destroyed), len(sum.Plan), err)
+	}
+	if p.whole != 0 || len(p.pages) != 3 || p.pages[0] != 3 || p.pages[1] != 3 || p.pages[2] != 3 {
+		t.Fatalf("whole reads %d, pages %v; want 0 and three pages of one hour each", p.whole, p.pages)
+	}
+}

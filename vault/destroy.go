@@ -45,26 +45,64 @@ type IndexEntry struct {
 // note's metadata. It reads the index only up to until, so the sweep's cost
 // grows with what is due, not with the vault.
 func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry, error) {
+	out, _, err := v.expiryIndex(ctx, until, "", 0)
+	return out, err
+}
+
+// ExpiryIndexPage is ExpiryIndex a page at a time: the entries after the
+// cursor after ("" for the first page), at least limit of them unless the
+// index ends first, and then every further entry of the same expiry hour,
+// so that a shred-key bucket (one per hour) is never split between pages.
+// It returns the cursor of the next page, "" after the last.
+func (v *Vault) ExpiryIndexPage(ctx context.Context, until time.Time, after string, limit int) ([]IndexEntry, string, error) {
+	return v.expiryIndex(ctx, until, after, max(limit, 1))
+}
+
+func (v *Vault) expiryIndex(ctx context.Context, until time.Time, after string, limit int) ([]IndexEntry, string, error) {
 	var out []IndexEntry
+	next := ""
 	err := v.view(func(txn kv.Txn) error {
+		out, next = out[:0], ""
+		cursor := after
 		o := kv.IterOptions{Prefix: []byte(pExpiry)}
 		o.KeysOnly = true
 		it := txn.NewIterator(o)
 		defer it.Close()
-		nv := v.newNoteVerifier(txn)
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
+		it.Rewind()
+		if after != "" {
+			it.Seek([]byte(after))
+			if it.Valid() && string(it.Key()) == after {
+				it.Next()
 			}
-			unix, id, ok := parseExpiryKey(string(it.Key()))
+		}
+		for ; it.Valid(); it.Next() {
+			key := string(it.Key())
+			unix, id, ok := parseExpiryKey(key)
 			if !ok {
 				continue
 			}
 			if !until.IsZero() && unix > until.Unix() {
 				break
 			}
-			e := IndexEntry{At: time.Unix(unix, 0).UTC(), Note: id}
-			n, err := v.sweepNote(txn, id, nv)
+			at := time.Unix(unix, 0).UTC()
+			if limit > 0 && len(out) >= limit && expiryBase(at) != expiryBase(out[len(out)-1].At) {
+				next = cursor // more to come: the page ends at the entry before
+				break
+			}
+			out = append(out, IndexEntry{At: at, Note: id})
+			cursor = key
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+		nv := v.newNoteVerifier(txn)
+		notes := v.preverifyNotes(ctx, txn, nv, out)
+		for i := range out {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			e := &out[i]
+			n, err := v.sweepNoteFrom(txn, e.Note, notes[e.Note], nv)
 			switch {
 			case err == nil:
 				e.Meta = n
@@ -75,11 +113,51 @@ func (v *Vault) ExpiryIndex(ctx context.Context, until time.Time) ([]IndexEntry,
 			default:
 				return err
 			}
-			out = append(out, e)
 		}
-		return it.Err()
+		return nil
 	})
-	return out, err
+	return out, next, err
+}
+
+// preverifyNotes reads the notes of entries and checks their authors'
+// signatures on every core, ahead of the serial verification that needs
+// them (see sigCache.preverify). It returns the notes it read; one it
+// could not read or place is left for the serial pass to report.
+func (v *Vault) preverifyNotes(ctx context.Context, txn kv.Txn, nv *noteVerifier, entries []IndexEntry) map[string]*Note {
+	notes := make(map[string]*Note, len(entries))
+	var jobs []sigJob
+	for _, e := range entries {
+		if _, ok := notes[e.Note]; ok || ctx.Err() != nil {
+			continue
+		}
+		n, err := v.note(txn, e.Note)
+		if err != nil {
+			continue
+		}
+		notes[e.Note] = n
+		m := n.rec.Meta
+		a, err := nv.agreement(m.Agreement)
+		if err != nil {
+			continue
+		}
+		ver := a.Version(m.Version)
+		if ver == nil || ver.Pins == nil {
+			continue
+		}
+		pin, ok := ver.Pins[m.Author]
+		if !ok {
+			continue
+		}
+		p, err := nv.participant(m.Author)
+		if err != nil {
+			continue
+		}
+		if key, ok := p.keyWith(pin); ok {
+			jobs = append(jobs, sigJob{key: key, msg: m.signedBytes(), sig: n.rec.Sig})
+		}
+	}
+	verifiedSigs.preverify(jobs)
+	return notes
 }
 
 // refusal reports whether err is about a record that fails verification
@@ -145,9 +223,17 @@ func (v *Vault) sealedCopies(txn kv.Txn, n *Note) (map[string]string, error) {
 // agreement's chain, with the holds of that chain. agreements caches the
 // chains folded so far.
 func (v *Vault) sweepNote(txn kv.Txn, id string, nv *noteVerifier) (*Note, error) {
-	n, err := v.note(txn, id)
-	if err != nil {
-		return nil, err
+	return v.sweepNoteFrom(txn, id, nil, nv)
+}
+
+// sweepNoteFrom is sweepNote with the note's record already read (nil:
+// read it).
+func (v *Vault) sweepNoteFrom(txn kv.Txn, id string, n *Note, nv *noteVerifier) (*Note, error) {
+	if n == nil {
+		var err error
+		if n, err = v.note(txn, id); err != nil {
+			return nil, err
+		}
 	}
 	a, err := nv.agreement(n.Agreement)
 	if err != nil {

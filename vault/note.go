@@ -305,16 +305,19 @@ func (nv *noteVerifier) agreement(id string) (*Agreement, error) {
 
 // verify is verifyNote with the participant records cached.
 func (nv *noteVerifier) verify(a *Agreement, n *Note) error {
-	return verifyNoteBy(a, n, func(name string) (*Participant, error) {
-		if p, ok := nv.parts[name]; ok {
-			return p, nil
-		}
-		p, err := nv.v.participant(nv.txn, name)
-		if err == nil {
-			nv.parts[name] = p
-		}
-		return p, err
-	})
+	return verifyNoteBy(a, n, nv.participant)
+}
+
+// participant loads (once) and returns a participant.
+func (nv *noteVerifier) participant(name string) (*Participant, error) {
+	if p, ok := nv.parts[name]; ok {
+		return p, nil
+	}
+	p, err := nv.v.participant(nv.txn, name)
+	if err == nil {
+		nv.parts[name] = p
+	}
+	return p, err
 }
 
 // verifyNoteBy is verifyNote with the author's participant record from
@@ -335,7 +338,7 @@ func verifyNoteBy(a *Agreement, n *Note, participant func(name string) (*Partici
 	if err != nil {
 		return integrity(what, "its author: %v", err)
 	}
-	if key, ok := p.keyWith(pin); !ok || !key.Verify(m.signedBytes(), n.rec.Sig) {
+	if key, ok := p.keyWith(pin); !ok || !verifiedSigs.verify(key, m.signedBytes(), n.rec.Sig) {
 		return integrity(what, "it is not signed by its author %s", m.Author)
 	}
 	// It was written while the agreement was open, under the terms of the
