@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -120,13 +121,21 @@ func (v *Vault) getBlob(txn kv.Txn, blobID string) ([]byte, error) {
 // that holds one is either destroyed whole (when nothing else lives in it) or
 // its other members are re-wrapped under a new generation and the old key
 // destroyed. Records are deleted in the same transactions. Keys are destroyed
-// only after the transaction that stops referring to them has committed, so a
-// crash leaves either the old state or orphan keys that Housekeep destroys.
+// only after the transactions that stop referring to them have committed, so
+// a crash leaves either the old state, orphan keys that Housekeep destroys,
+// or a re-wrap under way that Housekeep finishes.
+//
+// The first transaction deletes the blobs, moves the bucket's live
+// generation on (new blobs go to the new one) and marks the bucket as being
+// re-wrapped (r/<bucket>); its other members then move in transactions of
+// rewrapBatch, however many there are (an import files a whole hour of notes
+// in one bucket), and the last one clears the mark.
 func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) error {
 	var doomed []string   // buckets whose keys go once the transaction is in
+	var moving []string   // buckets whose other members move first
 	var payloads []string // payload files that go with them
 	err := v.update(func(txn kv.Txn) error {
-		doomed, payloads = doomed[:0], payloads[:0]
+		doomed, moving, payloads = doomed[:0], moving[:0], payloads[:0]
 		byBucket := map[string][]string{}
 		for _, id := range blobIDs {
 			var rec blobRec
@@ -142,9 +151,7 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) err
 			}
 		}
 		for bucket, ids := range byBucket {
-			gone := map[string]bool{}
 			for _, id := range ids {
-				gone[id] = true
 				if err := txn.Delete([]byte(pBlob + id)); err != nil {
 					return err
 				}
@@ -152,10 +159,18 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) err
 					return err
 				}
 			}
-			if err := v.rewrapRest(txn, bucket, gone); err != nil {
+			rest, err := hasMembers(txn, bucket)
+			if err != nil {
 				return err
 			}
-			doomed = append(doomed, bucket)
+			if err := v.retireBucket(txn, bucket, rest); err != nil {
+				return err
+			}
+			if rest {
+				moving = append(moving, bucket)
+			} else {
+				doomed = append(doomed, bucket)
+			}
 		}
 		if extra != nil {
 			return extra(txn)
@@ -165,6 +180,12 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) err
 	if err != nil {
 		return err
 	}
+	for _, b := range moving {
+		if err := v.moveMembers(b); err != nil {
+			return err
+		}
+		doomed = append(doomed, b)
+	}
 	for _, b := range doomed {
 		if err := v.keys.Destroy(b); err != nil {
 			return err
@@ -173,74 +194,164 @@ func (v *Vault) destroyBlobs(blobIDs []string, extra func(txn kv.Txn) error) err
 	return v.removePayloads(payloads)
 }
 
-// rewrapRest moves every member of bucket not in gone to a fresh generation.
-func (v *Vault) rewrapRest(txn kv.Txn, bucket string, gone map[string]bool) error {
-	var rest []string
-	if err := scanKeys(txn, pMember+bucket+"/", func(k string) error {
-		id := strings.TrimPrefix(k, pMember+bucket+"/")
-		if !gone[id] {
-			rest = append(rest, id)
+// pRewrap marks a bucket whose members are moving to a newer generation
+// before its key is destroyed (destroyBlobs, Housekeep).
+const pRewrap = "r/"
+
+// rewrapBatch is how many members one transaction of a re-wrap moves at
+// most (fewer when they do not fit).
+const rewrapBatch = 256
+
+func hasMembers(txn kv.Txn, bucket string) (bool, error) {
+	found := false
+	err := scanKeys(txn, pMember+bucket+"/", func(string) error {
+		found = true
+		return errStopScan
+	})
+	if errors.Is(err, errStopScan) {
+		err = nil
+	}
+	return found, err
+}
+
+var errStopScan = errors.New("stop")
+
+// retireBucket takes bucket out of use: its base's live generation, if it is
+// bucket, ends (with members left, a new generation starts and bucket is
+// marked for its members to move to it).
+func (v *Vault) retireBucket(txn kv.Txn, bucket string, rest bool) error {
+	base := baseOf(bucket)
+	var head bucketHead
+	err := get(txn, pBucketHead+base, &head)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	live := err == nil && head.Name == bucket
+	if !rest {
+		if live {
+			return txn.Delete([]byte(pBucketHead + base))
 		}
 		return nil
-	}); err != nil {
-		return err
 	}
-	base := baseOf(bucket)
-	if len(rest) == 0 {
-		return txn.Delete([]byte(pBucketHead + base))
-	}
-	oldKey, err := v.keys.Key(txn, bucket, false)
-	if err != nil {
-		return err
-	}
-	// A new generation, even if the live one is another: the head moves on.
-	gen, err := v.newID("")
-	if err != nil {
-		return err
-	}
-	name := base + "." + strings.TrimPrefix(gen, "-")
-	newKey, err := v.keys.Key(txn, name, true)
-	if err != nil {
-		return err
-	}
-	if err := put(txn, pBucketHead+base, bucketHead{Name: name}); err != nil {
-		return err
-	}
-	for _, id := range rest {
-		var rec blobRec
-		if err := get(txn, pBlob+id, &rec); err != nil {
-			return err
-		}
-		ageFile, err := seal.Open(oldKey, seal.AD(id, bucket), rec.Sealed)
-		if err != nil {
-			return fmt.Errorf("re-wrapping copy %s: %w", id, err)
-		}
-		// A large blob's record holds its age header alone: the payload
-		// file, unreadable without it, stays where it is.
-		sealed, err := seal.Seal(newKey, seal.AD(id, name), ageFile)
+	if live {
+		gen, err := v.newID("")
 		if err != nil {
 			return err
 		}
-		rec.Bucket, rec.Sealed = name, sealed
-		if err := put(txn, pBlob+id, rec); err != nil {
+		name := base + "." + strings.TrimPrefix(gen, "-")
+		if _, err := v.keys.Key(txn, name, true); err != nil {
 			return err
 		}
-		if err := txn.Delete([]byte(pMember + bucket + "/" + id)); err != nil {
+		if err := put(txn, pBucketHead+base, bucketHead{Name: name}); err != nil {
 			return err
 		}
-		if err := txn.Set([]byte(pMember+name+"/"+id), nil); err != nil {
-			return err
-		}
-		// A note's own copy: its metadata names its bucket.
-		var n noteRec
-		if err := get(txn, pNote+id, &n); err == nil {
-			n.Bucket = name
-			if err := put(txn, pNote+id, &n); err != nil {
+	}
+	return txn.Set([]byte(pRewrap+bucket), nil)
+}
+
+// moveMembers re-wraps every member of bucket under the live generation of
+// its base, rewrapBatch members a transaction, and clears the bucket's
+// re-wrap mark with the last of them. Its key is then the caller's to
+// destroy.
+func (v *Vault) moveMembers(bucket string) error {
+	n := rewrapBatch
+	for {
+		done := false
+		err := v.update(func(txn kv.Txn) error {
+			var ids []string
+			if err := scanKeys(txn, pMember+bucket+"/", func(k string) error {
+				ids = append(ids, strings.TrimPrefix(k, pMember+bucket+"/"))
+				if len(ids) == n+1 {
+					return errStopScan
+				}
+				return nil
+			}); err != nil && !errors.Is(err, errStopScan) {
 				return err
 			}
-		} else if !isNotFound(err) {
+			done = len(ids) <= n
+			if !done {
+				ids = ids[:n]
+			}
+			if len(ids) > 0 {
+				oldKey, err := v.keys.Key(txn, bucket, false)
+				if err != nil {
+					return err
+				}
+				name, newKey, err := v.liveBucket(txn, baseOf(bucket))
+				if err != nil {
+					return err
+				}
+				if name == bucket {
+					return integrity("bucket "+bucket, "it is being re-wrapped but is still its base's live generation")
+				}
+				for _, id := range ids {
+					if err := v.moveBlob(txn, id, bucket, name, oldKey, newKey); err != nil {
+						return err
+					}
+				}
+			}
+			if done {
+				return txn.Delete([]byte(pRewrap + bucket))
+			}
+			return nil
+		})
+		if errors.Is(err, kv.ErrTooBig) && n > 1 {
+			n /= 2 // large copies: fewer a transaction
+			continue
+		}
+		if err != nil || done {
 			return err
 		}
+		if afterMoveBatch != nil {
+			if err := afterMoveBatch(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// afterMoveBatch, when set, runs after each committed batch of a re-wrap
+// but the last: a test seam that interrupts a re-wrap as a crash would.
+var afterMoveBatch func() error
+
+// moveBlob re-wraps blob id from bucket from (under oldKey) to bucket to
+// (under newKey), with its membership and, for a note's own copy, the
+// bucket its metadata names.
+func (v *Vault) moveBlob(txn kv.Txn, id, from, to string, oldKey, newKey []byte) error {
+	var rec blobRec
+	if err := get(txn, pBlob+id, &rec); err != nil {
+		return err
+	}
+	ageFile, err := seal.Open(oldKey, seal.AD(id, from), rec.Sealed)
+	if err != nil {
+		return fmt.Errorf("re-wrapping copy %s: %w", id, err)
+	}
+	// A large blob's record holds its age header alone: the payload file,
+	// unreadable without it, stays where it is.
+	sealed, err := seal.Seal(newKey, seal.AD(id, to), ageFile)
+	clear(ageFile)
+	if err != nil {
+		return err
+	}
+	rec.Bucket, rec.Sealed = to, sealed
+	if err := put(txn, pBlob+id, rec); err != nil {
+		return err
+	}
+	if err := txn.Delete([]byte(pMember + from + "/" + id)); err != nil {
+		return err
+	}
+	if err := txn.Set([]byte(pMember+to+"/"+id), nil); err != nil {
+		return err
+	}
+	// A note's own copy: its metadata names its bucket.
+	var n noteRec
+	if err := get(txn, pNote+id, &n); err == nil {
+		n.Bucket = to
+		if err := put(txn, pNote+id, &n); err != nil {
+			return err
+		}
+	} else if !isNotFound(err) {
+		return err
 	}
 	return nil
 }

@@ -553,9 +553,28 @@ func (v *Vault) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
 }
 
 // Housekeep destroys shred keys and removes payload files that no record
-// refers to any more: what an interrupted add, sweep or deletion leaves
-// behind. It returns how many it removed.
+// refers to any more, and finishes re-wraps: what an interrupted add, sweep
+// or deletion leaves behind. It returns how many it removed or finished.
 func (v *Vault) Housekeep(ctx context.Context) (int, error) {
+	// A re-wrap that a crash interrupted (destroyBlobs): its members move
+	// on and its key goes, as they would have.
+	var rewraps []string
+	if err := v.view(func(txn kv.Txn) error {
+		return scanKeys(txn, pRewrap, func(k string) error {
+			rewraps = append(rewraps, strings.TrimPrefix(k, pRewrap))
+			return nil
+		})
+	}); err != nil {
+		return 0, err
+	}
+	for _, b := range rewraps {
+		if err := v.moveMembers(b); err != nil {
+			return 0, err
+		}
+		if err := v.keys.Destroy(b); err != nil {
+			return 0, err
+		}
+	}
 	buckets, err := v.keys.Buckets()
 	if err != nil {
 		return 0, err
@@ -591,7 +610,7 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 		return len(orphans), err
 	}
 	files, err := v.housekeepPayloads()
-	return len(orphans) + marks + files, err
+	return len(rewraps) + len(orphans) + marks + files, err
 }
 
 // housekeepMarks deletes import marks whose note is gone: notes imported
