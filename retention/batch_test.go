@@ -7,6 +7,7 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/kek"
 )
 
 func withBatchSize(t *testing.T, n int) {
@@ -187,5 +188,31 @@ func TestSweepReadsTheIndexByPages(t *testing.T) {
 	}
 	if p.whole != 0 || len(p.pages) != 3 || p.pages[0] != 3 || p.pages[1] != 3 || p.pages[2] != 3 {
 		t.Fatalf("whole reads %d, pages %v; want 0 and three pages of one hour each", p.whole, p.pages)
+	}
+}
+
+// epochCounter counts the sweep's turns of the KEK.
+type epochCounter struct {
+	*vault.Vault
+	turns int
+}
+
+func (e *epochCounter) KeyEpoch(ctx context.Context) (kek.EpochReport, bool, error) {
+	e.turns++
+	return e.Vault.KeyEpoch(ctx)
+}
+
+// A sweep that acts turns the KEK once (on a server, what makes its
+// destructions final in every backup); a dry run does not.
+func TestSweepTurnsTheKEK(t *testing.T) {
+	f := newFixture(t)
+	f.add(policy.Reflection)
+	f.clock.Advance(100 * day)
+	e := &epochCounter{Vault: f.v}
+	if _, err := Sweep(f.ctx, e, Options{DryRun: true, ClockJumpOK: true}); err != nil || e.turns != 0 {
+		t.Fatalf("dry run: %d turns, %v; want none", e.turns, err)
+	}
+	if _, err := Sweep(f.ctx, e, Options{ClockJumpOK: true}); err != nil || e.turns != 1 {
+		t.Fatalf("sweep: %d turns, %v; want 1", e.turns, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/kek"
 )
 
 // Summary is what a sweep did (or, dry, would do).
@@ -43,6 +44,8 @@ type Store interface {
 	EndedGrants(ctx context.Context) (map[string]policy.Decision, error)
 	SweepGrants(ctx context.Context) ([]string, error)
 	Housekeep(ctx context.Context) (int, error)
+	// KeyEpoch turns a server's key-encryption key (vault.Vault.KeyEpoch).
+	KeyEpoch(ctx context.Context) (kek.EpochReport, bool, error)
 	NextDue(ctx context.Context, now time.Time) (time.Time, error)
 	// Yield gives the vault to a process waiting for it and takes it back
 	// (vault.Vault.Yield); it reports whether it did.
@@ -235,6 +238,11 @@ func sweepPaged(ctx context.Context, s Store, opts Options, now, last time.Time,
 func finish(ctx context.Context, s Store, sum *Summary, now, last time.Time, bound time.Duration, opts Options) error {
 	var err error
 	if sum.KeysCleaned, err = s.Housekeep(ctx); err != nil {
+		return err
+	}
+	// A server's KEK turns with the sweep, so that what it destroyed is
+	// unreadable from every backup once the window has passed.
+	if _, _, err := s.KeyEpoch(ctx); err != nil {
 		return err
 	}
 	// Destroyed records are unreadable already; compaction gives their

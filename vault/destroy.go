@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notevault/notevault/vault/kek"
 	"github.com/notevault/notevault/vault/kv"
 
 	"github.com/notevault/notevault/policy"
@@ -550,6 +551,22 @@ func (v *Vault) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
 		return it.Err()
 	})
 	return next, err
+}
+
+// KeyEpoch turns the key-encryption key of a keyring that has one (a
+// server's, kek.Keyring): rotate it when due, re-wrap every shred key under
+// the new version, destroy the versions retired longer than the backup
+// window. The sweep runs it. A vault whose shred keys are files has no KEK:
+// it does nothing and reports false.
+func (v *Vault) KeyEpoch(ctx context.Context) (kek.EpochReport, bool, error) {
+	k, ok := v.keys.(interface {
+		Turn(context.Context) (kek.EpochReport, error)
+	})
+	if !ok {
+		return kek.EpochReport{}, false, nil
+	}
+	r, err := k.Turn(ctx)
+	return r, true, err
 }
 
 // Housekeep destroys shred keys and removes payload files that no record

@@ -245,3 +245,37 @@ func recoverFromRaw(t *testing.T, p kek.Provider, rows map[string][]byte, ids []
 	}
 	return false
 }
+
+// KeyEpoch turns a server's KEK with the clock (the sweep runs it): a
+// rotation once a day, every live key re-wrapped, and the retired version
+// destroyed once the backup window has passed, every note still reading. A
+// directory vault has no KEK: it does nothing.
+func TestKeyEpochTurnsWithTheClock(t *testing.T) {
+	if _, turned, err := newFixture(t, true).v.KeyEpoch(context.Background()); turned || err != nil {
+		t.Fatalf("a directory vault's KeyEpoch: %v, %v; want nothing done", turned, err)
+	}
+	store, err := pgstore.Open(context.Background(), pgtest.Start(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	f := newFixtureOn(t, true, store)
+	n := f.add(policy.Session, f.alice, content("kept", "a note that lives through the epochs"))
+	if r, turned, err := f.v.KeyEpoch(f.ctx); !turned || err != nil || r.Rotated {
+		t.Fatalf("KeyEpoch on the day the KEK was made: %+v, %v, %v; want nothing due", r, turned, err)
+	}
+	f.clock.Advance(kek.DefaultEvery)
+	r, _, err := f.v.KeyEpoch(f.ctx)
+	if err != nil || !r.Rotated || r.Rewrapped == 0 || r.Destroyed != 0 {
+		t.Fatalf("a day later: %+v, %v; want a rotation that re-wraps the live keys", r, err)
+	}
+	f.clock.Advance(kek.DefaultWindow)
+	if r, _, err = f.v.KeyEpoch(f.ctx); err != nil || r.Destroyed == 0 {
+		t.Fatalf("a window later: %+v, %v; want the retired version destroyed", r, err)
+	}
+	f.close()
+	f.open()
+	if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil {
+		t.Fatalf("the note after the epochs: %v", err)
+	}
+}

@@ -37,10 +37,11 @@ const KeyPrefix = "k/"
 // Any number of processes may share a Keyring's store and provider (the
 // replicas of notevault serve); one at a time runs Epoch.
 type Keyring struct {
-	store  kv.Store
-	kek    Provider
-	ledger string
-	now    func() time.Time
+	store         kv.Store
+	kek           Provider
+	ledger        string
+	now           func() time.Time
+	every, window time.Duration
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -57,7 +58,19 @@ type KeyringOptions struct {
 	Ledger string
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Every is how often Turn rotates the KEK (default DefaultEvery), and
+	// Window the backup window W after which a retired version is
+	// destroyed (default DefaultWindow): keep no backup, WAL archive or
+	// standby older than W.
+	Every, Window time.Duration
 }
+
+// The defaults of KeyringOptions: rotate daily, destroy a version a week
+// after it was retired.
+const (
+	DefaultEvery  = 24 * time.Hour
+	DefaultWindow = 7 * 24 * time.Hour
+)
 
 // OpenKeyring opens the keyring kept in store, wrapped under p, and
 // re-applies the destruction ledger: every bucket the ledger names whose
@@ -73,7 +86,13 @@ func OpenKeyring(ctx context.Context, store kv.Store, p Provider, opts KeyringOp
 	if err := os.MkdirAll(filepath.Dir(opts.Ledger), 0o700); err != nil {
 		return nil, 0, fmt.Errorf("destruction ledger: %w", err)
 	}
-	k := &Keyring{store: store, kek: p, ledger: opts.Ledger, now: opts.Now, cache: map[string]cached{}}
+	if opts.Every <= 0 {
+		opts.Every = DefaultEvery
+	}
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
+	k := &Keyring{store: store, kek: p, ledger: opts.Ledger, now: opts.Now, every: opts.Every, window: opts.Window, cache: map[string]cached{}}
 	n, err := k.reapply(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -450,6 +469,12 @@ func (k *Keyring) Epoch(ctx context.Context, every, window time.Duration) (Epoch
 		r.Pruned, err = k.prune(vs[0].Created)
 	}
 	return r, err
+}
+
+// Turn is Epoch with the keyring's own period and window (KeyringOptions):
+// what the sweep runs.
+func (k *Keyring) Turn(ctx context.Context) (EpochReport, error) {
+	return k.Epoch(ctx, k.every, k.window)
 }
 
 // rewrap moves every wrapped key under an older version than cur to cur,
