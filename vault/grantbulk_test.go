@@ -95,3 +95,30 @@ func TestGrantOverManyNotesEnds(t *testing.T) {
 		})
 	}
 }
+
+// A grant batch too large for one transaction is split and tried again; the
+// shred key the failed attempt made for the grant's bucket must not be left
+// behind (check would report it as an orphan, as if the store had been
+// edited outside notevault).
+func TestGrantSplitLeavesNoOrphanKey(t *testing.T) {
+	f := newFixture(t, true)
+	im, err := f.v.NewImport(f.ctx, f.agreement, policy.Summary, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]Content, 300)
+	for i := range items {
+		items[i] = content(fmt.Sprintf("summary %d", i), fmt.Sprintf("MARK-summary-%d %08000d", i, i))
+	}
+	if _, err := im.Add(f.ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	if _, copied, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, 24*time.Hour, f.alice); err != nil || copied != 300 {
+		t.Fatalf("AddGrant: %d copied, %v", copied, err)
+	}
+	f.checkClean2()
+}

@@ -384,7 +384,7 @@ func (f *fixture) sweep() ([]Receipt, []*Note, error) {
 // negative controls of the deletion tests.
 func setNoDestroy(v *Vault, on bool) {
 	switch k := v.keys.(type) {
-	case fileKeys:
+	case *fileKeys:
 		k.NoDestroy = on
 	case *kek.Keyring:
 		k.NoDestroy = on

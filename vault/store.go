@@ -178,6 +178,7 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 const maxAttempts = 8
 
 // tryUpdate is one attempt of update: it returns the committed transaction.
+// The shred keys a failed attempt made go with it.
 func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 	v.head, v.headDirty = nil, false
 	txn, err := v.store.Begin(context.Background(), true)
@@ -185,6 +186,10 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 		return nil, err
 	}
 	defer txn.Discard()
+	committed := false
+	if fk, ok := v.keys.(*fileKeys); ok {
+		defer func() { fk.settle(txn, committed) }()
+	}
 	if err := v.checkLog(txn); err != nil {
 		return nil, v.fail(err)
 	}
@@ -205,6 +210,7 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 		}
 		return nil, fmt.Errorf("committing to the store: %w", err)
 	}
+	committed = true
 	return txn, nil
 }
 

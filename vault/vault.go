@@ -102,12 +102,48 @@ type Keyring interface {
 }
 
 // fileKeys is the directory's keyring: one file per key, created durably
-// before the transaction that uses it commits (a crash in between leaves an
-// orphan key, which Housekeep destroys).
-type fileKeys struct{ *seal.Keyring }
+// before the transaction that uses it commits. A transaction that fails or
+// conflicts takes the keys it made with it (abort); a crash in between
+// leaves an orphan key, which Housekeep destroys.
+type fileKeys struct {
+	*seal.Keyring
+	mu   sync.Mutex
+	made map[kv.Txn][]string // keys created by transactions under way
+}
 
-func (k fileKeys) Key(_ kv.Txn, bucket string, create bool) ([]byte, error) {
-	return k.Keyring.Key(bucket, create)
+func newFileKeys(ring *seal.Keyring) *fileKeys {
+	return &fileKeys{Keyring: ring, made: map[kv.Txn][]string{}}
+}
+
+func (k *fileKeys) Key(txn kv.Txn, bucket string, create bool) ([]byte, error) {
+	if !create || txn == nil || k.Keyring.Has(bucket) {
+		return k.Keyring.Key(bucket, create)
+	}
+	key, err := k.Keyring.Key(bucket, true)
+	if err == nil {
+		k.mu.Lock()
+		k.made[txn] = append(k.made[txn], bucket)
+		k.mu.Unlock()
+	}
+	return key, err
+}
+
+// settle ends txn's part in the keyring: the keys it made stay when it
+// committed and are destroyed when it did not.
+func (k *fileKeys) settle(txn kv.Txn, committed bool) error {
+	k.mu.Lock()
+	made := k.made[txn]
+	delete(k.made, txn)
+	k.mu.Unlock()
+	if committed {
+		return nil
+	}
+	for _, b := range made {
+		if err := k.Keyring.Destroy(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Vault is an open vault. Methods are safe for concurrent use within one
@@ -272,7 +308,7 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 			lock.Close()
 			return nil, err
 		}
-		keys = fileKeys{ring}
+		keys = newFileKeys(ring)
 	}
 	store, db, compactOnClose := opts.Store, (*badger.DB)(nil), false
 	if store == nil {
