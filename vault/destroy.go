@@ -397,9 +397,11 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 		}
 	}
 	// Records of the whole buckets' blobs, the notes, and the receipts.
-	const batch = 1024
+	// At most 1,024 notes a transaction, fewer when their records do not
+	// fit (a note with many copies deletes many records).
+	batch := 1024
 	var out []Receipt
-	for start := 0; start < len(notes); start += batch {
+	for start := 0; start < len(notes); {
 		chunk := notes[start:min(start+batch, len(notes))]
 		var rs []Receipt
 		err := v.update(func(txn kv.Txn) error {
@@ -445,12 +447,16 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 				}
 				rs = append(rs, r)
 			}
-			if last := start+batch >= len(notes); last && in.end != "" {
+			if last := start+len(chunk) >= len(notes); last && in.end != "" {
 				return v.appendLog(txn, &audit.Record{Actor: actor, Action: in.end, Agreement: begin.Agreement, Time: now,
 					Detail: map[string]string{"intent": intentSeq, "notes": strconv.Itoa(len(notes))}}, signer)
 			}
 			return nil
 		})
+		if errors.Is(err, kv.ErrTooBig) && batch > 1 {
+			batch /= 2 // nothing was written: this chunk's first half
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
@@ -468,6 +474,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 			}
 		}
 		out = append(out, rs...)
+		start += len(chunk)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -163,12 +164,13 @@ func (im *Import) Add(ctx context.Context, items []Content) ([]ImportedNote, err
 		all[i] = &importItem{content: &items[i], mac: im.mac(&items[i])}
 	}
 	out := make([]ImportedNote, 0, len(items))
+	most := ImportBatch // fewer once the store refused a batch as too large
 	for start := 0; start < len(all); {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		end, size := start, 0
-		for end < len(all) && end-start < ImportBatch {
+		for end < len(all) && end-start < most {
 			cost := len(all[end].content.Body)*4/3 + importNoteCost
 			if end > start && size+cost > importBatchBytes {
 				break
@@ -177,6 +179,10 @@ func (im *Import) Add(ctx context.Context, items []Content) ([]ImportedNote, err
 			end++
 		}
 		done, err := im.addBatch(all[start:end])
+		if errors.Is(err, kv.ErrTooBig) && end-start > 1 {
+			most = (end - start) / 2 // nothing was written: try half
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
