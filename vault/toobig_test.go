@@ -77,3 +77,39 @@ func TestBigActionsSplitToFit(t *testing.T) {
 	}
 	f.checkClean2()
 }
+
+// The same for sharing and closing: a grant over hundreds of summaries, its
+// revocation, and the close of the agreement, on a store that takes only
+// 400 writes a transaction.
+func TestBigSharingSplitsToFit(t *testing.T) {
+	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := badgerstore.New(db)
+	t.Cleanup(func() { inner.Close() })
+	f := newFixtureOn(t, true, smallStore{inner, 400})
+	ids := f.manySummaries(300)
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	g, copied, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, 24*time.Hour, f.alice)
+	if err != nil || copied != len(ids) {
+		t.Fatalf("grant over %d summaries: %d copied, %v", len(ids), copied, err)
+	}
+	f.checkClean2()
+	f.clock.Advance(time.Second)
+	if err := f.v.RevokeGrant(f.ctx, g.ID, f.alice); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := f.v.SweepGrants(f.ctx); err != nil {
+		t.Fatalf("sweeping the revoked grant's copies: %v", err)
+	}
+	f.checkClean2()
+	f.clock.Advance(time.Second)
+	if _, err := f.v.CloseAgreement(f.ctx, f.agreement, "programme ended", f.alice); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	f.checkClean2()
+}
