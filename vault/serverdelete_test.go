@@ -251,7 +251,7 @@ func recoverFromRaw(t *testing.T, p kek.Provider, rows map[string][]byte, ids []
 // destroyed once the backup window has passed, every note still reading. A
 // directory vault has no KEK: it does nothing.
 func TestKeyEpochTurnsWithTheClock(t *testing.T) {
-	if _, turned, err := newFixture(t, true).v.KeyEpoch(context.Background()); turned || err != nil {
+	if _, turned, err := newFixtureOn(t, true, nil).v.KeyEpoch(context.Background()); turned || err != nil {
 		t.Fatalf("a directory vault's KeyEpoch: %v, %v; want nothing done", turned, err)
 	}
 	store, err := pgstore.Open(context.Background(), pgtest.Start(t).NewDatabase(t))
