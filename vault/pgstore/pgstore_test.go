@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/kv/kvtest"
@@ -84,5 +85,68 @@ func TestCommitAfterFailureFails(t *testing.T) {
 	defer rtx.Discard()
 	if _, err := rtx.Get([]byte("a")); !errors.Is(err, kv.ErrNotFound) {
 		t.Fatalf("the write before the failure committed: %v", err)
+	}
+}
+
+// One replica at a time holds the sweep's lease: a second one is refused
+// while the first holds it, gets it once it is released, and gets it when
+// the holder's connection dies (a replica killed mid-sweep), whose lease
+// then reports itself lost.
+func TestLeaseOneHolderAtATime(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Start(t).NewDatabase(t)
+	a, err := Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := Open(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	la, err := a.TryLease(ctx, SweepLock)
+	if err != nil || la == nil {
+		t.Fatalf("first lease: %v, %v", la, err)
+	}
+	t.Cleanup(func() { la.Release(ctx) }) // cleanups run last in, first out: before Close
+	if lb, err := b.TryLease(ctx, SweepLock); err != nil || lb != nil {
+		t.Fatalf("second replica got the lease while the first holds it: %v, %v", lb, err)
+	}
+	if err := la.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lb, err := b.TryLease(ctx, SweepLock)
+	if err != nil || lb == nil {
+		t.Fatalf("after the release: %v, %v", lb, err)
+	}
+	t.Cleanup(func() { lb.Release(ctx) })
+	// The holder dies: its session is terminated from outside.
+	var pid int
+	if err := lb.conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Pool().Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	var la2 *Lease
+	for range 100 { // the server frees the lock as the session ends
+		if la2, err = a.TryLease(ctx, SweepLock); err != nil || la2 != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || la2 == nil {
+		t.Fatalf("after the holder died: %v, %v", la2, err)
+	}
+	t.Cleanup(func() { la2.Release(ctx) })
+	if err := lb.Check(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the dead holder's Check: %v, want ErrLeaseLost", err)
+	}
+	if err := la2.Check(ctx); err != nil {
+		t.Fatalf("the live holder's Check: %v", err)
+	}
+	if err := la2.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
