@@ -289,5 +289,9 @@ func (v *Verifier) Handler(next http.Handler) http.Handler {
 // errReplay is the refusal of a proof seen before.
 var errReplay = &Error{Status: http.StatusUnauthorized, Reason: "replayed request: its proof was used before"}
 
+// ErrReplay is the refusal of a proof seen before, for NonceStores kept
+// elsewhere (notevault serve keeps them in PostgreSQL).
+var ErrReplay error = errReplay
+
 // IsReplay reports whether err refuses a replayed request.
 func IsReplay(err error) bool { return err == errReplay }

@@ -43,6 +43,8 @@ type Keyring struct {
 	now           func() time.Time
 	every, window time.Duration
 
+	destroy func(ctx context.Context, bucket string) error
+
 	mu    sync.Mutex
 	cache map[string]cached
 	// NoDestroy turns destruction off. It exists only for the negative
@@ -63,6 +65,10 @@ type KeyringOptions struct {
 	// destroyed (default DefaultWindow): keep no backup, WAL archive or
 	// standby older than W.
 	Every, Window time.Duration
+	// Destroy, when set, destroys a bucket's key in place of the keyring:
+	// a client of notevault serve asks the server, which keeps the ledger
+	// and deletes the wrapped key. No Ledger is needed then.
+	Destroy func(ctx context.Context, bucket string) error
 }
 
 // The defaults of KeyringOptions: rotate daily, destroy a version a week
@@ -77,11 +83,14 @@ const (
 // key is in the store again (a restore) is deleted before OpenKeyring
 // returns. It reports how many it deleted.
 func OpenKeyring(ctx context.Context, store kv.Store, p Provider, opts KeyringOptions) (*Keyring, int, error) {
-	if opts.Ledger == "" {
-		return nil, 0, errors.New("shred keys: no destruction ledger given")
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Destroy != nil {
+		return &Keyring{store: store, kek: p, now: opts.Now, destroy: opts.Destroy, cache: map[string]cached{}}, 0, nil
+	}
+	if opts.Ledger == "" {
+		return nil, 0, errors.New("shred keys: no destruction ledger given")
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.Ledger), 0o700); err != nil {
 		return nil, 0, fmt.Errorf("destruction ledger: %w", err)
@@ -244,6 +253,12 @@ func (k *Keyring) Destroy(bucket string) error {
 		delete(k.cache, bucket)
 	}
 	if k.NoDestroy {
+		return nil
+	}
+	if k.destroy != nil {
+		if err := k.destroy(context.Background(), bucket); err != nil {
+			return fmt.Errorf("shred keys: destroying %s: %w", bucket, err)
+		}
 		return nil
 	}
 	if err := k.record(bucket); err != nil {
@@ -474,6 +489,9 @@ func (k *Keyring) Epoch(ctx context.Context, every, window time.Duration) (Epoch
 // Turn is Epoch with the keyring's own period and window (KeyringOptions):
 // what the sweep runs.
 func (k *Keyring) Turn(ctx context.Context) (EpochReport, error) {
+	if k.destroy != nil {
+		return EpochReport{}, nil // a client's keyring: the server turns its KEK
+	}
 	return k.Epoch(ctx, k.every, k.window)
 }
 

@@ -40,6 +40,16 @@ type Store struct {
 // how many ran.
 var migrations = []string{
 	`CREATE TABLE kv (k bytea PRIMARY KEY, v bytea NOT NULL)`,
+	// Version 2: snapshots for notevault serve's clients (snapshot.go).
+	// Every write stamps its rows with the commit clock, and a delete
+	// leaves a tombstone (v NULL) until no snapshot can need it; nonces
+	// and principals are the server's authentication.
+	`ALTER TABLE kv ALTER COLUMN v DROP NOT NULL;
+	 ALTER TABLE kv ADD COLUMN ver bigint NOT NULL DEFAULT 0;
+	 CREATE TABLE kv_clock (n bigint NOT NULL, purged bigint NOT NULL);
+	 INSERT INTO kv_clock VALUES (0, 0);
+	 CREATE TABLE nonces (key_id text NOT NULL, id text NOT NULL, until timestamptz NOT NULL, PRIMARY KEY (key_id, id));
+	 CREATE TABLE principals (fingerprint text PRIMARY KEY, public text NOT NULL, added timestamptz NOT NULL DEFAULT now())`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start
@@ -132,6 +142,21 @@ type tx struct {
 	writable bool
 	err      error // the first failure: PostgreSQL aborts the transaction there
 	done     bool
+	ver      int64 // the commit clock's value this transaction writes (0: none yet)
+}
+
+// stamp advances the commit clock, once per transaction, at its first
+// write: every row the transaction writes carries the value. The clock's
+// row stays locked until the transaction ends, so stamps are taken in
+// commit order and a snapshot that read the clock at n sees exactly the
+// rows stamped n or less (snapshot.go).
+func (t *tx) stamp() (int64, error) {
+	if t.ver == 0 {
+		if err := t.tx.QueryRow(t.ctx, `UPDATE kv_clock SET n = n + 1 RETURNING n`).Scan(&t.ver); err != nil {
+			return 0, t.fail(err)
+		}
+	}
+	return t.ver, nil
 }
 
 // fail keeps the first failure of the transaction and returns it mapped.
@@ -145,7 +170,7 @@ func (t *tx) fail(err error) error {
 
 func (t *tx) Get(key []byte) ([]byte, error) {
 	var v []byte
-	err := t.tx.QueryRow(t.ctx, `SELECT v FROM kv WHERE k = $1`, key).Scan(&v)
+	err := t.tx.QueryRow(t.ctx, `SELECT v FROM kv WHERE k = $1 AND v IS NOT NULL`, key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, kv.ErrNotFound
 	}
@@ -162,7 +187,11 @@ func (t *tx) Set(key, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, key, value)
+	ver, err := t.stamp()
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(t.ctx, `INSERT INTO kv (k, v, ver) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, ver = EXCLUDED.ver`, key, value, ver)
 	if err != nil {
 		return t.fail(err)
 	}
@@ -173,7 +202,13 @@ func (t *tx) Delete(key []byte) error {
 	if !t.writable {
 		return kv.ErrReadOnly
 	}
-	if _, err := t.tx.Exec(t.ctx, `DELETE FROM kv WHERE k = $1`, key); err != nil {
+	ver, err := t.stamp()
+	if err != nil {
+		return err
+	}
+	// A tombstone: a snapshot taken before this delete must learn that the
+	// key changed (snapshot.go); Purge removes it later.
+	if _, err := t.tx.Exec(t.ctx, `UPDATE kv SET v = NULL, ver = $2 WHERE k = $1 AND v IS NOT NULL`, key, ver); err != nil {
 		return t.fail(err)
 	}
 	return nil
@@ -297,7 +332,7 @@ func (i *iter) load(from []byte, incl bool) {
 	}
 	switch {
 	case !i.reverse:
-		q = fmt.Sprintf(`SELECT %s FROM kv WHERE k >= $1 AND k %s $2`, cols, op)
+		q = fmt.Sprintf(`SELECT %s FROM kv WHERE v IS NOT NULL AND k >= $1 AND k %s $2`, cols, op)
 		args = append(args, from)
 		if i.upper != nil {
 			q += ` AND k < $3`
@@ -305,14 +340,14 @@ func (i *iter) load(from []byte, incl bool) {
 		}
 		q += ` ORDER BY k LIMIT ` + fmt.Sprint(pageSize)
 	case from == nil:
-		q = fmt.Sprintf(`SELECT %s FROM kv WHERE k >= $1`, cols)
+		q = fmt.Sprintf(`SELECT %s FROM kv WHERE v IS NOT NULL AND k >= $1`, cols)
 		if i.upper != nil {
 			q += ` AND k < $2`
 			args = append(args, i.upper)
 		}
 		q += ` ORDER BY k DESC LIMIT ` + fmt.Sprint(pageSize)
 	default:
-		q = fmt.Sprintf(`SELECT %s FROM kv WHERE k >= $1 AND k %s $2`, cols, op)
+		q = fmt.Sprintf(`SELECT %s FROM kv WHERE v IS NOT NULL AND k >= $1 AND k %s $2`, cols, op)
 		args = append(args, from)
 		if i.upper != nil {
 			q += ` AND k < $3`

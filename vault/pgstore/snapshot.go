@@ -1,0 +1,264 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/notevault/notevault/vault/kv"
+)
+
+// Snapshots for notevault serve's clients.
+//
+// A client of notevault serve runs each action as one transaction over
+// many HTTP requests, and any replica may answer each of them, so no
+// PostgreSQL transaction can stay open for it. Instead every write stamps
+// the rows it touches with the commit clock (kv_clock.n, advanced once per
+// writing transaction and locked until it ends, so stamps follow commit
+// order), and a delete leaves a tombstone. A client's transaction reads the
+// clock once (Clock) and then reads at that snapshot S: a read that meets
+// a row stamped after S (or a tombstone purged past S) fails with
+// kv.ErrConflict, and the action runs again on a fresh snapshot, so every
+// read it made saw the store as it was at S. A writing transaction commits
+// its buffered writes with Apply, which checks, in one SERIALIZABLE
+// transaction, that nothing it read changed after S (optimistic
+// concurrency control, as FoundationDB and Percolator commit) before it
+// writes.
+
+// ErrSnapshotTooOld is a kv.ErrConflict: the snapshot is older than the
+// tombstones kept.
+var errSnapshotTooOld = &conflict{errors.New("the snapshot is older than the tombstones the store keeps")}
+
+// errChanged is the conflict of a read that met a row written after the
+// snapshot.
+var errChanged = &conflict{errors.New("a row read was written after the snapshot")}
+
+// Clock is the newest committed stamp: a snapshot to read at.
+func (s *Store) Clock(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT n FROM kv_clock`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("PostgreSQL: reading the commit clock: %w", err)
+	}
+	return n, nil
+}
+
+// GetAt reads key at snapshot at: kv.ErrNotFound, or kv.ErrConflict when
+// the key changed after it.
+func (s *Store) GetAt(ctx context.Context, at int64, key []byte) ([]byte, error) {
+	var (
+		v      []byte
+		ver    int64
+		purged int64
+	)
+	err := s.pool.QueryRow(ctx, `SELECT kv.v, COALESCE(kv.ver, 0), c.purged FROM kv_clock c LEFT JOIN kv ON kv.k = $1`, append([]byte{}, key...)).Scan(&v, &ver, &purged)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	if at < purged {
+		return nil, errSnapshotTooOld
+	}
+	if ver > at {
+		return nil, errChanged
+	}
+	if v == nil {
+		return nil, kv.ErrNotFound
+	}
+	return v, nil
+}
+
+// Row is one key and value of a scan.
+type Row struct {
+	K, V []byte
+}
+
+// Range is a span of keys a scan covered, both ends inclusive; Hi nil runs
+// to the end of the prefix.
+type Range struct {
+	Prefix, Lo, Hi []byte
+}
+
+// ScanAt reads up to limit live rows of prefix at snapshot at, from from
+// (inclusive when incl; nil: the prefix's start, or its end in reverse),
+// in order or in reverse. It returns the rows, the range of keys it
+// covered (tombstones included), and whether there may be more.
+func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl, reverse, keysOnly bool, limit int) ([]Row, Range, bool, error) {
+	if limit <= 0 || limit > 1024 {
+		limit = 1024
+	}
+	prefix = append([]byte{}, prefix...)
+	upper := successor(prefix)
+	var (
+		q    string
+		args = []any{prefix}
+	)
+	cols := "k, v, ver"
+	if keysOnly {
+		cols = "k, CASE WHEN v IS NULL THEN NULL ELSE ''::bytea END, ver"
+	}
+	q = fmt.Sprintf(`SELECT %s FROM kv WHERE k >= $1`, cols)
+	if upper != nil {
+		args = append(args, upper)
+		q += fmt.Sprintf(` AND k < $%d`, len(args))
+	}
+	if from != nil {
+		op := map[[2]bool]string{{false, true}: ">=", {false, false}: ">", {true, true}: "<=", {true, false}: "<"}[[2]bool{reverse, incl}]
+		args = append(args, from)
+		q += fmt.Sprintf(` AND k %s $%d`, op, len(args))
+	}
+	if reverse {
+		q += ` ORDER BY k DESC`
+	} else {
+		q += ` ORDER BY k`
+	}
+	q += fmt.Sprintf(` LIMIT %d`, limit)
+	var (
+		out     []Row
+		covered = Range{Prefix: prefix}
+		n       int
+		purged  int64
+	)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(t pgx.Tx) error {
+		if err := t.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
+			return err
+		}
+		rows, err := t.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var last []byte
+		for rows.Next() {
+			var (
+				k, v []byte
+				ver  int64
+			)
+			if err := rows.Scan(&k, &v, &ver); err != nil {
+				return err
+			}
+			n++
+			if ver > at {
+				return errChanged
+			}
+			last = k
+			if v != nil {
+				out = append(out, Row{K: k, V: v})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// What the scan covered: from its start to its last row when the
+		// page was full, else to the prefix's end.
+		start, end := from, []byte(nil)
+		if n == limit {
+			end = last
+		}
+		if reverse {
+			covered.Lo, covered.Hi = end, start
+			if covered.Lo == nil {
+				covered.Lo = prefix
+			}
+		} else {
+			covered.Lo, covered.Hi = start, end
+			if covered.Lo == nil {
+				covered.Lo = prefix
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, kv.ErrConflict) {
+			return nil, Range{}, false, err
+		}
+		return nil, Range{}, false, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	if at < purged {
+		return nil, Range{}, false, errSnapshotTooOld
+	}
+	return out, covered, n == limit, nil
+}
+
+// Write is one buffered write: a Set, or a Delete when Delete is true.
+type Write struct {
+	K, V   []byte
+	Delete bool
+}
+
+// Apply commits writes as read at snapshot at: in one SERIALIZABLE
+// transaction it checks that none of the keys read and no key in the
+// ranges scanned was written after at, then writes. A change after at is
+// kv.ErrConflict and writes nothing.
+func (s *Store) Apply(ctx context.Context, at int64, reads [][]byte, scans []Range, writes []Write) error {
+	t, err := s.Begin(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer t.Discard()
+	pt := t.(*tx)
+	var purged int64
+	if err := pt.tx.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
+		return pt.fail(err)
+	}
+	if at < purged {
+		return errSnapshotTooOld
+	}
+	if len(reads) > 0 {
+		var changed bool
+		if err := pt.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kv WHERE k = ANY($1) AND ver > $2)`, reads, at).Scan(&changed); err != nil {
+			return pt.fail(err)
+		}
+		if changed {
+			return errChanged
+		}
+	}
+	for _, r := range scans {
+		q := `SELECT EXISTS (SELECT 1 FROM kv WHERE ver > $1 AND k >= $2`
+		args := []any{at, append([]byte{}, r.Lo...)}
+		if r.Hi != nil {
+			args = append(args, r.Hi)
+			q += ` AND k <= $3`
+		} else if up := successor(r.Prefix); up != nil {
+			args = append(args, up)
+			q += ` AND k < $3`
+		}
+		var changed bool
+		if err := pt.tx.QueryRow(ctx, q+`)`, args...).Scan(&changed); err != nil {
+			return pt.fail(err)
+		}
+		if changed {
+			return errChanged
+		}
+	}
+	for _, w := range writes {
+		if w.Delete {
+			err = t.Delete(w.K)
+		} else {
+			err = t.Set(w.K, w.V)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return t.Commit()
+}
+
+// Purge drops the tombstones stamped at or before below, which no snapshot
+// at below or later needs, and refuses older snapshots from then on. It
+// returns how many it dropped.
+func (s *Store) Purge(ctx context.Context, below int64) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(t pgx.Tx) error {
+		if _, err := t.Exec(ctx, `UPDATE kv_clock SET purged = GREATEST(purged, $1)`, below); err != nil {
+			return err
+		}
+		tag, err := t.Exec(ctx, `DELETE FROM kv WHERE v IS NULL AND ver <= $1`, below)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("PostgreSQL: purging tombstones: %w", mapErr(err))
+	}
+	return n, nil
+}
