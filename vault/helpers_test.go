@@ -22,6 +22,7 @@ import (
 	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
+	"github.com/notevault/notevault/vault/remote/remotetest"
 )
 
 // fakeClock is a settable clock, safe for concurrent use.
@@ -91,6 +92,8 @@ type fixture struct {
 	// files (Options.Keyring): with a store, the server's wrapped keys.
 	keys Keyring
 	kek  *kek.Dir // the KEK versions that wrap keys (with a store)
+	// remote: store is a client of notevault serve (NOTEVAULT_TEST_STORE=server).
+	remote bool
 
 	alice, bob, carol *identity.Identity
 	text              []byte // the agreement file
@@ -117,7 +120,11 @@ func newFixture(t testing.TB, accept bool) *fixture {
 // serve will (tests that edit badger's files then fail: they attack the
 // directory's engine).
 func testStore(t testing.TB) kv.Store {
-	if os.Getenv("NOTEVAULT_TEST_STORE") != "postgres" {
+	switch os.Getenv("NOTEVAULT_TEST_STORE") {
+	case "server":
+		return testServerStore(t)
+	case "postgres":
+	default:
 		return nil
 	}
 	s, err := pgstore.Open(context.Background(), pgtest.Start(t).NewDatabase(t))
@@ -125,6 +132,29 @@ func testStore(t testing.TB) kv.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// serverKeys maps a client store of a test server to its keyring.
+var serverKeys sync.Map
+
+type serverKeyring struct {
+	keys Keyring
+	kek  *kek.Dir
+}
+
+// testServerStore starts a notevault server and returns its store as a
+// client sees it, signing as the server's admin.
+func testServerStore(t testing.TB) kv.Store {
+	srv := remotetest.Start(t, nil)
+	c := srv.Client(t, srv.Admin)
+	keys, err := c.Keyring(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Store()
+	serverKeys.Store(s, serverKeyring{keys: keys, kek: srv.KEK})
+	t.Cleanup(func() { serverKeys.Delete(s) })
 	return s
 }
 
@@ -149,10 +179,12 @@ func wrappedKeyring(t testing.TB, store kv.Store, now func() time.Time) (*kek.Ke
 func newFixtureOn(t testing.TB, accept bool, store kv.Store) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock(), store: store}
-	if store != nil {
+	if sk, ok := serverKeys.Load(store); ok {
+		f.keys, f.kek, f.remote = sk.(serverKeyring).keys, sk.(serverKeyring).kek, true
+	} else if store != nil {
 		f.keys, f.kek = wrappedKeyring(t, store, f.clock.Now)
 	}
-	if err := InitWith(f.dir, Options{Store: store}); err != nil {
+	if err := InitWith(f.dir, Options{Store: store, Keyring: f.keys, NoPayloadFiles: f.remote}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	f.open()
@@ -195,7 +227,7 @@ func newIdentity(t testing.TB) *identity.Identity {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys})
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys, NoPayloadFiles: f.remote})
 	if err != nil {
 		f.t.Fatalf("Open: %v", err)
 	}
@@ -250,6 +282,9 @@ func (f *fixture) amendedText() []byte {
 // withBadger opens the (closed) vault's store directly.
 func withBadger(t *testing.T, dir string, fn func(db *badger.DB)) {
 	t.Helper()
+	if s := os.Getenv("NOTEVAULT_TEST_STORE"); s != "" {
+		t.Skipf("this attack edits the directory's badger files; with NOTEVAULT_TEST_STORE=%s the records are elsewhere", s)
+	}
 	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, dbDir)).WithLogger(nil))
 	if err != nil {
 		t.Fatalf("badger.Open: %v", err)

@@ -215,6 +215,20 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 }
 
 func (v *Vault) view(fn func(txn kv.Txn) error) error {
+	// A server's snapshot may be overtaken mid-read (remote: a row it
+	// needs was written after it): nothing was decided on it, and fn
+	// reads again on a fresh one.
+	for attempt := 1; ; attempt++ {
+		err := v.tryView(fn)
+		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
+			time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+			continue
+		}
+		return err
+	}
+}
+
+func (v *Vault) tryView(fn func(txn kv.Txn) error) error {
 	txn, err := v.store.Begin(context.Background(), false)
 	if err != nil {
 		return err

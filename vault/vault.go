@@ -76,6 +76,11 @@ type Options struct {
 	// (the vault still refuses to write on a log that no longer extends its
 	// own checkpoint).
 	PinDir string
+	// NoPayloadFiles says the records live on a server (Store is a client
+	// of notevault serve): a note too large to store inline (1 MiB) is
+	// refused with ErrTooLargeForServer rather than written to a payload
+	// file that only this machine would have.
+	NoPayloadFiles bool
 	// Background marks a job that gives way rather than asks for it (the
 	// detached maintenance): while it waits for the vault it does not ask
 	// the holder to give way (see Contended).

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"strings"
 
 	"github.com/notevault/notevault/vault"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/remote"
 )
 
 // Exit codes, as documented by `notevault help exit-codes`.
@@ -95,10 +97,13 @@ func exitCode(err error) int {
 		ue *usageError
 		xe *exitError
 		de *vault.DeniedError
+		se *remote.ServerError
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden):
+		return exitDenied
 	case errors.As(err, &xe):
 		return xe.code
 	case errors.As(err, &ue):
@@ -127,9 +132,12 @@ func reportError(w io.Writer, err error) int {
 		ie *vault.InsecureError
 		re *vault.RollbackError
 	)
+	var se *remote.ServerError
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(w, "notevault: hint: %s\n", he.hint)
+	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
+		fmt.Fprintf(w, "notevault: hint: ask the server's operator to enrol your public key (notevault enrol --key PUBLIC, run with the admin identity)\n")
 	case errors.As(err, &ie):
 		fmt.Fprintf(w, "notevault: hint: chmod 700 %s\n", ie.Path)
 	case errors.As(err, &re) && re.PinFile != "":

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/remote"
 )
 
 type initOptions struct {
@@ -34,7 +35,10 @@ already is left as it is, which is what a service's start-up step needs.`,
 	return cmd
 }
 
-func runInit(_ context.Context, opts initOptions, g *globals, e *env) error {
+func runInit(ctx context.Context, opts initOptions, g *globals, e *env) error {
+	if d, err := g.dir(e); err == nil && remote.IsURL(d) {
+		return initRemote(ctx, g, e, d)
+	}
 	dir, vopts, err := vaultOptions(g, e)
 	if err != nil {
 		return err
@@ -48,5 +52,21 @@ func runInit(_ context.Context, opts initOptions, g *globals, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "notevault: created a vault in %s\n", dir)
+	return nil
+}
+
+// initRemote connects to the vault on a server: the server made it when it
+// started, so init only checks that it answers and that this identity may
+// use it, and creates this user's local state and pin for it.
+func initRemote(ctx context.Context, g *globals, e *env, url string) (err error) {
+	v, err := openVault(ctx, g, e)
+	if err != nil {
+		return err
+	}
+	defer closeVault(v, &err)
+	if _, err := v.Participants(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "notevault: connected to the vault at %s (your local state for it: %s)\n", url, v.Dir())
 	return nil
 }

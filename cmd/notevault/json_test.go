@@ -36,6 +36,7 @@ var printsNoRecords = []string{
 	"agreement close", "agreement certificate",
 	"consent give", "consent withdraw",
 	"demo",
+	"enrol", "serve",
 	"disclose",
 	"grant add", "grant revoke",
 	"hold add", "hold release",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/pgstore/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -57,21 +59,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("NOTEVAULT_DIR", filepath.Join(e.WorkDir, "vault"))
-			e.Setenv("HOME", e.WorkDir)
-			e.Setenv("XDG_DATA_HOME", "")
-			// Each script keeps its checkpoint pins apart, outside its vault.
-			e.Setenv("NOTEVAULT_STATE_DIR", filepath.Join(e.WorkDir, "state"))
-			e.Setenv("XDG_STATE_HOME", "")
-			e.Setenv("NOTEVAULT_IDENTITY", "")
-			e.Setenv("NOTEVAULT_PASSPHRASE_FILE", "")
-			// Under -race every process sleeps a second at exit waiting
-			// for reports; the scripts run hundreds of processes. Reports
-			// still fail the run: they are printed before the exit.
-			e.Setenv("GORACE", "atexit_sleep_ms=0")
-			// No detached maintenance behind the scripts' back: it would
-			// outlive them. maintenance.txtar runs it in the foreground.
-			e.Setenv("NOTEVAULT_MAINTENANCE", "off")
+			scriptEnv(e, filepath.Join(e.WorkDir, "vault"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -395,4 +383,76 @@ func cmdChop(ts *testscript.TestScript, neg bool, args []string) {
 	st, err := os.Stat(ts.MkAbs(args[0]))
 	ts.Check(err)
 	ts.Check(os.Truncate(ts.MkAbs(args[0]), st.Size()-n))
+}
+
+// TestServerScripts runs the scripts of testdata/server against notevault
+// serve on a PostgreSQL database of their own (skipped, saying how to
+// install it, where PostgreSQL is absent).
+func TestServerScripts(t *testing.T) {
+	cluster := pgtest.Start(t)
+	t.Cleanup(cluster.Stop)
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "server"),
+		Setup: func(e *testscript.Env) error {
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			e.Setenv("NOTEVAULT_DB", cluster.NewDatabase(t))
+			e.Setenv("PORT", port)
+			scriptEnv(e, "http://127.0.0.1:"+port)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":   cmdExitcode,
+			"capture":    cmdCapture,
+			"bigfile":    cmdBigfile,
+			"waitserver": cmdWaitServer,
+		},
+	})
+}
+
+// scriptEnv is every script's environment: its vault (a directory, or a
+// server's URL), and nothing of the user's running the tests.
+func scriptEnv(e *testscript.Env, vault string) {
+	e.Setenv("NOTEVAULT_DIR", vault)
+	e.Setenv("HOME", e.WorkDir)
+	e.Setenv("XDG_DATA_HOME", "")
+	// Each script keeps its checkpoint pins apart, outside its vault.
+	e.Setenv("NOTEVAULT_STATE_DIR", filepath.Join(e.WorkDir, "state"))
+	e.Setenv("XDG_STATE_HOME", "")
+	e.Setenv("NOTEVAULT_IDENTITY", "")
+	e.Setenv("NOTEVAULT_PASSPHRASE_FILE", "")
+	// Under -race every process sleeps a second at exit waiting
+	// for reports; the scripts run hundreds of processes. Reports
+	// still fail the run: they are printed before the exit.
+	e.Setenv("GORACE", "atexit_sleep_ms=0")
+	// No detached maintenance behind the scripts' back: it would
+	// outlive them. maintenance.txtar runs it in the foreground.
+	e.Setenv("NOTEVAULT_MAINTENANCE", "off")
+}
+
+// freePort finds a TCP port on loopback that nothing listens on.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// waitserver HOST:PORT waits up to 20 seconds for a server to listen there.
+func cmdWaitServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitserver HOST:PORT")
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", args[0]); err == nil {
+			c.Close()
+			return
+		}
+	}
+	ts.Fatalf("no server listens on %s", args[0])
 }

@@ -50,11 +50,8 @@ printed on stderr, to compare with what notevault identity public
 			if err := requireFlags(cmd, "role"); err != nil {
 				return err
 			}
-			switch key, file := cmd.Flags().Changed("key"), cmd.Flags().Changed("key-file"); {
-			case key && file:
-				return usagef("%s: give --key or --key-file, not both", cmd.CommandPath())
-			case !key && !file:
-				return usagef("%s: missing --key or --key-file", cmd.CommandPath())
+			if err := oneKeyFlag(cmd); err != nil {
+				return err
 			}
 			opts.name = args[0]
 			return runParticipantAdd(cmd.Context(), opts, g, e)
@@ -64,6 +61,17 @@ printed on stderr, to compare with what notevault identity public
 	cmd.Flags().StringVar(&opts.key, "key", "", "the `PUBLIC` key line that notevault identity public prints")
 	cmd.Flags().StringVar(&opts.keyFile, "key-file", "", "read the public key line from `FILE` (- reads stdin)")
 	return cmd
+}
+
+// oneKeyFlag checks that exactly one of --key and --key-file was given.
+func oneKeyFlag(cmd *cobra.Command) error {
+	switch key, file := cmd.Flags().Changed("key"), cmd.Flags().Changed("key-file"); {
+	case key && file:
+		return usagef("%s: give --key or --key-file, not both", cmd.CommandPath())
+	case !key && !file:
+		return usagef("%s: missing --key or --key-file", cmd.CommandPath())
+	}
+	return nil
 }
 
 // maxKeyFile bounds what --key-file reads: a key line is about 2 KiB.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/notevault/notevault/vault"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/remote"
 )
 
 // env is what a command may touch outside itself. Commands never reach for
@@ -47,6 +48,10 @@ type globals struct {
 	passphraseFile string
 	json           bool
 	cmd            *cobra.Command // root, to ask which flags were set
+	// id is the identity loadIdentity loaded, kept so that a command
+	// against a server (which signs its requests with it) asks for a
+	// passphrase once.
+	id *identity.Identity
 }
 
 // testNow replaces the clock when set. Only the test binary sets it (see
@@ -153,6 +158,8 @@ finds.`,
 		newCheckCmd(g, e),
 		newCertificateCmd(g, e),
 		newMaintenanceCmd(g, e),
+		newServeCmd(g, e),
+		newEnrolCmd(g, e),
 		newDemoCmd(g, e),
 		newVersionCmd(g, e),
 		newCompletionCmd(),
@@ -267,16 +274,9 @@ func (g *globals) dir(e *env) (string, error) {
 // ~/.local/state/notevault. It must lie outside the vault in dir: whoever
 // can write the vault must not reach the pins.
 func (g *globals) pinDir(e *env, dir string) (string, error) {
-	var state string
-	switch {
-	case e.getenv("NOTEVAULT_STATE_DIR") != "":
-		state = e.getenv("NOTEVAULT_STATE_DIR")
-	case e.getenv("XDG_STATE_HOME") != "":
-		state = filepath.Join(e.getenv("XDG_STATE_HOME"), "notevault")
-	case e.getenv("HOME") != "":
-		state = filepath.Join(e.getenv("HOME"), ".local", "state", "notevault")
-	default:
-		return "", usagef("cannot tell where to keep your checkpoint pins: set NOTEVAULT_STATE_DIR or HOME")
+	state, err := stateDir(e)
+	if err != nil {
+		return "", err
 	}
 	pins, err := filepath.Abs(filepath.Join(state, "pins"))
 	if err != nil {
@@ -292,17 +292,80 @@ func (g *globals) pinDir(e *env, dir string) (string, error) {
 	return pins, nil
 }
 
-// vaultOptions are the options every command opens the vault with.
+// vaultOptions are the options every command opens the vault with. For a
+// vault on a server (--vault https://host:port) they are the server's store
+// and keyring, and dir is this user's local state for that server (its
+// lock and checkpoint), created on first use.
 func vaultOptions(g *globals, e *env) (dir string, opts vault.Options, err error) {
 	dir, err = g.dir(e)
 	if err != nil {
 		return "", opts, err
+	}
+	if remote.IsURL(dir) {
+		return remoteOptions(g, e, dir)
 	}
 	pins, err := g.pinDir(e, dir)
 	if err != nil {
 		return "", opts, err
 	}
 	return dir, vault.Options{Now: e.now, PinDir: pins}, nil
+}
+
+// stateDir is where this user keeps notevault's own state: pins, and the
+// local side of vaults on servers.
+func stateDir(e *env) (string, error) {
+	switch {
+	case e.getenv("NOTEVAULT_STATE_DIR") != "":
+		return e.getenv("NOTEVAULT_STATE_DIR"), nil
+	case e.getenv("XDG_STATE_HOME") != "":
+		return filepath.Join(e.getenv("XDG_STATE_HOME"), "notevault"), nil
+	case e.getenv("HOME") != "":
+		return filepath.Join(e.getenv("HOME"), ".local", "state", "notevault"), nil
+	}
+	return "", usagef("cannot tell where to keep your checkpoint pins: set NOTEVAULT_STATE_DIR or HOME")
+}
+
+// remoteOptions opens the vault on the server at url as this user: every
+// request signed with the identity, the shred keys wrapped by the server,
+// and a local directory for the lock and the checkpoint this user signs of
+// the server's audit log.
+func remoteOptions(g *globals, e *env, url string) (string, vault.Options, error) {
+	id, err := loadIdentity(g, e)
+	if err != nil {
+		return "", vault.Options{}, withHint(err, "a vault on a server signs every request with your identity")
+	}
+	c, err := remote.Dial(url, id, nil)
+	if err != nil {
+		return "", vault.Options{}, usagef("%v", err)
+	}
+	state, err := stateDir(e)
+	if err != nil {
+		return "", vault.Options{}, err
+	}
+	dir := filepath.Join(state, "servers", serverDirName(url))
+	keys, err := c.Keyring(context.Background())
+	if err != nil {
+		return "", vault.Options{}, err
+	}
+	opts := vault.Options{Now: e.now, PinDir: filepath.Join(state, "pins"), Store: c.Store(), Keyring: keys, NoPayloadFiles: true}
+	if err := vault.InitWith(dir, opts); err != nil && !errors.Is(err, vault.ErrExists) {
+		return "", vault.Options{}, err
+	}
+	return dir, opts, nil
+}
+
+// serverDirName names a server's local directory after its URL.
+func serverDirName(url string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSuffix(url, "/") {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }
 
 // openVault opens the vault; the caller defers closeVault.
@@ -359,6 +422,9 @@ func (g *globals) identityPath(e *env) string {
 
 // loadIdentity reads the identity file, asking for its passphrase if needed.
 func loadIdentity(g *globals, e *env) (*identity.Identity, error) {
+	if g.id != nil {
+		return g.id, nil
+	}
 	path := g.identityPath(e)
 	if path == "" {
 		return nil, usagef("this command needs your identity: give -i FILE or set NOTEVAULT_IDENTITY")
@@ -372,6 +438,7 @@ func loadIdentity(g *globals, e *env) (*identity.Identity, error) {
 	if bad, err := identity.Insecure(path); err == nil && bad {
 		fmt.Fprintf(e.stderr, "notevault: warning: identity file %s is readable by others (chmod 600 %s)\n", path, path)
 	}
+	g.id = id
 	return id, nil
 }
 

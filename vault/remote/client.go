@@ -1,0 +1,429 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/notevault/notevault/vault/httpauth"
+	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kek"
+	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
+)
+
+// Client talks to one server as one participant.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// IsURL reports whether a --vault value names a server rather than a
+// directory.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
+
+// Dial prepares a client of the server at rawURL (https://host:port, or
+// http:// for a server on this machine), signing every request as id.
+// It makes no request.
+func Dial(rawURL string, id *identity.Identity, base http.RoundTripper) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not a server URL (https://host:port)", rawURL)
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("a server URL is https://host:port, without a path, query or user: %q", rawURL)
+	}
+	if id == nil {
+		return nil, errors.New("a server needs your identity to sign requests: give -i FILE or set NOTEVAULT_IDENTITY")
+	}
+	return &Client{
+		base: u.Scheme + "://" + u.Host,
+		hc:   &http.Client{Transport: &httpauth.Transport{Base: base, ID: id}, Timeout: 2 * time.Minute},
+	}, nil
+}
+
+// ServerError is a refusal or failure the server reported.
+type ServerError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *ServerError) Error() string { return "the server refused: " + e.Msg }
+
+// Is maps the server's codes onto the errors the vault knows.
+func (e *ServerError) Is(target error) bool {
+	switch e.Code {
+	case "conflict":
+		return target == kv.ErrConflict
+	case "too-big":
+		return target == kv.ErrTooBig
+	case "destroyed":
+		return target == kek.ErrDestroyed
+	case "unwrap":
+		return target == kek.ErrUnwrap
+	}
+	return false
+}
+
+func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	if len(body) > httpauth.MaxBody {
+		return fmt.Errorf("%w (the server takes requests of up to %d MiB)", kv.ErrTooBig, httpauth.MaxBody>>20)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("reaching the server %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the server's answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e errorResp
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = resp.Status
+		}
+		if e.Code == "" && resp.StatusCode == http.StatusUnauthorized {
+			e.Code = "unauthorized"
+		}
+		return &ServerError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("the server's answer does not parse: %w", err)
+	}
+	return nil
+}
+
+// Enrol lets the holder of pub use the server. Only the server's admin
+// may.
+func (c *Client) Enrol(ctx context.Context, pub identity.PublicKey) error {
+	return c.call(ctx, pathEnrol, enrolReq{Public: pub.String()}, nil)
+}
+
+// Store is the server's store as a kv.Store.
+func (c *Client) Store() kv.Store { return &store{c: c} }
+
+type store struct{ c *Client }
+
+func (s *store) Begin(ctx context.Context, writable bool) (kv.Tx, error) {
+	return &tx{c: s.c, ctx: ctx, writable: writable, at: -1, writes: map[string]pgstore.Write{}}, nil
+}
+
+func (s *store) Close() error {
+	s.c.hc.CloseIdleConnections()
+	return nil
+}
+
+// tx reads at one snapshot, taken at its first read, and buffers its
+// writes until Commit sends them with what it read.
+type tx struct {
+	c        *Client
+	ctx      context.Context
+	writable bool
+	at       int64 // the snapshot (-1: not taken yet)
+	writes   map[string]pgstore.Write
+	reads    [][]byte
+	scans    []pgstore.Range
+	done     bool
+}
+
+func (t *tx) snapshot() (int64, error) {
+	if t.at < 0 {
+		var r clockResp
+		if err := t.c.call(t.ctx, pathClock, struct{}{}, &r); err != nil {
+			return 0, err
+		}
+		t.at = r.At
+	}
+	return t.at, nil
+}
+
+func (t *tx) Get(key []byte) ([]byte, error) {
+	if w, ok := t.writes[string(key)]; ok {
+		if w.Delete {
+			return nil, kv.ErrNotFound
+		}
+		return bytes.Clone(w.V), nil
+	}
+	at, err := t.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	var r getResp
+	if err := t.c.call(t.ctx, pathGet, getReq{At: at, Key: key}, &r); err != nil {
+		return nil, err
+	}
+	if t.writable {
+		t.reads = append(t.reads, bytes.Clone(key))
+	}
+	if !r.Found {
+		return nil, kv.ErrNotFound
+	}
+	if r.Value == nil {
+		r.Value = []byte{}
+	}
+	return r.Value, nil
+}
+
+func (t *tx) Set(key, value []byte) error {
+	if !t.writable {
+		return kv.ErrReadOnly
+	}
+	t.writes[string(key)] = pgstore.Write{K: bytes.Clone(key), V: bytes.Clone(value)}
+	return nil
+}
+
+func (t *tx) Delete(key []byte) error {
+	if !t.writable {
+		return kv.ErrReadOnly
+	}
+	t.writes[string(key)] = pgstore.Write{K: bytes.Clone(key), Delete: true}
+	return nil
+}
+
+func (t *tx) Commit() error {
+	if t.done {
+		return errors.New("the transaction has ended")
+	}
+	t.done = true
+	if len(t.writes) == 0 {
+		return nil
+	}
+	at, err := t.snapshot()
+	if err != nil {
+		return err
+	}
+	req := commitReq{At: at, Reads: t.reads, Scans: t.scans}
+	for _, w := range t.writes {
+		req.Writes = append(req.Writes, w)
+	}
+	sort.Slice(req.Writes, func(i, j int) bool { return bytes.Compare(req.Writes[i].K, req.Writes[j].K) < 0 })
+	return t.c.call(t.ctx, pathCommit, req, nil)
+}
+
+func (t *tx) Discard() { t.done = true }
+
+func (t *tx) NewIterator(o kv.IterOptions) kv.Iterator {
+	it := &iter{t: t, prefix: bytes.Clone(o.Prefix), reverse: o.Reverse, keysOnly: o.KeysOnly}
+	// The transaction's own writes under the prefix, as they stand now.
+	for k, w := range t.writes {
+		if strings.HasPrefix(k, string(o.Prefix)) {
+			it.ov = append(it.ov, w)
+		}
+	}
+	sort.Slice(it.ov, func(i, j int) bool {
+		c := bytes.Compare(it.ov[i].K, it.ov[j].K)
+		if it.reverse {
+			return c > 0
+		}
+		return c < 0
+	})
+	return it
+}
+
+// iter merges the server's rows, a page at a time, with the transaction's
+// own writes.
+type iter struct {
+	t        *tx
+	prefix   []byte
+	reverse  bool
+	keysOnly bool
+
+	rows  []pgstore.Row // the server's page
+	rpos  int
+	rmore bool
+	rlast []byte // the last key the page covered, tombstones included
+	ov    []pgstore.Write
+	opos  int
+
+	cur   pgstore.Row
+	valid bool
+	err   error
+}
+
+// before reports whether a comes before b in the walk's order.
+func (i *iter) before(a, b []byte) bool {
+	c := bytes.Compare(a, b)
+	if i.reverse {
+		return c > 0
+	}
+	return c < 0
+}
+
+func (i *iter) Rewind() { i.start(nil) }
+
+func (i *iter) Seek(key []byte) {
+	key = bytes.Clone(key)
+	if !i.reverse && bytes.Compare(key, i.prefix) < 0 {
+		key = nil
+	}
+	i.start(key)
+}
+
+func (i *iter) start(from []byte) {
+	i.rows, i.rpos, i.rmore, i.err, i.valid = nil, 0, false, nil, false
+	i.fetch(from, true)
+	i.opos = 0
+	if from != nil {
+		for i.opos < len(i.ov) && i.before(i.ov[i.opos].K, from) {
+			i.opos++
+		}
+	}
+	i.advance()
+}
+
+func (i *iter) fetch(from []byte, incl bool) {
+	if i.err != nil {
+		return
+	}
+	at, err := i.t.snapshot()
+	if err != nil {
+		i.err = err
+		return
+	}
+	var r scanResp
+	err = i.t.c.call(i.t.ctx, pathScan, scanReq{At: at, Prefix: i.prefix, From: from, Incl: incl, Reverse: i.reverse, KeysOnly: i.keysOnly}, &r)
+	if err != nil {
+		i.err = err
+		return
+	}
+	if i.t.writable {
+		i.t.scans = append(i.t.scans, r.Covered)
+	}
+	i.rows, i.rpos, i.rmore = r.Rows, 0, r.More
+	i.rlast = r.Covered.Hi
+	if i.reverse {
+		i.rlast = r.Covered.Lo
+	}
+	if i.rmore && i.rlast == nil {
+		i.err = errors.New("the server's scan page does not say where it ended")
+	}
+}
+
+// advance moves to the next key of the merged walk.
+func (i *iter) advance() {
+	for {
+		for i.rpos == len(i.rows) && i.rmore && i.err == nil {
+			i.fetch(i.rlast, false)
+		}
+		if i.err != nil {
+			i.valid = false
+			return
+		}
+		haveR, haveO := i.rpos < len(i.rows), i.opos < len(i.ov)
+		switch {
+		case !haveR && !haveO:
+			i.valid = false
+			return
+		case haveR && (!haveO || i.before(i.rows[i.rpos].K, i.ov[i.opos].K)):
+			i.cur, i.valid = i.rows[i.rpos], true
+			i.rpos++
+			return
+		}
+		// The transaction's own write comes first, or replaces the
+		// server's row of the same key.
+		w := i.ov[i.opos]
+		i.opos++
+		if haveR && bytes.Equal(i.rows[i.rpos].K, w.K) {
+			i.rpos++
+		}
+		if w.Delete {
+			continue
+		}
+		i.cur, i.valid = pgstore.Row{K: w.K, V: w.V}, true
+		return
+	}
+}
+
+func (i *iter) Valid() bool { return i.valid && i.err == nil }
+func (i *iter) Next()       { i.advance() }
+func (i *iter) Key() []byte { return i.cur.K }
+
+func (i *iter) Value() ([]byte, error) {
+	if i.keysOnly {
+		return nil, errors.New("remote: Value on a keys-only iterator")
+	}
+	if i.cur.V == nil {
+		return []byte{}, nil
+	}
+	return i.cur.V, nil
+}
+
+func (i *iter) Err() error { return i.err }
+func (i *iter) Close()     {}
+
+// KEK is the server's KEK as a kek.Provider for the client's keyring: the
+// client wraps and unwraps shred keys through the server and never holds
+// the KEK. Turning the KEK is the server's own job.
+func (c *Client) KEK() kek.Provider { return &provider{c: c} }
+
+type provider struct{ c *Client }
+
+var errServerTurns = errors.New("the server turns its own KEK")
+
+func (p *provider) Current(ctx context.Context) (kek.Version, error) {
+	var r currentResp
+	err := p.c.call(ctx, pathCurrent, struct{}{}, &r)
+	return kek.Version(r.Version), err
+}
+
+func (p *provider) Wrap(ctx context.Context, plaintext, aad []byte) (kek.Wrapped, error) {
+	var r wrapResp
+	if err := p.c.call(ctx, pathWrap, wrapReq{Plaintext: plaintext, AAD: aad}, &r); err != nil {
+		return kek.Wrapped{}, err
+	}
+	return kek.Parse(r.Wrapped)
+}
+
+func (p *provider) Unwrap(ctx context.Context, w kek.Wrapped, aad []byte) ([]byte, error) {
+	var r unwrapResp
+	if err := p.c.call(ctx, pathUnwrap, unwrapReq{Wrapped: w.String(), AAD: aad}, &r); err != nil {
+		return nil, err
+	}
+	return r.Plaintext, nil
+}
+
+func (p *provider) Rotate(context.Context) (kek.Version, error)         { return 0, errServerTurns }
+func (p *provider) Destroy(context.Context, kek.Version) error          { return errServerTurns }
+func (p *provider) Versions(context.Context) ([]kek.VersionInfo, error) { return nil, errServerTurns }
+
+// DestroyKey asks the server to destroy bucket's shred key: it records the
+// bucket in its destruction ledger and deletes the wrapped key.
+func (c *Client) DestroyKey(ctx context.Context, bucket string) error {
+	return c.call(ctx, pathDestroy, destroyReq{Bucket: bucket}, nil)
+}
+
+// Keyring is the client's shred-key keyring: wrapped keys in the server's
+// store, wrapped and unwrapped by the server's KEK, destroyed by the
+// server (which keeps the destruction ledger).
+func (c *Client) Keyring(ctx context.Context) (*kek.Keyring, error) {
+	k, _, err := kek.OpenKeyring(ctx, c.Store(), c.KEK(), kek.KeyringOptions{Destroy: c.DestroyKey})
+	return k, err
+}

@@ -1,0 +1,111 @@
+// Package remote is notevault serve's protocol: the vault's transactional
+// store (vault/kv) and its KEK (vault/kek) offered over HTTP to clients
+// that do all age work and every signature themselves.
+//
+// The server (Server) is a thin layer over PostgreSQL (vault/pgstore): it
+// authenticates every request by the participant's own signing key
+// (vault/httpauth), answers reads at a snapshot, commits a client's
+// buffered writes only if nothing it read changed since (optimistic
+// concurrency; pgstore's snapshot.go), and wraps and unwraps shred keys
+// under its KEK, which never leaves it. It holds no identity and sees only
+// what the store holds: sealed ciphertexts, signatures and ids. Any number
+// of replicas may serve one database; none keeps state between requests.
+//
+// The client (Dial) is a kv.Store: the vault runs over it exactly as over
+// a local badger store, so every command works against a server, and every
+// check the vault makes of an untrusted store (signed records, pinned
+// checkpoints) applies to the server as to a directory. See docs/server.md.
+//
+// The wire format is JSON over HTTP POST (bytes as base64, as
+// encoding/json writes []byte): one request per read, per page of a scan
+// and per commit.
+package remote
+
+import "github.com/notevault/notevault/vault/pgstore"
+
+// The API's paths.
+const (
+	pathClock   = "/v1/clock"
+	pathGet     = "/v1/get"
+	pathScan    = "/v1/scan"
+	pathCommit  = "/v1/commit"
+	pathCurrent = "/v1/kek/current"
+	pathWrap    = "/v1/kek/wrap"
+	pathUnwrap  = "/v1/kek/unwrap"
+	pathDestroy = "/v1/keys/destroy"
+	pathEnrol   = "/v1/enrol"
+)
+
+type clockResp struct {
+	At int64 `json:"at"`
+}
+
+type getReq struct {
+	At  int64  `json:"at"`
+	Key []byte `json:"key"`
+}
+
+type getResp struct {
+	Found bool   `json:"found"`
+	Value []byte `json:"value,omitempty"`
+}
+
+type scanReq struct {
+	At       int64  `json:"at"`
+	Prefix   []byte `json:"prefix"`
+	From     []byte `json:"from,omitempty"`
+	Incl     bool   `json:"incl"`
+	Reverse  bool   `json:"reverse"`
+	KeysOnly bool   `json:"keys_only"`
+}
+
+type scanResp struct {
+	Rows    []pgstore.Row `json:"rows"`
+	Covered pgstore.Range `json:"covered"`
+	More    bool          `json:"more"`
+}
+
+type commitReq struct {
+	At     int64           `json:"at"`
+	Reads  [][]byte        `json:"reads"`
+	Scans  []pgstore.Range `json:"scans"`
+	Writes []pgstore.Write `json:"writes"`
+}
+
+type wrapReq struct {
+	Plaintext []byte `json:"plaintext"`
+	AAD       []byte `json:"aad"`
+}
+
+type wrapResp struct {
+	Wrapped string `json:"wrapped"`
+}
+
+type unwrapReq struct {
+	Wrapped string `json:"wrapped"`
+	AAD     []byte `json:"aad"`
+}
+
+type unwrapResp struct {
+	Plaintext []byte `json:"plaintext"`
+}
+
+type currentResp struct {
+	Version uint32 `json:"version"`
+}
+
+type destroyReq struct {
+	Bucket string `json:"bucket"`
+}
+
+type enrolReq struct {
+	Public string `json:"public"`
+}
+
+// errorResp is every refusal's body.
+type errorResp struct {
+	Error string `json:"error"`
+	// Code names the refusal for the client: "conflict", "destroyed",
+	// "unwrap", "forbidden", "unknown-key", "bad-request", "server".
+	Code string `json:"code"`
+}

@@ -1,0 +1,306 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault"
+	"github.com/notevault/notevault/vault/httpauth"
+	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore/pgtest"
+	"github.com/notevault/notevault/vault/remote"
+	"github.com/notevault/notevault/vault/remote/remotetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func newID(t *testing.T) *identity.Identity {
+	t.Helper()
+	id, err := identity.Generate(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func set(t *testing.T, s kv.Store, kvs ...string) {
+	t.Helper()
+	err := kv.Update(context.Background(), s, func(txn kv.Txn) error {
+		for i := 0; i < len(kvs); i += 2 {
+			var err error
+			if kvs[i+1] == "-" {
+				err = txn.Delete([]byte(kvs[i]))
+			} else {
+				err = txn.Set([]byte(kvs[i]), []byte(kvs[i+1]))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A transaction reads one snapshot: a key written after it is refused as a
+// conflict (the action runs again), never read as a mix of two states.
+func TestReadsStayOnTheirSnapshot(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	s := srv.Client(t, srv.Admin).Store()
+	set(t, s, "a", "1", "b", "1")
+	for _, write := range []bool{false, true} { // false: the negative control
+		tx, _ := s.Begin(context.Background(), false)
+		if v, err := tx.Get([]byte("a")); err != nil || string(v) != "1" {
+			t.Fatalf("Get a: %q, %v", v, err)
+		}
+		if write {
+			set(t, s, "b", "2")
+		}
+		_, err := tx.Get([]byte("b"))
+		tx.Discard()
+		if write != errors.Is(err, kv.ErrConflict) {
+			t.Fatalf("written meanwhile %v: Get b: %v", write, err)
+		}
+		it := func() error {
+			tx, _ := s.Begin(context.Background(), false)
+			defer tx.Discard()
+			tx.Get([]byte("a"))
+			if write {
+				set(t, s, "b", "-")
+			}
+			i := tx.NewIterator(kv.IterOptions{})
+			defer i.Close()
+			for i.Rewind(); i.Valid(); i.Next() {
+			}
+			return i.Err()
+		}()
+		if write != errors.Is(it, kv.ErrConflict) {
+			t.Fatalf("deleted meanwhile %v: scan: %v", write, it)
+		}
+		set(t, s, "b", "1")
+	}
+}
+
+// A commit whose reads changed meanwhile writes nothing.
+func TestCommitRefusesWhatChangedUnderIt(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	s := srv.Client(t, srv.Admin).Store()
+	set(t, s, "head", "1", "p/x", "1")
+	for _, tc := range []struct {
+		name   string
+		change []string // written by another client between read and commit
+		want   error
+	}{
+		{"nothing changed", nil, nil},
+		{"a key read", []string{"head", "2"}, kv.ErrConflict},
+		{"a key scanned", []string{"p/x", "-"}, kv.ErrConflict},
+		{"a key added to a range scanned", []string{"p/y", "1"}, kv.ErrConflict},
+		{"a key outside", []string{"q/z", "1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, _ := s.Begin(context.Background(), true)
+			defer tx.Discard()
+			if _, err := tx.Get([]byte("head")); err != nil {
+				t.Fatal(err)
+			}
+			it := tx.NewIterator(kv.IterOptions{Prefix: []byte("p/")})
+			for it.Rewind(); it.Valid(); it.Next() {
+			}
+			it.Close()
+			if tc.change != nil {
+				set(t, srv.Client(t, srv.Admin).Store(), tc.change...)
+			}
+			tx.Set([]byte("out/"+tc.name), []byte("written"))
+			err := tx.Commit()
+			if !errors.Is(err, kv.ErrConflict) && tc.want != nil || tc.want == nil && err != nil {
+				t.Fatalf("Commit: %v, want %v", err, tc.want)
+			}
+			var got error
+			kv.View(context.Background(), s, func(txn kv.Txn) error { _, got = txn.Get([]byte("out/" + tc.name)); return nil })
+			if (got == nil) != (tc.want == nil) {
+				t.Fatalf("after a commit that returned %v, the write is there: %v", err, got == nil)
+			}
+			set(t, s, "head", "1", "p/x", "1", "p/y", "-")
+		})
+	}
+}
+
+// A transaction's iterators see its own writes, merged in order with the
+// server's rows, both ways, with Seek.
+func TestIteratorsSeeTheirOwnWrites(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	s := srv.Client(t, srv.Admin).Store()
+	set(t, s, "k/a", "1", "k/c", "1", "k/e", "1", "l/z", "1")
+	tx, _ := s.Begin(context.Background(), true)
+	defer tx.Discard()
+	tx.Set([]byte("k/b"), []byte("2"))
+	tx.Delete([]byte("k/c"))
+	tx.Set([]byte("k/e"), []byte("2"))
+	tx.Set([]byte("l/y"), []byte("2"))
+	walk := func(o kv.IterOptions, seek string) string {
+		it := tx.NewIterator(o)
+		defer it.Close()
+		var out []string
+		if seek == "" {
+			it.Rewind()
+		} else {
+			it.Seek([]byte(seek))
+		}
+		for ; it.Valid(); it.Next() {
+			v, _ := it.Value()
+			out = append(out, string(it.Key())+"="+string(v))
+		}
+		if it.Err() != nil {
+			t.Fatal(it.Err())
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		o          kv.IterOptions
+		seek, want string
+	}{
+		{kv.IterOptions{Prefix: []byte("k/")}, "", "k/a=1 k/b=2 k/e=2"},
+		{kv.IterOptions{Prefix: []byte("k/"), Reverse: true}, "", "k/e=2 k/b=2 k/a=1"},
+		{kv.IterOptions{Prefix: []byte("k/")}, "k/b", "k/b=2 k/e=2"},
+		{kv.IterOptions{Prefix: []byte("k/"), Reverse: true}, "k/d", "k/b=2 k/a=1"},
+		{kv.IterOptions{}, "", "k/a=1 k/b=2 k/e=2 l/y=2 l/z=1"},
+	} {
+		if got := walk(c.o, c.seek); got != c.want {
+			t.Errorf("%+v seek %q: %s, want %s", c.o, c.seek, got, c.want)
+		}
+	}
+}
+
+// Only enrolled keys and the admin are served; a replayed request is
+// refused.
+func TestServerServesOnlyEnrolledKeysOnce(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	stranger := newID(t)
+	get := func(id *identity.Identity) error {
+		return kv.View(context.Background(), srv.Client(t, id).Store(), func(txn kv.Txn) error {
+			_, err := txn.Get([]byte("x"))
+			if errors.Is(err, kv.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+	}
+	var se *remote.ServerError
+	if err := get(stranger); !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+		t.Fatalf("a stranger's read: %v, want 401", err)
+	}
+	if err := srv.Client(t, stranger).Enrol(context.Background(), stranger.Public()); !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+		t.Fatalf("a stranger enrolling itself: %v, want 401", err)
+	}
+	srv.Enrol(t, stranger)
+	if err := get(stranger); err != nil {
+		t.Fatalf("after enrolment: %v", err)
+	}
+	if err := srv.Client(t, stranger).Enrol(context.Background(), newID(t).Public()); !errors.As(err, &se) || se.Status != http.StatusForbidden {
+		t.Fatalf("a participant enrolling another: %v, want 403", err)
+	}
+	// The same signed request twice: the second is a replay.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/clock", strings.NewReader("{}"))
+	if err := httpauth.Sign(req, stranger, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	for i, want := range []int{http.StatusOK, http.StatusUnauthorized} {
+		r := req.Clone(context.Background())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("sending %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+}
+
+// A server that rewinds its database to an older copy is caught by a
+// participant's pin, as a rolled-back directory is.
+func TestServerRollbackIsCaught(t *testing.T) {
+	for _, rewind := range []bool{false, true} { // false: the negative control
+		srv := remotetest.Start(t, nil)
+		ctx := context.Background()
+		alice, bob := newID(t), newID(t)
+		srv.Enrol(t, alice)
+		c := srv.Client(t, alice)
+		keys, err := c.Keyring(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "local")
+		opts := vault.Options{Store: c.Store(), Keyring: keys, NoPayloadFiles: true, PinDir: filepath.Join(t.TempDir(), "pins")}
+		if err := vault.InitWith(dir, opts); err != nil {
+			t.Fatal(err)
+		}
+		v, err := vault.Open(ctx, dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.AddParticipant(ctx, "alice", policy.Mentor, alice.Public().String()); err != nil {
+			t.Fatal(err)
+		}
+		pool := srv.Store.Pool()
+		if _, err := pool.Exec(ctx, `CREATE TABLE kv_copy AS SELECT * FROM kv`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.AddParticipant(ctx, "bob", policy.Mentee, bob.Public().String()); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if rewind {
+			if _, err := pool.Exec(ctx, `DELETE FROM kv; INSERT INTO kv SELECT * FROM kv_copy`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err = vault.Open(ctx, dir, opts)
+		if err == nil {
+			_, err = v.Participants(ctx)
+			v.Close()
+		}
+		if rewind != errors.Is(err, vault.ErrRollback) {
+			t.Fatalf("rewound %v: open and read: %v", rewind, err)
+		}
+	}
+}
+
+// Tombstones purged past a snapshot make it too old: it is refused, not
+// read without the deletes it should see.
+func TestPurgedSnapshotIsRefused(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	s := srv.Client(t, srv.Admin).Store()
+	set(t, s, "a", "1", "b", "1")
+	tx, _ := s.Begin(context.Background(), false)
+	defer tx.Discard()
+	tx.Get([]byte("a"))
+	set(t, s, "x", "1")
+	n, _ := srv.Store.Clock(context.Background())
+	if _, err := srv.Store.Purge(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Get([]byte("a")); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("a read at a purged snapshot: %v, want a conflict", err)
+	}
+	tx2, _ := s.Begin(context.Background(), false)
+	defer tx2.Discard()
+	if v, err := tx2.Get([]byte("a")); err != nil || string(v) != "1" {
+		t.Fatalf("a fresh snapshot: %q, %v", v, err)
+	}
+}

@@ -1,0 +1,293 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/notevault/notevault/vault/httpauth"
+	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kek"
+	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
+)
+
+// Server answers the protocol for one database.
+type Server struct {
+	Store *pgstore.Store
+	// KEK wraps and unwraps shred keys; Keys is the keyring over Store
+	// and KEK whose Destroy keeps the destruction ledger.
+	KEK  kek.Provider
+	Keys *kek.Keyring
+	// Admin enrols participants; it may also use the vault as one.
+	Admin identity.PublicKey
+	// Log records each request's outcome, never a key or a value. Nil:
+	// slog.Default().
+	Log *slog.Logger
+	// Now is the clock of request proofs. Nil: time.Now.
+	Now func() time.Time
+}
+
+// maxPage bounds the bytes of values one scan response carries.
+const maxPage = 4 << 20
+
+// Handler is the API, every request authenticated.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(path string, fn func(ctx context.Context, who identity.PublicKey, body []byte) (any, error)) {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			who, _ := httpauth.From(r.Context())
+			body, err := io.ReadAll(r.Body)
+			var out any
+			if err == nil {
+				out, err = fn(r.Context(), who, body)
+			}
+			s.reply(w, r, who, out, err)
+		})
+	}
+	handle(pathClock, s.clock)
+	handle(pathGet, s.get)
+	handle(pathScan, s.scan)
+	handle(pathCommit, s.commit)
+	handle(pathCurrent, s.current)
+	handle(pathWrap, s.wrap)
+	handle(pathUnwrap, s.unwrap)
+	handle(pathDestroy, s.destroy)
+	handle(pathEnrol, s.enrol)
+	v := &httpauth.Verifier{Keys: s.lookup, Nonces: &pgNonces{s.Store}, Now: s.Now}
+	return v.Handler(mux)
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// refusal is an error with its HTTP status and code.
+type refusal struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+func badRequest(format string, args ...any) error {
+	return &refusal{http.StatusBadRequest, "bad-request", fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, who identity.PublicKey, out any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err == nil {
+		s.logger().Debug("request", "path", r.URL.Path, "key", who.Fingerprint())
+		json.NewEncoder(w).Encode(out)
+		return
+	}
+	var ref *refusal
+	switch {
+	case errors.As(err, &ref):
+	case errors.Is(err, kv.ErrConflict):
+		ref = &refusal{http.StatusConflict, "conflict", "a concurrent change conflicted with this action"}
+	case errors.Is(err, kv.ErrTooBig):
+		ref = &refusal{http.StatusRequestEntityTooLarge, "too-big", kv.ErrTooBig.Error()}
+	case errors.Is(err, kek.ErrDestroyed):
+		ref = &refusal{http.StatusGone, "destroyed", kek.ErrDestroyed.Error()}
+	case errors.Is(err, kek.ErrUnwrap):
+		ref = &refusal{http.StatusUnprocessableEntity, "unwrap", kek.ErrUnwrap.Error()}
+	default:
+		// The cause stays in the server's log; the client learns only
+		// that the server failed.
+		s.logger().Error("request failed", "path", r.URL.Path, "key", who.Fingerprint(), "err", err)
+		ref = &refusal{http.StatusInternalServerError, "server", "the server failed; its log says why"}
+	}
+	if ref.status != http.StatusInternalServerError {
+		s.logger().Info("request refused", "path", r.URL.Path, "key", who.Fingerprint(), "code", ref.code)
+	}
+	w.WriteHeader(ref.status)
+	json.NewEncoder(w).Encode(errorResp{Error: ref.msg, Code: ref.code})
+}
+
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest("the request body is not valid JSON for this call")
+	}
+	return nil
+}
+
+// lookup finds the key that signed a request: the admin's, or an enrolled
+// participant's.
+func (s *Server) lookup(ctx context.Context, fp string) (identity.PublicKey, error) {
+	if fp == s.Admin.Fingerprint() {
+		return s.Admin, nil
+	}
+	var pub string
+	err := s.Store.Pool().QueryRow(ctx, `SELECT public FROM principals WHERE fingerprint = $1`, fp).Scan(&pub)
+	if err != nil {
+		return identity.PublicKey{}, errors.New("unknown key")
+	}
+	return identity.ParsePublicKey(pub)
+}
+
+func (s *Server) clock(ctx context.Context, _ identity.PublicKey, _ []byte) (any, error) {
+	n, err := s.Store.Clock(ctx)
+	return clockResp{At: n}, err
+}
+
+func (s *Server) get(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req getReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	v, err := s.Store.GetAt(ctx, req.At, req.Key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return getResp{}, nil
+	}
+	return getResp{Found: err == nil, Value: v}, err
+}
+
+func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req scanReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	rows, covered, more, err := s.Store.ScanAt(ctx, req.At, req.Prefix, req.From, req.Incl, req.Reverse, req.KeysOnly, 256)
+	if err != nil {
+		return nil, err
+	}
+	// A page stops at maxPage bytes of values: the client asks for the
+	// rest from the last row it got.
+	size := 0
+	for i, r := range rows {
+		size += len(r.K) + len(r.V)
+		if size > maxPage && i > 0 {
+			rows, more = rows[:i], true
+			if req.Reverse {
+				covered.Lo = rows[i-1].K
+			} else {
+				covered.Hi = rows[i-1].K
+			}
+			break
+		}
+	}
+	return scanResp{Rows: rows, Covered: covered, More: more}, nil
+}
+
+func (s *Server) commit(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req commitReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	for _, w := range req.Writes {
+		if len(w.K) == 0 {
+			return nil, badRequest("a write has an empty key")
+		}
+	}
+	return struct{}{}, s.Store.Apply(ctx, req.At, req.Reads, req.Scans, req.Writes)
+}
+
+func (s *Server) current(ctx context.Context, _ identity.PublicKey, _ []byte) (any, error) {
+	v, err := s.KEK.Current(ctx)
+	return currentResp{Version: uint32(v)}, err
+}
+
+func (s *Server) wrap(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req wrapReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Plaintext) != 32 {
+		return nil, badRequest("a shred key is 32 bytes")
+	}
+	w, err := s.KEK.Wrap(ctx, req.Plaintext, req.AAD)
+	if err != nil {
+		return nil, err
+	}
+	return wrapResp{Wrapped: w.String()}, nil
+}
+
+func (s *Server) unwrap(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req unwrapReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	w, err := kek.Parse(req.Wrapped)
+	if err != nil {
+		return nil, badRequest("not a wrapped key")
+	}
+	key, err := s.KEK.Unwrap(ctx, w, req.AAD)
+	if err != nil {
+		return nil, err
+	}
+	return unwrapResp{Plaintext: key}, nil
+}
+
+func (s *Server) destroy(_ context.Context, _ identity.PublicKey, body []byte) (any, error) {
+	var req destroyReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.Keys.Destroy(req.Bucket)
+}
+
+func (s *Server) enrol(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
+	if who.Fingerprint() != s.Admin.Fingerprint() {
+		return nil, &refusal{http.StatusForbidden, "forbidden", "only the server's admin identity enrols participants"}
+	}
+	var req enrolReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	pub, err := identity.ParsePublicKey(req.Public)
+	if err != nil {
+		return nil, badRequest("not a notevault public key: %v", err)
+	}
+	_, err = s.Store.Pool().Exec(ctx, `INSERT INTO principals (fingerprint, public) VALUES ($1, $2) ON CONFLICT (fingerprint) DO NOTHING`, pub.Fingerprint(), pub.String())
+	if err != nil {
+		return nil, fmt.Errorf("enrolling: %w", err)
+	}
+	s.logger().Info("enrolled", "key", pub.Fingerprint())
+	return struct{}{}, nil
+}
+
+// pgNonces keeps the one-time ids of request proofs in PostgreSQL, shared
+// by every replica: the insert that finds the id there already refuses the
+// replay. Written without waiting for the WAL flush (synchronous_commit
+// off): a crash may forget the last few milliseconds of ids, whose proofs
+// then could be replayed until they expire; every write a proof carries is
+// a commit at a snapshot, which a replay after the original finds
+// conflicting.
+type pgNonces struct{ s *pgstore.Store }
+
+func (n *pgNonces) Use(ctx context.Context, keyID, id string, until time.Time) error {
+	var inserted int64
+	err := pgx.BeginFunc(ctx, n.s.Pool(), func(t pgx.Tx) error {
+		if _, err := t.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		tag, err := t.Exec(ctx, `INSERT INTO nonces (key_id, id, until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, keyID, id, until)
+		inserted = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("recording the request's proof: %w", err)
+	}
+	if inserted == 0 {
+		return httpauth.ErrReplay
+	}
+	return nil
+}
+
+// PruneNonces forgets the proofs that expired before now.
+func PruneNonces(ctx context.Context, s *pgstore.Store, now time.Time) (int64, error) {
+	tag, err := s.Pool().Exec(ctx, `DELETE FROM nonces WHERE until < $1`, now)
+	return tag.RowsAffected(), err
+}
