@@ -440,6 +440,7 @@ func (v *Vault) verifierKey() (string, error) {
 func (v *Vault) AuditLog(ctx context.Context, agreement string) ([]*audit.Record, error) {
 	var out []*audit.Record
 	err := v.view(func(txn kv.Txn) error {
+		out = out[:0] // a conflict runs the view again (view)
 		o := kv.IterOptions{Prefix: []byte(pLog)}
 		it := txn.NewIterator(o)
 		defer it.Close()

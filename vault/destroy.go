@@ -344,6 +344,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 	var whole []string
 	partial := map[string][]string{}
 	err = v.view(func(txn kv.Txn) error {
+		whole = whole[:0] // a conflict runs the view again (view)
 		for b, blobs := range byBucket {
 			all := true
 			if err := scanKeys(txn, pMember+b+"/", func(k string) error {
@@ -487,6 +488,7 @@ func (v *Vault) destroyNotes(notes []target, actor string, signer audit.Signer, 
 func (v *Vault) SweepNotes(ctx context.Context, due []Due) ([]Receipt, error) {
 	var ts []target
 	err := v.view(func(txn kv.Txn) error {
+		ts = ts[:0] // a conflict runs the view again (view)
 		now := v.Now()
 		nv := v.newNoteVerifier(txn)
 		for _, d := range due {
@@ -584,6 +586,7 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 	// on and its key goes, as they would have.
 	var rewraps []string
 	if err := v.view(func(txn kv.Txn) error {
+		rewraps = rewraps[:0] // a conflict runs the view again (view)
 		return scanKeys(txn, pRewrap, func(k string) error {
 			rewraps = append(rewraps, strings.TrimPrefix(k, pRewrap))
 			return nil
@@ -606,6 +609,7 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 	sort.Strings(buckets)
 	var orphans []string
 	err = v.view(func(txn kv.Txn) error {
+		orphans = orphans[:0] // a conflict runs the view again (view)
 		for _, b := range buckets {
 			used := false
 			if err := scanKeys(txn, pMember+b+"/", func(string) error { used = true; return nil }); err != nil {
@@ -642,6 +646,7 @@ func (v *Vault) Housekeep(ctx context.Context) (int, error) {
 func (v *Vault) housekeepMarks() (int, error) {
 	var orphans []string
 	err := v.view(func(txn kv.Txn) error {
+		orphans = orphans[:0] // a conflict runs the view again (view)
 		return scan(txn, pImport, func(k string, m *importMark) error {
 			if _, err := txn.Get([]byte(pNote + m.Note)); isNotFound(err) {
 				orphans = append(orphans, k)

@@ -499,6 +499,7 @@ func (v *Vault) RekeyNotes(ctx context.Context, agreementID string, ids []*ident
 	r := &RekeyReport{Agreement: agreementID}
 	var ids2 []string
 	err := v.view(func(txn kv.Txn) error {
+		ids2 = ids2[:0] // a conflict runs the view again (view)
 		act, err := v.begin(txn, ids[0], agreementID)
 		if err != nil {
 			return err

@@ -636,6 +636,7 @@ func (f NoteFilter) keeps(n *Note) bool {
 func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 	var out []*Note
 	err := v.view(func(txn kv.Txn) error {
+		out = out[:0] // a conflict runs the view again (view)
 		agreements := map[string]*Agreement{}
 		base := map[string]policy.Facts{} // an agreement's facts, without disclosures
 		now := v.Now()

@@ -329,6 +329,7 @@ func (v *Vault) housekeepPayloads() (int, error) {
 	}
 	var orphans []string
 	err = v.view(func(txn kv.Txn) error {
+		orphans = orphans[:0] // a conflict runs the view again (view)
 		for _, e := range ents {
 			name := e.Name()
 			if strings.HasPrefix(name, payloadTmp) {

@@ -426,6 +426,7 @@ type CriterionState struct {
 func (v *Vault) Criteria(ctx context.Context, agreementID string, id *identity.Identity) ([]CriterionState, error) {
 	var out []CriterionState
 	err := v.view(func(txn kv.Txn) error {
+		out = out[:0] // a conflict runs the view again (view)
 		act, _, err := v.inForce(txn, id, agreementID)
 		if err != nil {
 			return err
@@ -532,6 +533,7 @@ type ReviewDue struct {
 func (v *Vault) DueReviews(ctx context.Context) ([]ReviewDue, error) {
 	var out []ReviewDue
 	err := v.view(func(txn kv.Txn) error {
+		out = out[:0] // a conflict runs the view again (view)
 		as, err := v.agreementsIn(txn)
 		if err != nil {
 			return err

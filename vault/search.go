@@ -117,6 +117,7 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 		})
 	}
 	err := v.view(func(txn kv.Txn) error {
+		all = all[:0] // a conflict runs the view again (view)
 		var err error
 		if me, err = v.whoami(txn, id); err != nil {
 			return err

@@ -356,6 +356,7 @@ func (v *Vault) destroyGrantCopies(grantIDs []string, rule string) error {
 		var agreementID string
 		var blobs, members []string
 		err := v.view(func(txn kv.Txn) error {
+			members = members[:0] // a conflict runs the view again (view)
 			agreementID, _ = v.findFact(txn, gid)
 			var err error
 			if blobs, err = grantBlobs(txn, gid); err != nil {

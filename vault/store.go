@@ -217,7 +217,8 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 func (v *Vault) view(fn func(txn kv.Txn) error) error {
 	// A server's snapshot may be overtaken mid-read (remote: a row it
 	// needs was written after it): nothing was decided on it, and fn
-	// reads again on a fresh one.
+	// reads again on a fresh one. So fn, like update's, must be safe to
+	// run more than once: a slice it fills is reset at its start.
 	for attempt := 1; ; attempt++ {
 		err := v.tryView(fn)
 		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
