@@ -131,8 +131,8 @@ func reportError(w io.Writer, err error) int {
 		he *hintError
 		ie *vault.InsecureError
 		re *vault.RollbackError
+		se *remote.ServerError
 	)
-	var se *remote.ServerError
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(w, "notevault: hint: %s\n", he.hint)

@@ -29,8 +29,11 @@ type serveOptions struct {
 	transit, transitKey string
 	sweepEvery          string
 	epoch, window       string
-	tombstoneGrace      time.Duration
 }
+
+// tombstoneGrace is how long a deleted key's tombstone is kept for client
+// transactions under way: one older than that is refused and runs again.
+const tombstoneGrace = 10 * time.Minute
 
 func newServeCmd(g *globals, e *env) *cobra.Command {
 	var o serveOptions
@@ -79,8 +82,6 @@ sweep under way.`,
 	f.StringVar(&o.sweepEvery, "sweep-every", "1h", "how often the retention sweep runs (`DURATION`)")
 	f.StringVar(&o.epoch, "epoch", "24h", "how often the KEK is rotated (`DURATION`)")
 	f.StringVar(&o.window, "window", "7d", "the backup window W: the age of the oldest backup, WAL archive or standby kept (`DURATION`)")
-	f.DurationVar(&o.tombstoneGrace, "tombstone-grace", 10*time.Minute, "how long a deleted key's tombstone is kept for transactions under way")
-	f.MarkHidden("tombstone-grace")
 	return cmd
 }
 
@@ -108,16 +109,17 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	if o.tlsCert == "" && !isLoopback(host) {
 		return usagef("--listen %s is not a loopback address: plain HTTP is served only on this machine; give --tls-cert and --tls-key", o.listen)
 	}
-	var every, epoch, window time.Duration
-	for name, p := range map[string]struct {
-		v string
-		d *time.Duration
-	}{"sweep-every": {o.sweepEvery, &every}, "epoch": {o.epoch, &epoch}, "window": {o.window, &window}} {
-		d, err := agreement.ParseDuration(p.v)
-		if err != nil || d <= 0 {
-			return usagef("--%s %q is not a positive duration (such as 1h, 36h, 7d)", name, p.v)
-		}
-		*p.d = d
+	every, err := positiveDuration("sweep-every", o.sweepEvery)
+	if err != nil {
+		return err
+	}
+	epoch, err := positiveDuration("epoch", o.epoch)
+	if err != nil {
+		return err
+	}
+	window, err := positiveDuration("window", o.window)
+	if err != nil {
+		return err
 	}
 	state := o.state
 	if state == "" {
@@ -184,7 +186,7 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		sweeper{store: store, dir: vdir, opts: vopts, log: log, every: every, grace: o.tombstoneGrace}.run(ctx)
+		sweeper{store: store, dir: vdir, opts: vopts, log: log, every: every, grace: tombstoneGrace}.run(ctx)
 	}()
 	select {
 	case err := <-served:
@@ -197,6 +199,15 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	err = srv.Shutdown(shutdown)
 	<-swept
 	return err
+}
+
+// positiveDuration parses the value of --name.
+func positiveDuration(name, value string) (time.Duration, error) {
+	d, err := agreement.ParseDuration(value)
+	if err != nil || d <= 0 {
+		return 0, usagef("--%s %q is not a positive duration (such as 1h, 36h, 7d)", name, value)
+	}
+	return d, nil
 }
 
 func isLoopback(host string) bool {

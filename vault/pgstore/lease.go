@@ -2,9 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -20,7 +18,6 @@ const SweepLock = 0x6e76_7377_6565 // "nvswee"
 // for every connection taken from the pool.
 type Lease struct {
 	key  int64
-	mu   sync.Mutex
 	conn *pgxpool.Conn // nil once released
 }
 
@@ -43,31 +40,8 @@ func (s *Store) TryLease(ctx context.Context, key int64) (*Lease, error) {
 	return &Lease{key: key, conn: conn}, nil
 }
 
-// ErrLeaseLost reports a lease whose connection ended: another replica may
-// hold the lock now.
-var ErrLeaseLost = errors.New("the advisory lock's connection to PostgreSQL ended: another replica may hold it now")
-
-// Check reports whether the lease still holds: its connection is alive.
-// Run it before each step that only the holder may take.
-func (l *Lease) Check(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.conn == nil {
-		return ErrLeaseLost
-	}
-	if err := l.conn.Ping(ctx); err != nil {
-		l.conn.Conn().Close(context.WithoutCancel(ctx))
-		l.conn.Release()
-		l.conn = nil
-		return ErrLeaseLost
-	}
-	return nil
-}
-
 // Release gives the lock up. Releasing twice does nothing.
 func (l *Lease) Release(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.conn == nil {
 		return nil
 	}

@@ -27,7 +27,7 @@ import (
 // concurrency control, as FoundationDB and Percolator commit) before it
 // writes.
 
-// ErrSnapshotTooOld is a kv.ErrConflict: the snapshot is older than the
+// errSnapshotTooOld is a kv.ErrConflict: the snapshot is older than the
 // tombstones kept.
 var errSnapshotTooOld = &conflict{errors.New("the snapshot is older than the tombstones the store keeps")}
 
@@ -151,20 +151,18 @@ func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl,
 		}
 		// What the scan covered: from its start to its last row when the
 		// page was full, else to the prefix's end.
+		// (A walk runs from its start towards its end: in reverse, the
+		// start is the high end.)
 		start, end := from, []byte(nil)
 		if n == limit {
 			end = last
 		}
+		covered.Lo, covered.Hi = start, end
 		if reverse {
 			covered.Lo, covered.Hi = end, start
-			if covered.Lo == nil {
-				covered.Lo = prefix
-			}
-		} else {
-			covered.Lo, covered.Hi = start, end
-			if covered.Lo == nil {
-				covered.Lo = prefix
-			}
+		}
+		if covered.Lo == nil {
+			covered.Lo = prefix
 		}
 		return nil
 	})

@@ -59,7 +59,12 @@ type ServerError struct {
 	Msg    string
 }
 
-func (e *ServerError) Error() string { return "the server refused: " + e.Msg }
+func (e *ServerError) Error() string {
+	if e.Status >= http.StatusInternalServerError {
+		return "the server failed: " + e.Msg
+	}
+	return "the server refused: " + e.Msg
+}
 
 // Is maps the server's codes onto the errors the vault knows.
 func (e *ServerError) Is(target error) bool {
@@ -106,9 +111,6 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		var e errorResp
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = resp.Status
-		}
-		if e.Code == "" && resp.StatusCode == http.StatusUnauthorized {
-			e.Code = "unauthorized"
 		}
 		return &ServerError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
 	}
@@ -388,11 +390,7 @@ type provider struct{ c *Client }
 
 var errServerTurns = errors.New("the server turns its own KEK")
 
-func (p *provider) Current(ctx context.Context) (kek.Version, error) {
-	var r currentResp
-	err := p.c.call(ctx, pathCurrent, struct{}{}, &r)
-	return kek.Version(r.Version), err
-}
+func (p *provider) Current(context.Context) (kek.Version, error) { return 0, errServerTurns }
 
 func (p *provider) Wrap(ctx context.Context, plaintext, aad []byte) (kek.Wrapped, error) {
 	var r wrapResp

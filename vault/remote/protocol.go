@@ -29,7 +29,6 @@ const (
 	pathGet     = "/v1/get"
 	pathScan    = "/v1/scan"
 	pathCommit  = "/v1/commit"
-	pathCurrent = "/v1/kek/current"
 	pathWrap    = "/v1/kek/wrap"
 	pathUnwrap  = "/v1/kek/unwrap"
 	pathDestroy = "/v1/keys/destroy"
@@ -90,10 +89,6 @@ type unwrapResp struct {
 	Plaintext []byte `json:"plaintext"`
 }
 
-type currentResp struct {
-	Version uint32 `json:"version"`
-}
-
 type destroyReq struct {
 	Bucket string `json:"bucket"`
 }
@@ -105,7 +100,8 @@ type enrolReq struct {
 // errorResp is every refusal's body.
 type errorResp struct {
 	Error string `json:"error"`
-	// Code names the refusal for the client: "conflict", "destroyed",
-	// "unwrap", "forbidden", "unknown-key", "bad-request", "server".
+	// Code names the refusal for the client: "conflict", "too-big",
+	// "destroyed", "unwrap", "forbidden", "bad-request", "server". A
+	// refusal by the authentication layer (401) has none.
 	Code string `json:"code"`
 }

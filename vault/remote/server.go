@@ -17,6 +17,7 @@ import (
 	"github.com/notevault/notevault/vault/kek"
 	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/pgstore"
+	"github.com/notevault/notevault/vault/seal"
 )
 
 // Server answers the protocol for one database.
@@ -56,7 +57,6 @@ func (s *Server) Handler() http.Handler {
 	handle(pathGet, s.get)
 	handle(pathScan, s.scan)
 	handle(pathCommit, s.commit)
-	handle(pathCurrent, s.current)
 	handle(pathWrap, s.wrap)
 	handle(pathUnwrap, s.unwrap)
 	handle(pathDestroy, s.destroy)
@@ -107,7 +107,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, who identity.Publ
 		// The cause stays in the server's log; the client learns only
 		// that the server failed.
 		s.logger().Error("request failed", "path", r.URL.Path, "key", who.Fingerprint(), "err", err)
-		ref = &refusal{http.StatusInternalServerError, "server", "the server failed; its log says why"}
+		ref = &refusal{http.StatusInternalServerError, "server", "its log says why"}
 	}
 	if ref.status != http.StatusInternalServerError {
 		s.logger().Info("request refused", "path", r.URL.Path, "key", who.Fingerprint(), "code", ref.code)
@@ -194,18 +194,13 @@ func (s *Server) commit(ctx context.Context, _ identity.PublicKey, body []byte) 
 	return struct{}{}, s.Store.Apply(ctx, req.At, req.Reads, req.Scans, req.Writes)
 }
 
-func (s *Server) current(ctx context.Context, _ identity.PublicKey, _ []byte) (any, error) {
-	v, err := s.KEK.Current(ctx)
-	return currentResp{Version: uint32(v)}, err
-}
-
 func (s *Server) wrap(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
 	var req wrapReq
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if len(req.Plaintext) != 32 {
-		return nil, badRequest("a shred key is 32 bytes")
+	if len(req.Plaintext) != seal.KeySize {
+		return nil, badRequest("a shred key is %d bytes", seal.KeySize)
 	}
 	w, err := s.KEK.Wrap(ctx, req.Plaintext, req.AAD)
 	if err != nil {
