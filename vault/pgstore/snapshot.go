@@ -44,28 +44,34 @@ func (s *Store) Clock(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// GetAt reads key at snapshot at: kv.ErrNotFound, or kv.ErrConflict when
-// the key changed after it.
-func (s *Store) GetAt(ctx context.Context, at int64, key []byte) ([]byte, error) {
+// Now, passed as a snapshot, takes one: the read sees the store as it is,
+// and returns the clock's value it saw, to read at from then on.
+const Now = -1
+
+// GetAt reads key at snapshot at (or Now) and returns the snapshot it read
+// at: kv.ErrNotFound, or kv.ErrConflict when the key changed after it.
+func (s *Store) GetAt(ctx context.Context, at int64, key []byte) ([]byte, int64, error) {
 	var (
-		v      []byte
-		ver    int64
-		purged int64
+		v              []byte
+		ver, purged, n int64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT kv.v, COALESCE(kv.ver, 0), c.purged FROM kv_clock c LEFT JOIN kv ON kv.k = $1`, append([]byte{}, key...)).Scan(&v, &ver, &purged)
+	err := s.pool.QueryRow(ctx, `SELECT kv.v, COALESCE(kv.ver, 0), c.purged, c.n FROM kv_clock c LEFT JOIN kv ON kv.k = $1`, append([]byte{}, key...)).Scan(&v, &ver, &purged, &n)
 	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+		return nil, at, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	if at == Now {
+		at = n
 	}
 	if at < purged {
-		return nil, errSnapshotTooOld
+		return nil, at, errSnapshotTooOld
 	}
 	if ver > at {
-		return nil, errChanged
+		return nil, at, errChanged
 	}
 	if v == nil {
-		return nil, kv.ErrNotFound
+		return nil, at, kv.ErrNotFound
 	}
-	return v, nil
+	return v, at, nil
 }
 
 // Row is one key and value of a scan.
@@ -79,11 +85,20 @@ type Range struct {
 	Prefix, Lo, Hi []byte
 }
 
-// ScanAt reads up to limit live rows of prefix at snapshot at, from from
-// (inclusive when incl; nil: the prefix's start, or its end in reverse),
-// in order or in reverse. It returns the rows, the range of keys it
-// covered (tombstones included), and whether there may be more.
-func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl, reverse, keysOnly bool, limit int) ([]Row, Range, bool, error) {
+// Scan is what ScanAt read: the rows, the range of keys it covered
+// (tombstones included), whether there may be more, and the snapshot it
+// read at.
+type Scan struct {
+	Rows    []Row
+	Covered Range
+	More    bool
+	At      int64
+}
+
+// ScanAt reads up to limit live rows of prefix at snapshot at (or Now),
+// from from (inclusive when incl; nil: the prefix's start, or its end in
+// reverse), in order or in reverse.
+func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl, reverse, keysOnly bool, limit int) (Scan, error) {
 	if limit <= 0 || limit > 1024 {
 		limit = 1024
 	}
@@ -120,8 +135,12 @@ func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl,
 		purged  int64
 	)
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(t pgx.Tx) error {
-		if err := t.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
+		var clock int64
+		if err := t.QueryRow(ctx, `SELECT purged, n FROM kv_clock`).Scan(&purged, &clock); err != nil {
 			return err
+		}
+		if at == Now {
+			at = clock
 		}
 		rows, err := t.Query(ctx, q, args...)
 		if err != nil {
@@ -168,14 +187,14 @@ func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl,
 	})
 	if err != nil {
 		if errors.Is(err, kv.ErrConflict) {
-			return nil, Range{}, false, err
+			return Scan{}, err
 		}
-		return nil, Range{}, false, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+		return Scan{}, fmt.Errorf("PostgreSQL: %w", mapErr(err))
 	}
 	if at < purged {
-		return nil, Range{}, false, errSnapshotTooOld
+		return Scan{}, errSnapshotTooOld
 	}
-	return out, covered, n == limit, nil
+	return Scan{Rows: out, Covered: covered, More: n == limit, At: at}, nil
 }
 
 // Write is one buffered write: a Set, or a Delete when Delete is true.
@@ -187,7 +206,8 @@ type Write struct {
 // Apply commits writes as read at snapshot at: in one SERIALIZABLE
 // transaction it checks that none of the keys read and no key in the
 // ranges scanned was written after at, then writes. A change after at is
-// kv.ErrConflict and writes nothing.
+// kv.ErrConflict and writes nothing. Writes that read nothing need no
+// snapshot.
 func (s *Store) Apply(ctx context.Context, at int64, reads [][]byte, scans []Range, writes []Write) error {
 	t, err := s.Begin(ctx, true)
 	if err != nil {
@@ -195,12 +215,14 @@ func (s *Store) Apply(ctx context.Context, at int64, reads [][]byte, scans []Ran
 	}
 	defer t.Discard()
 	pt := t.(*tx)
-	var purged int64
-	if err := pt.tx.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
-		return pt.fail(err)
-	}
-	if at < purged {
-		return errSnapshotTooOld
+	if len(reads) > 0 || len(scans) > 0 {
+		var purged int64
+		if err := pt.tx.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
+			return pt.fail(err)
+		}
+		if at < purged {
+			return errSnapshotTooOld
+		}
 	}
 	if len(reads) > 0 {
 		var changed bool

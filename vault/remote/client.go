@@ -135,7 +135,7 @@ func (c *Client) Store() kv.Store { return &store{c: c} }
 type store struct{ c *Client }
 
 func (s *store) Begin(ctx context.Context, writable bool) (kv.Tx, error) {
-	return &tx{c: s.c, ctx: ctx, writable: writable, at: -1, writes: map[string]pgstore.Write{}}, nil
+	return &tx{c: s.c, ctx: ctx, writable: writable, at: pgstore.Now, writes: map[string]pgstore.Write{}}, nil
 }
 
 func (s *store) Close() error {
@@ -143,28 +143,17 @@ func (s *store) Close() error {
 	return nil
 }
 
-// tx reads at one snapshot, taken at its first read, and buffers its
+// tx reads at one snapshot, taken by its first read, and buffers its
 // writes until Commit sends them with what it read.
 type tx struct {
 	c        *Client
 	ctx      context.Context
 	writable bool
-	at       int64 // the snapshot (-1: not taken yet)
+	at       int64 // the snapshot (pgstore.Now: not taken yet)
 	writes   map[string]pgstore.Write
 	reads    [][]byte
 	scans    []pgstore.Range
 	done     bool
-}
-
-func (t *tx) snapshot() (int64, error) {
-	if t.at < 0 {
-		var r clockResp
-		if err := t.c.call(t.ctx, pathClock, struct{}{}, &r); err != nil {
-			return 0, err
-		}
-		t.at = r.At
-	}
-	return t.at, nil
 }
 
 func (t *tx) Get(key []byte) ([]byte, error) {
@@ -174,14 +163,11 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 		}
 		return bytes.Clone(w.V), nil
 	}
-	at, err := t.snapshot()
-	if err != nil {
-		return nil, err
-	}
 	var r getResp
-	if err := t.c.call(t.ctx, pathGet, getReq{At: at, Key: key}, &r); err != nil {
+	if err := t.c.call(t.ctx, pathGet, getReq{At: t.at, Key: key}, &r); err != nil {
 		return nil, err
 	}
+	t.at = r.At
 	if t.writable {
 		t.reads = append(t.reads, bytes.Clone(key))
 	}
@@ -218,11 +204,7 @@ func (t *tx) Commit() error {
 	if len(t.writes) == 0 {
 		return nil
 	}
-	at, err := t.snapshot()
-	if err != nil {
-		return err
-	}
-	req := commitReq{At: at, Reads: t.reads, Scans: t.scans}
+	req := commitReq{At: t.at, Reads: t.reads, Scans: t.scans}
 	for _, w := range t.writes {
 		req.Writes = append(req.Writes, w)
 	}
@@ -305,17 +287,13 @@ func (i *iter) fetch(from []byte, incl bool) {
 	if i.err != nil {
 		return
 	}
-	at, err := i.t.snapshot()
-	if err != nil {
-		i.err = err
-		return
-	}
 	var r scanResp
-	err = i.t.c.call(i.t.ctx, pathScan, scanReq{At: at, Prefix: i.prefix, From: from, Incl: incl, Reverse: i.reverse, KeysOnly: i.keysOnly}, &r)
+	err := i.t.c.call(i.t.ctx, pathScan, scanReq{At: i.t.at, Prefix: i.prefix, From: from, Incl: incl, Reverse: i.reverse, KeysOnly: i.keysOnly}, &r)
 	if err != nil {
 		i.err = err
 		return
 	}
+	i.t.at = r.At
 	if i.t.writable {
 		i.t.scans = append(i.t.scans, r.Covered)
 	}

@@ -25,7 +25,6 @@ import "github.com/notevault/notevault/vault/pgstore"
 
 // The API's paths.
 const (
-	pathClock   = "/v1/clock"
 	pathGet     = "/v1/get"
 	pathScan    = "/v1/scan"
 	pathCommit  = "/v1/commit"
@@ -35,16 +34,15 @@ const (
 	pathEnrol   = "/v1/enrol"
 )
 
-type clockResp struct {
-	At int64 `json:"at"`
-}
-
+// A read's At is the transaction's snapshot, or pgstore.Now (-1) for its
+// first read, which takes one; the answer says which snapshot it read at.
 type getReq struct {
 	At  int64  `json:"at"`
 	Key []byte `json:"key"`
 }
 
 type getResp struct {
+	At    int64  `json:"at"`
 	Found bool   `json:"found"`
 	Value []byte `json:"value,omitempty"`
 }
@@ -59,6 +57,7 @@ type scanReq struct {
 }
 
 type scanResp struct {
+	At      int64         `json:"at"`
 	Rows    []pgstore.Row `json:"rows"`
 	Covered pgstore.Range `json:"covered"`
 	More    bool          `json:"more"`

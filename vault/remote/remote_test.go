@@ -211,7 +211,7 @@ func TestServerServesOnlyEnrolledKeysOnce(t *testing.T) {
 		t.Fatalf("a participant enrolling another: %v, want 403", err)
 	}
 	// The same signed request twice: the second is a replay.
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/clock", strings.NewReader("{}"))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/get", strings.NewReader(`{"at": -1, "key": "eA=="}`))
 	if err := httpauth.Sign(req, stranger, time.Now()); err != nil {
 		t.Fatal(err)
 	}

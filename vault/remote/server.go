@@ -8,9 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/notevault/notevault/vault/httpauth"
 	"github.com/notevault/notevault/vault/identity"
@@ -34,6 +33,8 @@ type Server struct {
 	Log *slog.Logger
 	// Now is the clock of request proofs. Nil: time.Now.
 	Now func() time.Time
+
+	known sync.Map // fingerprint → identity.PublicKey, enrolled keys seen
 }
 
 // maxPage bounds the bytes of values one scan response carries.
@@ -53,7 +54,6 @@ func (s *Server) Handler() http.Handler {
 			s.reply(w, r, who, out, err)
 		})
 	}
-	handle(pathClock, s.clock)
 	handle(pathGet, s.get)
 	handle(pathScan, s.scan)
 	handle(pathCommit, s.commit)
@@ -124,22 +124,24 @@ func decode(body []byte, v any) error {
 }
 
 // lookup finds the key that signed a request: the admin's, or an enrolled
-// participant's.
+// participant's. Enrolment is never undone, so a key found once is kept.
 func (s *Server) lookup(ctx context.Context, fp string) (identity.PublicKey, error) {
 	if fp == s.Admin.Fingerprint() {
 		return s.Admin, nil
+	}
+	if k, ok := s.known.Load(fp); ok {
+		return k.(identity.PublicKey), nil
 	}
 	var pub string
 	err := s.Store.Pool().QueryRow(ctx, `SELECT public FROM principals WHERE fingerprint = $1`, fp).Scan(&pub)
 	if err != nil {
 		return identity.PublicKey{}, errors.New("unknown key")
 	}
-	return identity.ParsePublicKey(pub)
-}
-
-func (s *Server) clock(ctx context.Context, _ identity.PublicKey, _ []byte) (any, error) {
-	n, err := s.Store.Clock(ctx)
-	return clockResp{At: n}, err
+	k, err := identity.ParsePublicKey(pub)
+	if err == nil {
+		s.known.Store(fp, k)
+	}
+	return k, err
 }
 
 func (s *Server) get(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
@@ -147,11 +149,11 @@ func (s *Server) get(ctx context.Context, _ identity.PublicKey, body []byte) (an
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	v, err := s.Store.GetAt(ctx, req.At, req.Key)
+	v, at, err := s.Store.GetAt(ctx, req.At, req.Key)
 	if errors.Is(err, kv.ErrNotFound) {
-		return getResp{}, nil
+		return getResp{At: at}, nil
 	}
-	return getResp{Found: err == nil, Value: v}, err
+	return getResp{At: at, Found: err == nil, Value: v}, err
 }
 
 func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
@@ -159,10 +161,11 @@ func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (a
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	rows, covered, more, err := s.Store.ScanAt(ctx, req.At, req.Prefix, req.From, req.Incl, req.Reverse, req.KeysOnly, 256)
+	sc, err := s.Store.ScanAt(ctx, req.At, req.Prefix, req.From, req.Incl, req.Reverse, req.KeysOnly, 256)
 	if err != nil {
 		return nil, err
 	}
+	rows, covered, more := sc.Rows, sc.Covered, sc.More
 	// A page stops at maxPage bytes of values: the client asks for the
 	// rest from the last row it got.
 	size := 0
@@ -178,7 +181,7 @@ func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (a
 			break
 		}
 	}
-	return scanResp{Rows: rows, Covered: covered, More: more}, nil
+	return scanResp{At: sc.At, Rows: rows, Covered: covered, More: more}, nil
 }
 
 func (s *Server) commit(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
@@ -263,19 +266,14 @@ func (s *Server) enrol(ctx context.Context, who identity.PublicKey, body []byte)
 type pgNonces struct{ s *pgstore.Store }
 
 func (n *pgNonces) Use(ctx context.Context, keyID, id string, until time.Time) error {
-	var inserted int64
-	err := pgx.BeginFunc(ctx, n.s.Pool(), func(t pgx.Tx) error {
-		if _, err := t.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		tag, err := t.Exec(ctx, `INSERT INTO nonces (key_id, id, until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, keyID, id, until)
-		inserted = tag.RowsAffected()
-		return err
-	})
+	// One statement, its own transaction: set_config(…, true) turns the
+	// flush off for that transaction alone.
+	tag, err := n.s.Pool().Exec(ctx, `WITH off AS (SELECT set_config('synchronous_commit', 'off', true))
+		INSERT INTO nonces (key_id, id, until) SELECT $1, $2, $3 FROM off ON CONFLICT DO NOTHING`, keyID, id, until)
 	if err != nil {
 		return fmt.Errorf("recording the request's proof: %w", err)
 	}
-	if inserted == 0 {
+	if tag.RowsAffected() == 0 {
 		return httpauth.ErrReplay
 	}
 	return nil
