@@ -18,37 +18,22 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // protocol, as the CLI opens it with --vault https://….
 func serverEnv(tb testing.TB, pq bool) *env {
 	tb.Helper()
-	ctx := context.Background()
 	srv := remotetest.Start(tb, nil)
-	ids := map[string]*identity.Identity{}
-	for _, name := range []string{"alice", "bob", "carol"} {
-		id, err := identity.Generate(pq)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ids[name] = id
+	ids := newIDs(tb, pq)
+	for _, id := range ids {
 		srv.Enrol(tb, id)
 	}
-	v := openRemote(tb, srv, ids["alice"], filepath.Join(tb.TempDir(), "local"))
-	e := &env{v: v, alice: ids["alice"], bob: ids["bob"]}
-	for _, p := range []struct {
-		name string
-		role policy.Role
-	}{{"alice", policy.Mentor}, {"bob", policy.Mentee}, {"carol", policy.Supervisor}} {
-		if _, err := v.AddParticipant(ctx, p.name, p.role, ids[p.name].Public().String()); err != nil {
-			tb.Fatal(err)
-		}
+	return populate(tb, openRemote(tb, srv, ids["alice"], filepath.Join(tb.TempDir(), "local")), ids)
+}
+
+// envAt is a post-quantum env on a directory ("local") or a server.
+func envAt(tb testing.TB, where string) *env {
+	tb.Helper()
+	if where == "server" {
+		return serverEnv(tb, true)
 	}
-	a, err := v.CreateAgreement(ctx, []byte(agreementYAML))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.agreement = a.ID
-	for _, id := range []*identity.Identity{e.alice, e.bob} {
-		if _, err := v.AcceptAgreement(ctx, a.ID, id); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	e := newEnv(tb, filepath.Join(tb.TempDir(), "vault"), true)
+	tb.Cleanup(func() { e.v.Close() })
 	return e
 }
 
@@ -82,13 +67,7 @@ func BenchmarkServerNoteAdd(b *testing.B) {
 	ctx := context.Background()
 	for _, where := range []string{"local", "server"} {
 		b.Run(where, func(b *testing.B) {
-			var e *env
-			if where == "server" {
-				e = serverEnv(b, true)
-			} else {
-				e = newEnv(b, filepath.Join(b.TempDir(), "vault"), true)
-				defer e.v.Close()
-			}
+			e := envAt(b, where)
 			nn := vault.NewNote{Agreement: e.agreement, Kind: policy.Session,
 				Content: vault.Content{Title: "weekly session", Tags: []string{"goals"}, Body: body1K}}
 			for b.Loop() {
@@ -105,13 +84,7 @@ func BenchmarkServerNoteShow(b *testing.B) {
 	ctx := context.Background()
 	for _, where := range []string{"local", "server"} {
 		b.Run(where, func(b *testing.B) {
-			var e *env
-			if where == "server" {
-				e = serverEnv(b, true)
-			} else {
-				e = newEnv(b, filepath.Join(b.TempDir(), "vault"), true)
-				defer e.v.Close()
-			}
+			e := envAt(b, where)
 			n, err := e.v.AddNote(ctx, vault.NewNote{Agreement: e.agreement, Kind: policy.Session,
 				Content: vault.Content{Title: "weekly session", Body: body1K}}, e.alice)
 			if err != nil {

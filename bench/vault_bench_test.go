@@ -51,33 +51,50 @@ type env struct {
 // all classic: age refuses to mix them in one file) and an agreement in force.
 func newEnv(tb testing.TB, dir string, pq bool) *env {
 	tb.Helper()
-	ctx := context.Background()
 	if err := vault.Init(dir); err != nil {
 		tb.Fatal(err)
 	}
-	v, err := vault.Open(ctx, dir, vault.Options{})
+	v, err := vault.Open(context.Background(), dir, vault.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{v: v}
+	ids := newIDs(tb, pq)
+	for name, id := range ids {
+		if err := identity.WriteFile(filepath.Join(dir, name+".key"), id, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return populate(tb, v, ids)
+}
+
+// newIDs makes alice's, bob's and carol's identities.
+func newIDs(tb testing.TB, pq bool) map[string]*identity.Identity {
+	tb.Helper()
 	ids := map[string]*identity.Identity{}
-	for _, p := range []struct {
-		name string
-		role policy.Role
-	}{{"alice", policy.Mentor}, {"bob", policy.Mentee}, {"carol", policy.Supervisor}} {
+	for _, name := range []string{"alice", "bob", "carol"} {
 		id, err := identity.Generate(pq)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		ids[p.name] = id
-		if _, err := v.AddParticipant(ctx, p.name, p.role, id.Public().String()); err != nil {
-			tb.Fatal(err)
-		}
-		if err := identity.WriteFile(filepath.Join(dir, p.name+".key"), id, nil); err != nil {
+		ids[name] = id
+	}
+	return ids
+}
+
+// populate registers ids as mentor, mentee and supervisor in v and puts an
+// agreement between alice and bob in force.
+func populate(tb testing.TB, v *vault.Vault, ids map[string]*identity.Identity) *env {
+	tb.Helper()
+	ctx := context.Background()
+	for _, p := range []struct {
+		name string
+		role policy.Role
+	}{{"alice", policy.Mentor}, {"bob", policy.Mentee}, {"carol", policy.Supervisor}} {
+		if _, err := v.AddParticipant(ctx, p.name, p.role, ids[p.name].Public().String()); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	e.alice, e.bob = ids["alice"], ids["bob"]
+	e := &env{v: v, alice: ids["alice"], bob: ids["bob"]}
 	a, err := v.CreateAgreement(ctx, []byte(agreementYAML))
 	if err != nil {
 		tb.Fatal(err)
