@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -158,7 +159,7 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	for attempt := 1; ; attempt++ {
 		txn, err := v.tryUpdate(fn)
 		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
-			time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+			backoff(attempt)
 			continue
 		}
 		if err != nil {
@@ -174,8 +175,19 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 }
 
 // maxAttempts bounds how often update runs an action that keeps
-// conflicting with others.
-const maxAttempts = 8
+// conflicting with others. On a server every action appends to the one
+// audit log, so concurrent writers all conflict but one each time: with
+// sixteen clients writing at once an action may need a few dozen tries
+// (bench/load_test.go).
+const maxAttempts = 64
+
+// backoff waits before attempt+1 of an action that conflicted: a random
+// time up to 1 ms·2^attempt, capped at 128 ms ("full jitter"), so that
+// writers that collided do not collide again in step.
+func backoff(attempt int) {
+	limit := time.Millisecond << min(attempt, 7)
+	time.Sleep(rand.N(limit))
+}
 
 // tryUpdate is one attempt of update: it returns the committed transaction.
 // The shred keys a failed attempt made go with it.
@@ -222,7 +234,7 @@ func (v *Vault) view(fn func(txn kv.Txn) error) error {
 	for attempt := 1; ; attempt++ {
 		err := v.tryView(fn)
 		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
-			time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+			backoff(attempt)
 			continue
 		}
 		return err

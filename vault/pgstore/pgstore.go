@@ -50,6 +50,9 @@ var migrations = []string{
 	 INSERT INTO kv_clock VALUES (0, 0);
 	 CREATE TABLE nonces (key_id text NOT NULL, id text NOT NULL, until timestamptz NOT NULL, PRIMARY KEY (key_id, id));
 	 CREATE TABLE principals (fingerprint text PRIMARY KEY, public text NOT NULL, added timestamptz NOT NULL DEFAULT now())`,
+	// Version 3: the ids of client commits, so that a commit sent again
+	// (its answer was lost) is not applied twice.
+	`CREATE TABLE commits (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start

@@ -146,3 +146,31 @@ func TestLeaseOneHolderAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A commit sent twice under one id (its answer was lost) is applied once;
+// another id is applied (the negative control).
+func TestCommitAppliedOnce(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	apply := func(id, key string) {
+		t.Helper()
+		if err := s.Apply(ctx, id, Now, nil, nil, []Write{{K: []byte(key), V: []byte("v")}}); err != nil {
+			t.Fatalf("Apply %s: %v", id, err)
+		}
+	}
+	has := func(key string) bool {
+		_, _, err := s.GetAt(ctx, Now, []byte(key))
+		return err == nil
+	}
+	apply("commit-0000000001", "first")
+	apply("commit-0000000001", "again")
+	apply("commit-0000000002", "other")
+	if !has("first") || has("again") || !has("other") {
+		t.Fatalf("after two commits under one id and one under another: first %v, again %v, other %v; want true, false, true",
+			has("first"), has("again"), has("other"))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -207,14 +208,26 @@ type Write struct {
 // transaction it checks that none of the keys read and no key in the
 // ranges scanned was written after at, then writes. A change after at is
 // kv.ErrConflict and writes nothing. Writes that read nothing need no
-// snapshot.
-func (s *Store) Apply(ctx context.Context, at int64, reads [][]byte, scans []Range, writes []Write) error {
+// snapshot. id names the commit: one applied already (the client sent it
+// again because the answer was lost) is not applied twice, and Apply
+// reports it done. Ids are kept for commitIDsKept.
+func (s *Store) Apply(ctx context.Context, id string, at int64, reads [][]byte, scans []Range, writes []Write) error {
 	t, err := s.Begin(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer t.Discard()
 	pt := t.(*tx)
+	if id == "" {
+		return errors.New("a commit without an id")
+	}
+	tag, err := pt.tx.Exec(ctx, `INSERT INTO commits (id) VALUES ($1) ON CONFLICT DO NOTHING`, id)
+	if err != nil {
+		return pt.fail(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // applied before
+	}
 	if len(reads) > 0 || len(scans) > 0 {
 		var purged int64
 		if err := pt.tx.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
@@ -264,9 +277,14 @@ func (s *Store) Apply(ctx context.Context, at int64, reads [][]byte, scans []Ran
 	return t.Commit()
 }
 
+// commitIDsKept is how long Apply remembers a commit's id: a client sends
+// a commit again within seconds, when its answer was lost.
+const commitIDsKept = time.Hour
+
 // Purge drops the tombstones stamped at or before below, which no snapshot
-// at below or later needs, and refuses older snapshots from then on. It
-// returns how many it dropped.
+// at below or later needs, and refuses older snapshots from then on; and
+// the commit ids older than commitIDsKept. It returns how many tombstones
+// it dropped.
 func (s *Store) Purge(ctx context.Context, below int64) (int64, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(t pgx.Tx) error {
@@ -274,7 +292,11 @@ func (s *Store) Purge(ctx context.Context, below int64) (int64, error) {
 			return err
 		}
 		tag, err := t.Exec(ctx, `DELETE FROM kv WHERE v IS NULL AND ver <= $1`, below)
+		if err != nil {
+			return err
+		}
 		n = tag.RowsAffected()
+		_, err = t.Exec(ctx, `DELETE FROM commits WHERE at < $1`, time.Now().Add(-commitIDsKept))
 		return err
 	})
 	if err != nil {

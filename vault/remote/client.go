@@ -3,6 +3,8 @@ package remote
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,6 +83,12 @@ func (e *ServerError) Is(target error) bool {
 	return false
 }
 
+// retries bounds how often call sends a request again, freshly signed, when
+// no answer came (the connection failed, or a proxy said the replica
+// behind it is gone). Reads are safe to repeat, and a commit carries an id
+// that the server applies once.
+var retries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond}
+
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -89,6 +97,27 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if len(body) > httpauth.MaxBody {
 		return fmt.Errorf("%w (the server takes requests of up to %d MiB)", kv.ErrTooBig, httpauth.MaxBody>>20)
 	}
+	for attempt := 0; ; attempt++ {
+		err := c.send(ctx, path, body, out)
+		var lost *noAnswer
+		if !errors.As(err, &lost) || attempt == len(retries) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retries[attempt]):
+		}
+	}
+}
+
+// noAnswer is a request that got no answer from a replica.
+type noAnswer struct{ err error }
+
+func (e *noAnswer) Error() string { return e.err.Error() }
+func (e *noAnswer) Unwrap() error { return e.err }
+
+func (c *Client) send(ctx context.Context, path string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -100,9 +129,17 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("reaching the server %s: %w", c.base, err)
+		err = fmt.Errorf("reaching the server %s: %w", c.base, err)
+		if ctx.Err() != nil {
+			return err
+		}
+		return &noAnswer{err}
 	}
 	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return &noAnswer{fmt.Errorf("reaching the server %s: %s", c.base, resp.Status)}
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("reading the server's answer: %w", err)
@@ -204,7 +241,11 @@ func (t *tx) Commit() error {
 	if len(t.writes) == 0 {
 		return nil
 	}
-	req := commitReq{At: t.at, Reads: t.reads, Scans: t.scans}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return err
+	}
+	req := commitReq{ID: hex.EncodeToString(id), At: t.at, Reads: t.reads, Scans: t.scans}
 	for _, w := range t.writes {
 		req.Writes = append(req.Writes, w)
 	}

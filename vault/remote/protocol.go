@@ -64,6 +64,7 @@ type scanResp struct {
 }
 
 type commitReq struct {
+	ID     string          `json:"id"` // random: a commit sent again is applied once
 	At     int64           `json:"at"`
 	Reads  [][]byte        `json:"reads"`
 	Scans  []pgstore.Range `json:"scans"`

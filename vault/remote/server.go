@@ -184,7 +184,7 @@ func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (a
 	return scanResp{At: sc.At, Rows: rows, Covered: covered, More: more}, nil
 }
 
-func (s *Server) commit(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+func (s *Server) commit(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 	var req commitReq
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -194,7 +194,10 @@ func (s *Server) commit(ctx context.Context, _ identity.PublicKey, body []byte) 
 			return nil, badRequest("a write has an empty key")
 		}
 	}
-	return struct{}{}, s.Store.Apply(ctx, req.At, req.Reads, req.Scans, req.Writes)
+	if len(req.ID) < 16 || len(req.ID) > 64 {
+		return nil, badRequest("a commit needs an id of 16 to 64 characters")
+	}
+	return struct{}{}, s.Store.Apply(ctx, who.Fingerprint()+"/"+req.ID, req.At, req.Reads, req.Scans, req.Writes)
 }
 
 func (s *Server) wrap(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
