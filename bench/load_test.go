@@ -109,7 +109,7 @@ func TestServeLoad(t *testing.T) {
 	}
 	state := t.TempDir()
 	admin, _ := identity.Generate(true)
-	serverTimes, commitTimes := &timings{}, &timings{}
+	serverTimes, commitTimes, turnTimes := &timings{}, &timings{}, &timings{}
 	var conflicts atomic.Int64
 	var replicas []*replica
 	for range 2 {
@@ -131,9 +131,14 @@ func TestServeLoad(t *testing.T) {
 			start := time.Now()
 			sw := &statusWriter{ResponseWriter: w, status: 200}
 			api.ServeHTTP(sw, r)
-			serverTimes.add(time.Since(start))
-			if r.URL.Path == "/v1/commit" {
+			switch r.URL.Path {
+			case "/v1/turn": // waiting for the writers' turn: queueing, not work
+				turnTimes.add(time.Since(start))
+			case "/v1/commit":
 				commitTimes.add(time.Since(start))
+				fallthrough
+			default:
+				serverTimes.add(time.Since(start))
 			}
 			if sw.status == http.StatusConflict {
 				conflicts.Add(1)
@@ -268,6 +273,7 @@ func TestServeLoad(t *testing.T) {
 		len(ack), float64(len(ack))/elapsed.Seconds(), addTimes.pct(.5), addTimes.pct(.99), showTime.pct(.5), showTime.pct(.99))
 	t.Logf("server side: requests p50 %v p99 %v; commits p50 %v p99 %v; %d conflicts (409) answered",
 		serverTimes.pct(.5), serverTimes.pct(.99), commitTimes.pct(.5), commitTimes.pct(.99), conflicts.Load())
+	t.Logf("waiting for the writers' turn: p50 %v p99 %v", turnTimes.pct(.5), turnTimes.pct(.99))
 	t.Logf("the kill: %d requests got no answer and were sent again; %d actions failed after it", unanswered.Load(), failuresAfterKill.Load())
 	for msg, n := range failures {
 		t.Logf("  failed %d times: %s", n, msg)

@@ -34,6 +34,7 @@ import (
 // Store is a kv.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
+	turn turnListener
 }
 
 // migrations create and evolve the schema, in order; schema_version holds
@@ -53,6 +54,9 @@ var migrations = []string{
 	// Version 3: the ids of client commits, so that a commit sent again
 	// (its answer was lost) is not applied twice.
 	`CREATE TABLE commits (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
+	// Version 4: the writers' turn (turn.go).
+	`CREATE TABLE write_turn (holder text NOT NULL, until timestamptz NOT NULL);
+	 INSERT INTO write_turn VALUES ('', '-infinity')`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start
@@ -121,6 +125,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.turn.close()
 	s.pool.Close()
 	return nil
 }

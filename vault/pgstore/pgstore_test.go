@@ -158,7 +158,7 @@ func TestCommitAppliedOnce(t *testing.T) {
 	defer s.Close()
 	apply := func(id, key string) {
 		t.Helper()
-		if err := s.Apply(ctx, id, Now, nil, nil, []Write{{K: []byte(key), V: []byte("v")}}); err != nil {
+		if err := s.Apply(ctx, Commit{ID: id, At: Now, Writes: []Write{{K: []byte(key), V: []byte("v")}}}); err != nil {
 			t.Fatalf("Apply %s: %v", id, err)
 		}
 	}

@@ -204,24 +204,39 @@ type Write struct {
 	Delete bool
 }
 
-// Apply commits writes as read at snapshot at: in one SERIALIZABLE
-// transaction it checks that none of the keys read and no key in the
-// ranges scanned was written after at, then writes. A change after at is
-// kv.ErrConflict and writes nothing. Writes that read nothing need no
-// snapshot. id names the commit: one applied already (the client sent it
-// again because the answer was lost) is not applied twice, and Apply
-// reports it done. Ids are kept for commitIDsKept.
-func (s *Store) Apply(ctx context.Context, id string, at int64, reads [][]byte, scans []Range, writes []Write) error {
+// Commit is a client transaction's end: what it read at its snapshot, and
+// what it writes.
+type Commit struct {
+	// ID names the commit: one applied already (the client sent it again
+	// because the answer was lost) is not applied twice. Ids are kept for
+	// commitIDsKept.
+	ID string
+	// Turn is the writers' turn the transaction held (turn.go), ended by
+	// the commit; "" for none.
+	Turn   string
+	At     int64
+	Reads  [][]byte
+	Scans  []Range
+	Writes []Write
+}
+
+// Apply commits c: in one SERIALIZABLE transaction it checks that none of
+// the keys read and no key in the ranges scanned was written after c.At,
+// then writes. A change after c.At is kv.ErrConflict and writes nothing.
+// Writes that read nothing need no snapshot. A commit applied before is
+// reported done.
+func (s *Store) Apply(ctx context.Context, c Commit) error {
+	if c.ID == "" {
+		return errors.New("a commit without an id")
+	}
 	t, err := s.Begin(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer t.Discard()
 	pt := t.(*tx)
-	if id == "" {
-		return errors.New("a commit without an id")
-	}
-	tag, err := pt.tx.Exec(ctx, `INSERT INTO commits (id) VALUES ($1) ON CONFLICT DO NOTHING`, id)
+	at, reads, scans, writes := c.At, c.Reads, c.Scans, c.Writes
+	tag, err := pt.tx.Exec(ctx, `INSERT INTO commits (id) VALUES ($1) ON CONFLICT DO NOTHING`, c.ID)
 	if err != nil {
 		return pt.fail(err)
 	}
@@ -272,6 +287,11 @@ func (s *Store) Apply(ctx context.Context, id string, at int64, reads [][]byte, 
 		}
 		if err != nil {
 			return err
+		}
+	}
+	if c.Turn != "" {
+		if _, err := pt.tx.Exec(ctx, endTurn, c.Turn); err != nil {
+			return pt.fail(err)
 		}
 	}
 	return t.Commit()

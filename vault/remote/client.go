@@ -24,8 +24,9 @@ import (
 
 // Client talks to one server as one participant.
 type Client struct {
-	base string
-	hc   *http.Client
+	base   string
+	hc     *http.Client
+	holder string // this client's name in the writers' turn
 }
 
 // IsURL reports whether a --vault value names a server rather than a
@@ -48,9 +49,14 @@ func Dial(rawURL string, id *identity.Identity, base http.RoundTripper) (*Client
 	if id == nil {
 		return nil, errors.New("a server needs your identity to sign requests: give -i FILE or set NOTEVAULT_IDENTITY")
 	}
+	holder := make([]byte, 8)
+	if _, err := rand.Read(holder); err != nil {
+		return nil, err
+	}
 	return &Client{
-		base: u.Scheme + "://" + u.Host,
-		hc:   &http.Client{Transport: &httpauth.Transport{Base: base, ID: id}, Timeout: 2 * time.Minute},
+		base:   u.Scheme + "://" + u.Host,
+		hc:     &http.Client{Transport: &httpauth.Transport{Base: base, ID: id}, Timeout: 2 * time.Minute},
+		holder: hex.EncodeToString(holder),
 	}, nil
 }
 
@@ -181,16 +187,33 @@ func (s *store) Close() error {
 }
 
 // tx reads at one snapshot, taken by its first read, and buffers its
-// writes until Commit sends them with what it read.
+// writes until Commit sends them with what it read. A writable one first
+// waits for the writers' turn (pgstore/turn.go), so that writers on a
+// server take turns rather than run over each other and start again.
 type tx struct {
-	c        *Client
-	ctx      context.Context
-	writable bool
-	at       int64 // the snapshot (pgstore.Now: not taken yet)
-	writes   map[string]pgstore.Write
-	reads    [][]byte
-	scans    []pgstore.Range
-	done     bool
+	c         *Client
+	ctx       context.Context
+	writable  bool
+	at        int64 // the snapshot (pgstore.Now: not taken yet)
+	writes    map[string]pgstore.Write
+	reads     [][]byte
+	scans     []pgstore.Range
+	done      bool
+	turn      bool // it holds the writers' turn
+	committed bool
+}
+
+// takeTurn waits for the writers' turn before a writable transaction's
+// first request.
+func (t *tx) takeTurn() error {
+	if !t.writable || t.turn {
+		return nil
+	}
+	if err := t.c.call(t.ctx, pathTurn, turnReq{Holder: t.c.holder}, nil); err != nil {
+		return err
+	}
+	t.turn = true
+	return nil
 }
 
 func (t *tx) Get(key []byte) ([]byte, error) {
@@ -199,6 +222,9 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 			return nil, kv.ErrNotFound
 		}
 		return bytes.Clone(w.V), nil
+	}
+	if err := t.takeTurn(); err != nil {
+		return nil, err
 	}
 	var r getResp
 	if err := t.c.call(t.ctx, pathGet, getReq{At: t.at, Key: key}, &r); err != nil {
@@ -241,19 +267,36 @@ func (t *tx) Commit() error {
 	if len(t.writes) == 0 {
 		return nil
 	}
+	if err := t.takeTurn(); err != nil {
+		return err
+	}
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return err
 	}
-	req := commitReq{ID: hex.EncodeToString(id), At: t.at, Reads: t.reads, Scans: t.scans}
+	req := commitReq{ID: hex.EncodeToString(id), Turn: t.c.holder, At: t.at, Reads: t.reads, Scans: t.scans}
 	for _, w := range t.writes {
 		req.Writes = append(req.Writes, w)
 	}
 	sort.Slice(req.Writes, func(i, j int) bool { return bytes.Compare(req.Writes[i].K, req.Writes[j].K) < 0 })
-	return t.c.call(t.ctx, pathCommit, req, nil)
+	if err := t.c.call(t.ctx, pathCommit, req, nil); err != nil {
+		return err
+	}
+	t.committed = true
+	return nil
 }
 
-func (t *tx) Discard() { t.done = true }
+// Discard ends the transaction; one that held the writers' turn and did
+// not commit gives it up (a commit ends it on the server).
+func (t *tx) Discard() {
+	t.done = true
+	if t.turn && !t.committed {
+		t.turn = false
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+		defer cancel()
+		t.c.call(ctx, pathTurnEnd, turnReq{Holder: t.c.holder}, nil) // else it runs out (pgstore/turn.go)
+	}
+}
 
 func (t *tx) NewIterator(o kv.IterOptions) kv.Iterator {
 	it := &iter{t: t, prefix: bytes.Clone(o.Prefix), reverse: o.Reverse, keysOnly: o.KeysOnly}
@@ -326,6 +369,10 @@ func (i *iter) start(from []byte) {
 
 func (i *iter) fetch(from []byte, incl bool) {
 	if i.err != nil {
+		return
+	}
+	if err := i.t.takeTurn(); err != nil {
+		i.err = err
 		return
 	}
 	var r scanResp

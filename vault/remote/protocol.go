@@ -31,6 +31,8 @@ const (
 	pathWrap    = "/v1/kek/wrap"
 	pathUnwrap  = "/v1/kek/unwrap"
 	pathDestroy = "/v1/keys/destroy"
+	pathTurn    = "/v1/turn"
+	pathTurnEnd = "/v1/turn/end"
 	pathEnrol   = "/v1/enrol"
 )
 
@@ -64,7 +66,8 @@ type scanResp struct {
 }
 
 type commitReq struct {
-	ID     string          `json:"id"` // random: a commit sent again is applied once
+	ID     string          `json:"id"`             // random: a commit sent again is applied once
+	Turn   string          `json:"turn,omitempty"` // the writers' turn it held, ended by the commit
 	At     int64           `json:"at"`
 	Reads  [][]byte        `json:"reads"`
 	Scans  []pgstore.Range `json:"scans"`
@@ -87,6 +90,13 @@ type unwrapReq struct {
 
 type unwrapResp struct {
 	Plaintext []byte `json:"plaintext"`
+}
+
+// turnReq asks for the writers' turn (pgstore/turn.go), or ends it. Holder
+// is the client's own name for itself; the server prefixes its key's
+// fingerprint.
+type turnReq struct {
+	Holder string `json:"holder"`
 }
 
 type destroyReq struct {

@@ -60,6 +60,8 @@ func (s *Server) Handler() http.Handler {
 	handle(pathWrap, s.wrap)
 	handle(pathUnwrap, s.unwrap)
 	handle(pathDestroy, s.destroy)
+	handle(pathTurn, s.takeTurn)
+	handle(pathTurnEnd, s.endTurn)
 	handle(pathEnrol, s.enrol)
 	v := &httpauth.Verifier{Keys: s.lookup, Nonces: &pgNonces{s.Store}, Now: s.Now}
 	return v.Handler(mux)
@@ -197,7 +199,57 @@ func (s *Server) commit(ctx context.Context, who identity.PublicKey, body []byte
 	if len(req.ID) < 16 || len(req.ID) > 64 {
 		return nil, badRequest("a commit needs an id of 16 to 64 characters")
 	}
-	return struct{}{}, s.Store.Apply(ctx, who.Fingerprint()+"/"+req.ID, req.At, req.Reads, req.Scans, req.Writes)
+	c := pgstore.Commit{ID: who.Fingerprint() + "/" + req.ID, At: req.At, Reads: req.Reads, Scans: req.Scans, Writes: req.Writes}
+	if req.Turn != "" {
+		c.Turn = who.Fingerprint() + "/" + req.Turn
+	}
+	return struct{}{}, s.Store.Apply(ctx, c)
+}
+
+// The writers' turn: how long a holder keeps it without committing, and
+// how long a request waits for it before the client is told to try again.
+const (
+	turnTTL  = 5 * time.Second
+	turnWait = 10 * time.Second
+)
+
+// takeTurn waits until the client holds the writers' turn, or answers a
+// conflict (the client's action backs off and runs again) after turnWait.
+func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
+	var req turnReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Holder == "" || len(req.Holder) > 64 {
+		return nil, badRequest("a turn needs a holder of 1 to 64 characters")
+	}
+	holder := who.Fingerprint() + "/" + req.Holder
+	deadline := time.Now().Add(turnWait)
+	for {
+		ended := s.Store.TurnEnded()
+		got, until, err := s.Store.TakeTurn(ctx, holder, turnTTL)
+		if err != nil || got {
+			return struct{}{}, err
+		}
+		wait := min(time.Until(until), time.Until(deadline), 100*time.Millisecond) // a NOTIFY may be lost
+		if time.Until(deadline) <= 0 {
+			return nil, kv.ErrConflict
+		}
+		select {
+		case <-ended:
+		case <-time.After(max(wait, time.Millisecond)):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (s *Server) endTurn(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
+	var req turnReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.Store.EndTurn(ctx, who.Fingerprint()+"/"+req.Holder)
 }
 
 func (s *Server) wrap(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {

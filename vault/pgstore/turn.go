@@ -1,0 +1,134 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The writers' turn.
+//
+// Every action that writes appends to the vault's one audit log, so on a
+// server two client actions that overlap always conflict and one of them
+// runs again (snapshot.go). Under load that wastes whole actions and can
+// starve a writer. So a client's writing transaction first takes the turn:
+// one holder at a time, named by the client, until its commit (which ends
+// the turn in the same transaction), an explicit end, or a time to live
+// (a client that died mid-action blocks no one for longer). The turn is
+// only an ordering: Apply checks every read as before, so a holder whose
+// turn ran out, or a writer that never took it (the server's own sweep),
+// is still serialised correctly. Those waiting for the turn are woken by a
+// PostgreSQL NOTIFY when it ends, on whichever replica they wait.
+
+// turnChannel is the NOTIFY channel of an ended turn.
+const turnChannel = "notevault_turn"
+
+// TakeTurn gives the turn to holder, if it is free, run out, or holder's
+// already (a client's nested transactions share it), for ttl. When
+// another holds it, it reports false and when that turn runs out.
+func (s *Store) TakeTurn(ctx context.Context, holder string, ttl time.Duration) (bool, time.Time, error) {
+	var until time.Time
+	err := s.pool.QueryRow(ctx, `UPDATE write_turn SET holder = $1, until = now() + make_interval(secs => $2)
+		WHERE holder = $1 OR holder = '' OR until < now() RETURNING until`, holder, ttl.Seconds()).Scan(&until)
+	if err == nil {
+		return true, until, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, until, fmt.Errorf("PostgreSQL: taking the writers' turn: %w", mapErr(err))
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT until FROM write_turn`).Scan(&until); err != nil {
+		return false, until, fmt.Errorf("PostgreSQL: reading the writers' turn: %w", mapErr(err))
+	}
+	return false, until, nil
+}
+
+// endTurn is the statement that ends holder's turn and wakes those
+// waiting for it, once its transaction commits.
+const endTurn = `WITH ended AS (UPDATE write_turn SET holder = '' WHERE holder = $1 RETURNING 1)
+	SELECT count(pg_notify('` + turnChannel + `', '')) FROM ended`
+
+// EndTurn ends holder's turn, if it holds it.
+func (s *Store) EndTurn(ctx context.Context, holder string) error {
+	if _, err := s.pool.Exec(ctx, endTurn, holder); err != nil {
+		return fmt.Errorf("PostgreSQL: ending the writers' turn: %w", mapErr(err))
+	}
+	return nil
+}
+
+// TurnEnded returns a channel closed when a turn next ends, on any replica.
+// Take it before TakeTurn, so that an end between the two is not missed.
+// Notifications can be lost (the listening connection fails and is made
+// again), so wait on it with a timeout as well.
+func (s *Store) TurnEnded() <-chan struct{} {
+	s.turn.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.turn.mu.Lock()
+		s.turn.stop = cancel
+		s.turn.ch = make(chan struct{})
+		s.turn.done = make(chan struct{})
+		s.turn.mu.Unlock()
+		go s.listen(ctx)
+	})
+	s.turn.mu.Lock()
+	defer s.turn.mu.Unlock()
+	return s.turn.ch
+}
+
+// turnListener wakes the waiters of one replica.
+type turnListener struct {
+	once sync.Once
+	mu   sync.Mutex
+	stop context.CancelFunc // nil until the listener starts
+	done chan struct{}      // closed when it has stopped
+	ch   chan struct{}      // closed at the next ended turn
+}
+
+// close stops the listener, if it started, and waits for it.
+func (l *turnListener) close() {
+	l.mu.Lock()
+	stop, done := l.stop, l.done
+	l.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+func (s *Store) wake() {
+	s.turn.mu.Lock()
+	close(s.turn.ch)
+	s.turn.ch = make(chan struct{})
+	s.turn.mu.Unlock()
+}
+
+// listen holds a connection that LISTENs for ended turns until ctx ends,
+// making it again when it fails.
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.turn.done)
+	for ctx.Err() == nil {
+		conn, err := s.pool.Acquire(ctx)
+		if err == nil {
+			if _, err = conn.Exec(ctx, `LISTEN `+turnChannel); err == nil {
+				for {
+					if _, err = conn.Conn().WaitForNotification(ctx); err != nil {
+						break
+					}
+					s.wake()
+				}
+			}
+			// A connection that was listening goes, rather than back to
+			// the pool with its LISTEN.
+			conn.Conn().Close(context.Background())
+			conn.Release()
+		}
+		s.wake() // whatever ended meanwhile went unheard
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
