@@ -10,7 +10,8 @@
 #   static, and runs it as user 65532 in a root that holds nothing else, as
 #   the image would (chroot as root, else unshare -r; no container builder
 #   needed, and none can fetch the Go base image without a registry);
-# - the Kubernetes example: decoded strictly into the upstream API types
+# - the Kubernetes examples (the sweep's CronJob, the server's Deployment):
+#   decoded strictly into the upstream API types
 #   (k8s.io/api, in the module of its own under k8scheck/), with the checks
 #   its comments promise.
 #
@@ -28,7 +29,7 @@ fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
 (cd "$repo" && go build -o "$tmp/notevault" ./cmd/notevault)
 
 # --- systemd -----------------------------------------------------------------
-units=(notevault-sweep.service notevault-daemon.service notevault-sweep.timer)
+units=(notevault-sweep.service notevault-daemon.service notevault-sweep.timer notevault-serve.service)
 if command -v systemd-analyze >/dev/null; then
 	# verify wants ExecStart= to exist: point it at the binary just built.
 	mkdir "$tmp/units"
@@ -38,7 +39,7 @@ if command -v systemd-analyze >/dev/null; then
 	(cd "$tmp/units" && systemd-analyze verify --man=no "${units[@]}") ||
 		fail "systemd-analyze verify ${units[*]}"
 	ok "systemd-analyze verify ${units[*]}"
-	for u in notevault-sweep.service notevault-daemon.service; do
+	for u in notevault-sweep.service notevault-daemon.service notevault-serve.service; do
 		# --threshold is ten times the exposure: 20 is 2.0.
 		score=$(systemd-analyze security --offline=true --threshold=20 --no-pager "$here/$u" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p') ||
 			fail "systemd-analyze security $u: exposure ${score:-?} is above 2.0"
@@ -109,5 +110,7 @@ fi
 
 # --- Kubernetes --------------------------------------------------------------
 (cd "$here/k8scheck" && go test -count=1 . >/dev/null) || fail "k8scheck's own test"
-(cd "$here/k8scheck" && go run . ../cronjob.yaml ../Containerfile) || fail "cronjob.yaml"
-ok "cronjob.yaml decoded strictly into k8s.io/api types and checked"
+for m in cronjob.yaml serve.yaml; do
+	(cd "$here/k8scheck" && go run . "../$m" ../Containerfile) || fail "$m"
+	ok "$m decoded strictly into k8s.io/api types and checked"
+done

@@ -342,3 +342,36 @@ func TestWritersTakeTurns(t *testing.T) {
 		t.Fatalf("head %q, want 0ab: b read after a committed", head)
 	}
 }
+
+// A load balancer's health check needs no key and learns nothing else; the
+// API still refuses unsigned requests.
+func TestHealthzIsOpenAndAlone(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/healthz", http.StatusOK},
+		{http.MethodPost, "/v1/get", http.StatusUnauthorized},
+		{http.MethodGet, "/", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s unsigned: %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+	}
+	srv.Store.Close() // the database gone
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("healthz without a database: %d, want 503", resp.StatusCode)
+	}
+}

@@ -64,7 +64,24 @@ func (s *Server) Handler() http.Handler {
 	handle(pathTurnEnd, s.endTurn)
 	handle(pathEnrol, s.enrol)
 	v := &httpauth.Verifier{Keys: s.lookup, Nonces: &pgNonces{s.Store}, Now: s.Now}
-	return v.Handler(mux)
+	root := http.NewServeMux()
+	root.Handle("/", v.Handler(mux))
+	root.HandleFunc("GET /healthz", s.healthz)
+	return root
+}
+
+// healthz answers, without authentication and without a word about the
+// vault, whether this replica reaches its database: what a load balancer
+// or a Kubernetes readiness probe asks.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Pool().Ping(ctx); err != nil {
+		s.logger().Warn("health check: the database does not answer", "err", err)
+		http.Error(w, "the database does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -1,14 +1,18 @@
-// Command k8scheck decodes the Kubernetes example strictly into the upstream
+// Command k8scheck decodes the Kubernetes examples strictly into the upstream
 // API types (k8s.io/api), so that a misspelt or misplaced field is an error,
-// and checks what the example promises: every container runs the image that
-// docs/examples/Containerfile builds, under a pinned tag; an init container
-// creates the vault when it is missing; the vault and the pins are on
-// volumes; nothing runs as root.
+// and checks what the examples promise: every container runs the image that
+// docs/examples/Containerfile builds, under a pinned tag, and nothing runs as
+// root. The sweep's CronJob (cronjob.yaml): an init container creates the
+// vault when it is missing; the vault and the pins are on volumes. The
+// server's Deployment (serve.yaml): at least two replicas of notevault
+// serve, its state on a volume they can all write, a readiness probe on
+// /healthz, and a Service that selects them.
 //
 // It is a module of its own so that notevault does not depend on the
 // Kubernetes API. Run it through docs/examples/check.sh, or:
 //
 //	cd docs/examples/k8scheck && go run . ../cronjob.yaml ../Containerfile
+//	cd docs/examples/k8scheck && go run . ../serve.yaml ../Containerfile
 package main
 
 import (
@@ -20,6 +24,7 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -53,9 +58,13 @@ func run(manifest, containerfile string) error {
 	if err != nil {
 		return err
 	}
-	var kinds []string
-	var claims []string
-	var jobs []*batchv1.CronJob
+	var (
+		kinds    []string
+		claims   = map[string]*corev1.PersistentVolumeClaim{}
+		jobs     []*batchv1.CronJob
+		deploys  []*appsv1.Deployment
+		services []*corev1.Service
+	)
 	for i, doc := range splitDocuments(data) {
 		var meta struct {
 			APIVersion string `json:"apiVersion"`
@@ -69,6 +78,12 @@ func run(manifest, containerfile string) error {
 		case "batch/v1 CronJob":
 			job := new(batchv1.CronJob)
 			jobs, obj = append(jobs, job), job
+		case "apps/v1 Deployment":
+			d := new(appsv1.Deployment)
+			deploys, obj = append(deploys, d), d
+		case "v1 Service":
+			svc := new(corev1.Service)
+			services, obj = append(services, svc), svc
 		case "v1 PersistentVolumeClaim":
 			obj = new(corev1.PersistentVolumeClaim)
 		default:
@@ -78,16 +93,21 @@ func run(manifest, containerfile string) error {
 			return fmt.Errorf("document %d (%s): %w", i+1, meta.Kind, err)
 		}
 		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
-			claims = append(claims, pvc.Name)
+			claims[pvc.Name] = pvc
 		}
 		kinds = append(kinds, meta.Kind)
 	}
-	if len(jobs) == 0 {
-		return errors.New("no CronJob")
+	if len(jobs)+len(deploys) == 0 {
+		return errors.New("no CronJob and no Deployment")
 	}
 	for _, job := range jobs {
 		if err := checkCronJob(job, image, claims); err != nil {
 			return fmt.Errorf("CronJob %s: %w", job.Name, err)
+		}
+	}
+	for _, d := range deploys {
+		if err := checkServe(d, services, image, claims); err != nil {
+			return fmt.Errorf("Deployment %s: %w", d.Name, err)
 		}
 	}
 	fmt.Printf("k8scheck: %s: %s decoded strictly; every container runs %s\n", manifest, strings.Join(kinds, ", "), image)
@@ -109,27 +129,55 @@ func splitDocuments(data []byte) [][]byte {
 	return docs
 }
 
-func checkCronJob(job *batchv1.CronJob, image string, claims []string) error {
+// checkPod checks what every pod of the examples promises: a numeric
+// non-root user, volumes kubelet leaves private, claims the file defines,
+// the Containerfile's image under a pinned tag, no privilege and a
+// read-only root. It returns the volumes that are claims, by name.
+func checkPod(pod corev1.PodSpec, image string, claims map[string]*corev1.PersistentVolumeClaim) (map[string]*corev1.PersistentVolumeClaim, error) {
+	sc := pod.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+		return nil, errors.New("the pod does not run as a numeric non-root user (runAsNonRoot, runAsUser)")
+	}
+	if sc.FSGroupChangePolicy == nil || *sc.FSGroupChangePolicy != corev1.FSGroupChangeOnRootMismatch {
+		return nil, errors.New("fsGroupChangePolicy is not OnRootMismatch: kubelet would make the vault group-writable, which notevault refuses")
+	}
+	volumes := map[string]*corev1.PersistentVolumeClaim{}
+	for _, v := range pod.Volumes {
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			pvc := claims[v.PersistentVolumeClaim.ClaimName]
+			if pvc == nil {
+				return nil, fmt.Errorf("volume %s names claim %s, which the file does not define", v.Name, v.PersistentVolumeClaim.ClaimName)
+			}
+			volumes[v.Name] = pvc
+		case v.Secret == nil:
+			return nil, fmt.Errorf("volume %s is neither a PersistentVolumeClaim nor a Secret: what notevault keeps must outlive the pod", v.Name)
+		}
+	}
+	for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+		if c.Image != image {
+			return nil, fmt.Errorf("container %s runs %q, not %q, the image the Containerfile builds", c.Name, c.Image, image)
+		}
+		if !pinned(c.Image) {
+			return nil, fmt.Errorf("container %s: image %q has no pinned tag", c.Name, c.Image)
+		}
+		csc := c.SecurityContext
+		if csc == nil || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
+			csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
+			return nil, fmt.Errorf("container %s may escalate privileges or write its root file system", c.Name)
+		}
+	}
+	return volumes, nil
+}
+
+func checkCronJob(job *batchv1.CronJob, image string, claims map[string]*corev1.PersistentVolumeClaim) error {
 	if job.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 		return errors.New("concurrencyPolicy is not Forbid: two sweeps would contend for the vault")
 	}
 	pod := job.Spec.JobTemplate.Spec.Template.Spec
-	sc := pod.SecurityContext
-	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
-		return errors.New("the pod does not run as a numeric non-root user (runAsNonRoot, runAsUser)")
-	}
-	if sc.FSGroupChangePolicy == nil || *sc.FSGroupChangePolicy != corev1.FSGroupChangeOnRootMismatch {
-		return errors.New("fsGroupChangePolicy is not OnRootMismatch: kubelet would make the vault group-writable, which notevault refuses")
-	}
-	volumes := map[string]bool{}
-	for _, v := range pod.Volumes {
-		if v.PersistentVolumeClaim == nil {
-			return fmt.Errorf("volume %s is not a PersistentVolumeClaim: the vault and the pins must outlive the pod", v.Name)
-		}
-		if !slices.Contains(claims, v.PersistentVolumeClaim.ClaimName) {
-			return fmt.Errorf("volume %s names claim %s, which the file does not define", v.Name, v.PersistentVolumeClaim.ClaimName)
-		}
-		volumes[v.Name] = true
+	volumes, err := checkPod(pod, image, claims)
+	if err != nil {
+		return err
 	}
 	if len(pod.InitContainers) != 1 || !slices.Equal(pod.InitContainers[0].Args, []string{"init", "--if-missing"}) {
 		return errors.New(`no init container runs notevault init --if-missing: a fresh volume has no vault`)
@@ -139,17 +187,6 @@ func checkCronJob(job *batchv1.CronJob, image string, claims []string) error {
 	}
 	var dir string
 	for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
-		if c.Image != image {
-			return fmt.Errorf("container %s runs %q, not %q, the image the Containerfile builds", c.Name, c.Image, image)
-		}
-		if !pinned(c.Image) {
-			return fmt.Errorf("container %s: image %q has no pinned tag", c.Name, c.Image)
-		}
-		csc := c.SecurityContext
-		if csc == nil || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
-			csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
-			return fmt.Errorf("container %s may escalate privileges or write its root file system", c.Name)
-		}
 		env := map[string]string{}
 		for _, e := range c.Env {
 			env[e.Name] = e.Value
@@ -171,10 +208,58 @@ func checkCronJob(job *batchv1.CronJob, image string, claims []string) error {
 	return nil
 }
 
-// onVolume reports whether p lies on one of the mounted volumes.
-func onVolume(p string, mounts []corev1.VolumeMount, volumes map[string]bool) bool {
+// checkServe checks the server's Deployment: replicas of notevault serve,
+// their --state on a claim they can all write, a readiness probe on
+// /healthz, and a Service that selects their pods.
+func checkServe(d *appsv1.Deployment, services []*corev1.Service, image string, claims map[string]*corev1.PersistentVolumeClaim) error {
+	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+		return errors.New("fewer than 2 replicas: a replica's restart would take the vault down")
+	}
+	pod := d.Spec.Template.Spec
+	volumes, err := checkPod(pod, image, claims)
+	if err != nil {
+		return err
+	}
+	if len(pod.Containers) != 1 || len(pod.Containers[0].Args) == 0 || pod.Containers[0].Args[0] != "serve" {
+		return errors.New("the one container does not run notevault serve")
+	}
+	c := pod.Containers[0]
+	var state string
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--state="); ok {
+			state = v
+		}
+	}
+	if state == "" {
+		return errors.New("serve has no --state=DIR: the KEK versions and the destruction ledger would be lost with the pod")
+	}
+	if !onVolume(state, c.VolumeMounts, volumes) {
+		return fmt.Errorf("--state=%s is on no volume", state)
+	}
+	for _, m := range c.VolumeMounts {
+		if pvc := volumes[m.Name]; pvc != nil && !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany) {
+			return fmt.Errorf("claim %s is not ReadWriteMany: the replicas share the KEK and the ledger", pvc.Name)
+		}
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
+		return errors.New("no readiness probe on /healthz: a replica without its database would get requests")
+	}
+	for _, svc := range services {
+		selects := len(svc.Spec.Selector) > 0
+		for k, v := range svc.Spec.Selector {
+			selects = selects && d.Spec.Template.Labels[k] == v
+		}
+		if selects {
+			return nil
+		}
+	}
+	return errors.New("no Service selects its pods")
+}
+
+// onVolume reports whether p lies on one of the mounted claims.
+func onVolume(p string, mounts []corev1.VolumeMount, volumes map[string]*corev1.PersistentVolumeClaim) bool {
 	for _, m := range mounts {
-		if volumes[m.Name] && !m.ReadOnly && (p == m.MountPath || strings.HasPrefix(p, strings.TrimSuffix(m.MountPath, "/")+"/")) {
+		if volumes[m.Name] != nil && !m.ReadOnly && (p == m.MountPath || strings.HasPrefix(p, strings.TrimSuffix(m.MountPath, "/")+"/")) {
 			return true
 		}
 	}
