@@ -213,6 +213,7 @@ func fixed(choices ...string) cobra.CompletionFunc {
 // fromVault lists the agreement, note or disclosure ids or participant names
 // that start with prefix, with a description from the vault's clear metadata.
 func fromVault(ctx context.Context, g *globals, e *env, what, prefix string) []cobra.Completion {
+	g.completing = true // never a passphrase prompt in the middle of a shell line
 	dir, opts, err := vaultOptions(g, e)
 	if err != nil {
 		return nil

@@ -2,16 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,25 +23,88 @@ import (
 
 	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kek"
+	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
+	"github.com/notevault/notevault/vault/remote"
 )
 
 func TestMain(m *testing.M) {
 	// Passphrase-protected identities in the scripts use a cheap scrypt.
 	identity.SetScryptWorkFactor(10)
-	testscript.Main(m, map[string]func(){
+	testscript.Main(stopsPostgres{m}, map[string]func(){
 		"notevault": func() {
 			identity.SetScryptWorkFactor(10)
 			if err := setTestNow(os.Getenv("NOTEVAULT_TEST_NOW")); err != nil {
 				os.Exit(reportError(os.Stderr, err))
 			}
-			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			if code == 0 && os.Getenv("NOTEVAULT_TEST_ENROL") != "" {
+				if err := enrolNewIdentity(os.Args[1:]); err != nil {
+					fmt.Fprintf(os.Stderr, "test harness: enrolling the new identity: %v\n", err)
+					code = 1
+				}
+			}
+			os.Exit(code)
 		},
 	})
 }
+
+// enrolNewIdentity enrols, with the test server's admin identity, the key
+// an `identity new --out FILE` just made, when the scripts run against a
+// server (TestScripts/server): there, as on a real server, a key
+// is served only once enrolled. Only the test binary does this.
+func enrolNewIdentity(args []string) error {
+	i := slices.Index(args, "new")
+	if i < 1 || args[i-1] != "identity" {
+		return nil
+	}
+	var out string
+	for j, a := range args {
+		if v, ok := strings.CutPrefix(a, "--out="); ok {
+			out = v
+		} else if a == "--out" && j+1 < len(args) {
+			out = args[j+1]
+		}
+	}
+	if out == "" || out == "-" {
+		return nil // written to stdout: the script keeps it where it likes, and cannot use it as a server key
+	}
+	pass := func() ([]byte, error) {
+		for j, a := range args {
+			if a == "--passphrase-file" && j+1 < len(args) {
+				return os.ReadFile(args[j+1])
+			}
+		}
+		return os.ReadFile(os.Getenv("NOTEVAULT_PASSPHRASE_FILE"))
+	}
+	id, err := identity.Load(out, func() ([]byte, error) {
+		b, err := pass()
+		return []byte(strings.TrimRight(string(b), "\r\n")), err
+	})
+	if err != nil {
+		return err
+	}
+	admin, err := identity.Load(os.Getenv("NOTEVAULT_SERVER_IDENTITY"), nil)
+	if err != nil {
+		return err
+	}
+	c, err := remote.Dial(os.Getenv("NOTEVAULT_TEST_ENROL"), admin, nil)
+	if err != nil {
+		return err
+	}
+	return c.Enrol(context.Background(), id.Public())
+}
+
+// stopsPostgres runs the tests and then stops the PostgreSQL cluster they
+// shared, if they started one.
+type stopsPostgres struct{ m *testing.M }
+
+func (s stopsPostgres) Run() int { return pgtest.Main(s.m) }
 
 // setTestNow fixes the clock of the scripts' notevault to s (RFC 3339), so
 // that they can assert times; an empty s leaves the system clock. This hook
@@ -55,11 +122,36 @@ func setTestNow(s string) error {
 	return nil
 }
 
+// TestScripts runs every script twice: against a vault directory, and
+// against notevault serve on a PostgreSQL database of the script's own
+// (skipped, saying how to install it, where PostgreSQL is absent). The same
+// commands give the same output, JSON and exit codes on both; a script, or
+// a line, about a vault directory's own files is marked [!server].
 func TestScripts(t *testing.T) {
+	for _, backend := range []string{"directory", "server"} {
+		t.Run(backend, func(t *testing.T) {
+			if backend == "server" {
+				pgtest.Start(t)
+			}
+			runScripts(t, backend == "server")
+		})
+	}
+}
+
+func runScripts(t *testing.T, server bool) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
+		Condition: func(cond string) (bool, error) {
+			if cond == "server" {
+				return server, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			scriptEnv(e, filepath.Join(e.WorkDir, "vault"))
+			if server {
+				return serveScript(t, e)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -72,6 +164,7 @@ func TestScripts(t *testing.T) {
 			"expiryindex": cmdExpiryIndex,
 			"rawkeys":     cmdRawKeys,
 			"oldvault":    cmdOldVault,
+			"sql":         cmdSQL,
 			"bigfile":     cmdBigfile,
 			"chop":        cmdChop,
 		},
@@ -140,9 +233,27 @@ func cmdNoPlaintext(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: noplaintext DIR STRING")
 	}
-	needle := []byte(args[1])
+	dirs := []string{ts.MkAbs(args[0])}
+	if files := ts.Getenv("NOTEVAULT_TEST_PGFILES"); args[0] == "vault" && files != "" {
+		// The vault is on the script's server: scan its database's files
+		// and the WAL once PostgreSQL has written its buffers out, and
+		// every participant's local state.
+		conn, err := pgx.Connect(context.Background(), ts.Getenv("NOTEVAULT_TEST_DB"))
+		ts.Check(err)
+		_, err = conn.Exec(context.Background(), "CHECKPOINT")
+		conn.Close(context.Background())
+		ts.Check(err)
+		dirs = append(filepath.SplitList(files), ts.MkAbs("state"))
+	}
+	for _, dir := range dirs {
+		noPlaintextIn(ts, dir, args[1])
+	}
+}
+
+func noPlaintextIn(ts *testscript.TestScript, dir, s string) {
+	needle := []byte(s)
 	n := 0
-	err := filepath.WalkDir(ts.MkAbs(args[0]), func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -152,13 +263,13 @@ func cmdNoPlaintext(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		n++
 		if bytes.Contains(b, needle) {
-			ts.Fatalf("%s contains %q", path, args[1])
+			ts.Fatalf("%s contains %q", path, s)
 		}
 		return nil
 	})
 	ts.Check(err)
 	if n == 0 {
-		ts.Fatalf("no files under %s", args[0])
+		ts.Fatalf("no files under %s", dir)
 	}
 }
 
@@ -264,6 +375,20 @@ func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 }
 
+// sql STATEMENT runs STATEMENT on the database of the script's server, as
+// its operator (or anyone with the database) could.
+func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || ts.Getenv("NOTEVAULT_TEST_DB") == "" {
+		ts.Fatalf("usage: sql STATEMENT (in a script run against a server)")
+	}
+	conn, err := pgx.Connect(context.Background(), ts.Getenv("NOTEVAULT_TEST_DB"))
+	ts.Check(err)
+	defer conn.Close(context.Background())
+	tag, err := conn.Exec(context.Background(), args[0])
+	ts.Check(err)
+	fmt.Fprintln(ts.Stdout(), tag.String())
+}
+
 // rawkeys PREFIX prints, one a line, every key of the (closed) vault's
 // store that starts with PREFIX, read straight from badger as someone with
 // the disk could (c/<blob> are sealed copies, m/<bucket>/<blob> which shred
@@ -271,6 +396,21 @@ func cmdExpiryIndex(ts *testscript.TestScript, neg bool, args []string) {
 func cmdRawKeys(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: rawkeys PREFIX")
+	}
+	if dsn := ts.Getenv("NOTEVAULT_TEST_DB"); dsn != "" { // the vault is on the script's server
+		conn, err := pgx.Connect(context.Background(), dsn)
+		ts.Check(err)
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(context.Background(), `SELECT k FROM kv WHERE v IS NOT NULL AND substr(k, 1, length($1::bytea)) = $1::bytea ORDER BY k`, []byte(args[0]))
+		ts.Check(err)
+		defer rows.Close()
+		for rows.Next() {
+			var k []byte
+			ts.Check(rows.Scan(&k))
+			fmt.Fprintf(ts.Stdout(), "%s\n", k)
+		}
+		ts.Check(rows.Err())
+		return
 	}
 	var db *badger.DB
 	var err error
@@ -390,7 +530,6 @@ func cmdChop(ts *testscript.TestScript, neg bool, args []string) {
 // install it, where PostgreSQL is absent).
 func TestServerScripts(t *testing.T) {
 	cluster := pgtest.Start(t)
-	t.Cleanup(cluster.Stop)
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "server"),
 		Setup: func(e *testscript.Env) error {
@@ -416,6 +555,11 @@ func TestServerScripts(t *testing.T) {
 // server's URL), and nothing of the user's running the tests.
 func scriptEnv(e *testscript.Env, vault string) {
 	e.Setenv("NOTEVAULT_DIR", vault)
+	// VAULT names the script's vault, VAULT_KEYS the directory with the
+	// checkpoint key that signs what this user saw of it (on a server: the
+	// user's local state for it).
+	e.Setenv("VAULT", vault)
+	e.Setenv("VAULT_KEYS", vault)
 	e.Setenv("HOME", e.WorkDir)
 	e.Setenv("XDG_DATA_HOME", "")
 	// Each script keeps its checkpoint pins apart, outside its vault.
@@ -423,6 +567,8 @@ func scriptEnv(e *testscript.Env, vault string) {
 	e.Setenv("XDG_STATE_HOME", "")
 	e.Setenv("NOTEVAULT_IDENTITY", "")
 	e.Setenv("NOTEVAULT_PASSPHRASE_FILE", "")
+	e.Setenv("NOTEVAULT_SERVER_IDENTITY", "")
+	e.Setenv("NOTEVAULT_TEST_ENROL", "")
 	// Under -race every process sleeps a second at exit waiting
 	// for reports; the scripts run hundreds of processes. Reports
 	// still fail the run: they are printed before the exit.
@@ -430,6 +576,56 @@ func scriptEnv(e *testscript.Env, vault string) {
 	// No detached maintenance behind the scripts' back: it would
 	// outlive them. maintenance.txtar runs it in the foreground.
 	e.Setenv("NOTEVAULT_MAINTENANCE", "off")
+}
+
+// serveScript runs a script against a server of its own: a fresh database, the server in this
+// process, NOTEVAULT_DIR its URL, requests that act as no one signed by its
+// admin (NOTEVAULT_SERVER_IDENTITY), and every identity the script makes
+// enrolled (enrolNewIdentity).
+func serveScript(t *testing.T, e *testscript.Env) error {
+	cluster := pgtest.Start(t)
+	db := cluster.NewDatabase(t)
+	store, err := pgstore.Open(context.Background(), db)
+	if err != nil {
+		return err
+	}
+	var oid uint32
+	if err := store.Pool().QueryRow(context.Background(), `SELECT oid FROM pg_database WHERE datname = current_database()`).Scan(&oid); err != nil {
+		return err
+	}
+	// What noplaintext scans for "vault": the database's own table files
+	// and the cluster's WAL.
+	e.Setenv("NOTEVAULT_TEST_DB", db)
+	e.Setenv("NOTEVAULT_TEST_PGFILES", filepath.Join(cluster.DataDir(), "base", fmt.Sprint(oid))+string(filepath.ListSeparator)+filepath.Join(cluster.DataDir(), "pg_wal"))
+	dir := t.TempDir()
+	p, err := kek.OpenDir(filepath.Join(dir, "kek"))
+	if err != nil {
+		return err
+	}
+	keys, _, err := kek.OpenKeyring(context.Background(), store, p, kek.KeyringOptions{Ledger: filepath.Join(dir, "ledger")})
+	if err != nil {
+		return err
+	}
+	admin, err := identity.Generate(true)
+	if err != nil {
+		return err
+	}
+	adminFile := filepath.Join(dir, "admin.key")
+	if err := identity.WriteFile(adminFile, admin, nil); err != nil {
+		return err
+	}
+	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	hs := httptest.NewServer(api.Handler())
+	e.Defer(func() {
+		hs.Close()
+		store.Close()
+	})
+	e.Setenv("NOTEVAULT_DIR", hs.URL)
+	e.Setenv("VAULT", hs.URL)
+	e.Setenv("VAULT_KEYS", filepath.Join(e.WorkDir, "state", "servers", serverDirName(hs.URL)))
+	e.Setenv("NOTEVAULT_SERVER_IDENTITY", adminFile)
+	e.Setenv("NOTEVAULT_TEST_ENROL", hs.URL)
+	return nil
 }
 
 // freePort finds a TCP port on loopback that nothing listens on.

@@ -52,6 +52,9 @@ type globals struct {
 	// against a server (which signs its requests with it) asks for a
 	// passphrase once.
 	id *identity.Identity
+	// completing: a shell is completing a command line; nothing may ask
+	// for a passphrase.
+	completing bool
 }
 
 // testNow replaces the clock when set. Only the test binary sets it (see
@@ -105,11 +108,14 @@ func newRootCmd(e *env) *cobra.Command {
 		Long: `notevault keeps the notes of a mentoring relationship encrypted to exactly
 the people its agreement names, and enforces that agreement.
 
-Environment: NOTEVAULT_DIR (the vault), NOTEVAULT_IDENTITY (your identity
-file), NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity),
+Environment: NOTEVAULT_DIR (the vault: a directory, or a server's
+https://host:port), NOTEVAULT_IDENTITY (your identity file),
+NOTEVAULT_PASSPHRASE_FILE (the passphrase of an encrypted identity),
 NOTEVAULT_STATE_DIR (where your checkpoint pins live, default
-$XDG_STATE_HOME/notevault), NOTEVAULT_MAINTENANCE=off (commands do not
-start notevault maintenance in the background). Flags beat the
+$XDG_STATE_HOME/notevault), NOTEVAULT_SERVER_IDENTITY (the enrolled
+identity that signs a server request when no -i is given),
+NOTEVAULT_MAINTENANCE=off (commands do not start notevault maintenance in
+the background). Flags beat the
 environment, which beats the defaults.
 
 Every command checks that the vault's audit log still extends the newest
@@ -133,7 +139,7 @@ finds.`,
 	}
 	g.cmd = root
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.vaultDir, "vault", "", "the vault in `DIR` (env NOTEVAULT_DIR, default $XDG_DATA_HOME/notevault)")
+	pf.StringVar(&g.vaultDir, "vault", "", "the vault in `DIR`, or on a server at https://host:port (env NOTEVAULT_DIR, default $XDG_DATA_HOME/notevault)")
 	pf.StringVarP(&g.identityFile, "identity", "i", "", "your identity `FILE` (env NOTEVAULT_IDENTITY)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "read the identity passphrase from `FILE` (env NOTEVAULT_PASSPHRASE_FILE)")
 	pf.BoolVar(&g.json, "json", false, "print records as JSON")
@@ -330,9 +336,9 @@ func stateDir(e *env) (string, error) {
 // and a local directory for the lock and the checkpoint this user signs of
 // the server's audit log.
 func remoteOptions(g *globals, e *env, url string) (string, vault.Options, error) {
-	id, err := loadIdentity(g, e)
+	id, err := requestSigner(g, e)
 	if err != nil {
-		return "", vault.Options{}, withHint(err, "a vault on a server signs every request with your identity")
+		return "", vault.Options{}, err
 	}
 	c, err := remote.Dial(url, id, nil)
 	if err != nil {
@@ -352,6 +358,26 @@ func remoteOptions(g *globals, e *env, url string) (string, vault.Options, error
 		return "", vault.Options{}, err
 	}
 	return dir, opts, nil
+}
+
+// requestSigner is the identity that signs a command's requests to a
+// server: the user's own (-i), or, for a command that acts as no one (a
+// monitoring job's audit verify), NOTEVAULT_SERVER_IDENTITY. Completion
+// prefers NOTEVAULT_SERVER_IDENTITY, and uses the user's only if it needs
+// no passphrase.
+func requestSigner(g *globals, e *env) (*identity.Identity, error) {
+	path := e.getenv("NOTEVAULT_SERVER_IDENTITY")
+	if g.completing && path == "" && g.identityPath(e) != "" {
+		return identity.Load(g.identityPath(e), func() ([]byte, error) { return nil, errors.New("no passphrase while completing") })
+	}
+	if !g.completing && g.identityPath(e) != "" || path == "" {
+		id, err := loadIdentity(g, e)
+		if err != nil {
+			return nil, withHint(err, "a vault on a server signs every request: give -i FILE, or set NOTEVAULT_SERVER_IDENTITY to an enrolled identity for commands that act as no one")
+		}
+		return id, nil
+	}
+	return identity.Load(path, func() ([]byte, error) { return passphrase(g, e, "passphrase for "+path, false) })
 }
 
 // serverDirName names a server's local directory after its URL.
