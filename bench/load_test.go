@@ -163,7 +163,7 @@ func TestServeLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := vault.Options{Store: c.Store(), Keyring: keys, NoPayloadFiles: true}
+		opts := vault.Options{Store: c.Store(), Keyring: keys, Payloads: c.Payloads()}
 		if err := vault.InitWith(dir, opts); err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func openRemote(tb testing.TB, srv *remotetest.Server, id *identity.Identity, di
 	if err != nil {
 		tb.Fatal(err)
 	}
-	opts := vault.Options{Store: c.Store(), Keyring: keys, NoPayloadFiles: true}
+	opts := vault.Options{Store: c.Store(), Keyring: keys, Payloads: c.Payloads()}
 	if err := vault.InitWith(dir, opts); err != nil {
 		tb.Fatal(err)
 	}

@@ -461,9 +461,9 @@ func (v *Vault) checkBlobs(txn kv.Txn, owned map[string]bool, r *CheckReport) er
 			if err != nil {
 				return err
 			}
-			st, err := f.Stat()
+			size := f.Size()
 			f.Close()
-			if err != nil || st.Size() <= payloadNonceSize {
+			if size <= payloadNonceSize {
 				return integrity(what, "its payload file is empty or cut short")
 			}
 			payloads[blob] = true

@@ -22,9 +22,6 @@ var (
 	// was asked for whole in memory; it is read as a stream instead
 	// (OpenNote, ExportNoteTo).
 	ErrLargeNote = errors.New("the note is larger than 1 MiB and is read only as a stream, never whole in memory")
-	// ErrTooLargeForServer: a note larger than 1 MiB was added to a vault
-	// on a server, which stores no payload files yet (Options.NoPayloadFiles).
-	ErrTooLargeForServer = errors.New("notes larger than 1 MiB are stored only in a vault directory, not yet on a server")
 	// ErrNoKey: the identity cannot decrypt the record.
 	ErrNoKey = errors.New("no key to decrypt")
 	// ErrOldFormat: the vault was written by the first release (format 1),

@@ -92,8 +92,9 @@ type fixture struct {
 	// files (Options.Keyring): with a store, the server's wrapped keys.
 	keys Keyring
 	kek  *kek.Dir // the KEK versions that wrap keys (with a store)
-	// remote: store is a client of notevault serve (NOTEVAULT_TEST_STORE=server).
-	remote bool
+	// payloads, with a server's store, keeps large notes' payloads there
+	// (NOTEVAULT_TEST_STORE=server).
+	payloads kv.Payloads
 
 	alice, bob, carol *identity.Identity
 	text              []byte // the agreement file
@@ -139,8 +140,9 @@ func testStore(t testing.TB) kv.Store {
 var serverKeys sync.Map
 
 type serverKeyring struct {
-	keys Keyring
-	kek  *kek.Dir
+	keys     Keyring
+	kek      *kek.Dir
+	payloads kv.Payloads
 }
 
 // testServerStore starts a notevault server and returns its store as a
@@ -153,7 +155,7 @@ func testServerStore(t testing.TB) kv.Store {
 		t.Fatal(err)
 	}
 	s := c.Store()
-	serverKeys.Store(s, serverKeyring{keys: keys, kek: srv.KEK})
+	serverKeys.Store(s, serverKeyring{keys: keys, kek: srv.KEK, payloads: c.Payloads()})
 	t.Cleanup(func() { serverKeys.Delete(s) })
 	return s
 }
@@ -180,11 +182,11 @@ func newFixtureOn(t testing.TB, accept bool, store kv.Store) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), dir: filepath.Join(t.TempDir(), "vault"), clock: newFakeClock(), store: store}
 	if sk, ok := serverKeys.Load(store); ok {
-		f.keys, f.kek, f.remote = sk.(serverKeyring).keys, sk.(serverKeyring).kek, true
+		f.keys, f.kek, f.payloads = sk.(serverKeyring).keys, sk.(serverKeyring).kek, sk.(serverKeyring).payloads
 	} else if store != nil {
 		f.keys, f.kek = wrappedKeyring(t, store, f.clock.Now)
 	}
-	if err := InitWith(f.dir, Options{Store: store, Keyring: f.keys, NoPayloadFiles: f.remote}); err != nil {
+	if err := InitWith(f.dir, Options{Store: store, Keyring: f.keys, Payloads: f.payloads}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	f.open()
@@ -227,7 +229,7 @@ func newIdentity(t testing.TB) *identity.Identity {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys, NoPayloadFiles: f.remote})
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys, Payloads: f.payloads})
 	if err != nil {
 		f.t.Fatalf("Open: %v", err)
 	}

@@ -69,23 +69,156 @@ const payloadTmp = ".tmp-"
 
 var blobFileName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,190}$`)
 
-func (v *Vault) payloadDir() string { return filepath.Join(v.dir, payloadsDir) }
-
-// payloadPath is where blob's payload lives. The name comes from the blob
-// id, never from a stored record: the store is not trusted to name files.
-func (v *Vault) payloadPath(blobID string) (string, error) {
+// checkBlobName refuses a blob id that cannot name a payload: the name
+// comes from the blob id, never from a stored record (the store is not
+// trusted to name files).
+func checkBlobName(blobID string) error {
 	if !blobFileName.MatchString(blobID) || strings.Contains(blobID, "..") {
-		return "", integrity("copy "+blobID, "its id cannot name a payload file")
+		return integrity("copy "+blobID, "its id cannot name a payload file")
 	}
-	return filepath.Join(v.payloadDir(), blobID), nil
+	return nil
+}
+
+// dirPayloads keeps payloads as files in the vault directory's payload/.
+type dirPayloads struct{ dir string }
+
+func (d dirPayloads) Create() (kv.PendingPayload, error) {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the payload directory: %w", err)
+	}
+	f, err := os.CreateTemp(d.dir, payloadTmp+"*")
+	if err != nil {
+		return nil, fmt.Errorf("creating a payload file: %w", err)
+	}
+	return &dirPending{dir: d.dir, file: f, tmp: f.Name(), w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// Open opens a payload file for reading. The vault directory is not
+// trusted: a symlink, a FIFO or a device in its place is refused.
+func (d dirPayloads) Open(name string) (kv.Payload, error) {
+	if err := checkBlobName(name); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(d.dir, name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("payload %s: %w", name, kv.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, errors.New("not a regular file")
+	}
+	return fileSize{f, st.Size()}, nil
+}
+
+type fileSize struct {
+	*os.File
+	size int64
+}
+
+func (f fileSize) Size() int64 { return f.size }
+
+func (d dirPayloads) Remove(names []string) error {
+	var errs []error
+	for _, n := range names {
+		if strings.ContainsAny(n, `/\`) || !strings.HasPrefix(n, payloadTmp) && checkBlobName(n) != nil {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d dirPayloads) Names() (map[string]bool, []string, error) {
+	ents, err := os.ReadDir(d.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	placed, unfinished := map[string]bool{}, []string(nil)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), payloadTmp) {
+			unfinished = append(unfinished, e.Name())
+		} else {
+			placed[e.Name()] = true
+		}
+	}
+	return placed, unfinished, nil
+}
+
+func (d dirPayloads) Sync() error {
+	if _, err := os.Stat(d.dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return syncDir(d.dir)
+}
+
+// dirPending is a payload file being written: a temporary file until
+// placed.
+type dirPending struct {
+	dir   string
+	file  *os.File
+	w     *bufio.Writer
+	tmp   string // the temporary file, until placed
+	final string // the payload file, once placed
+}
+
+func (p *dirPending) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+func (p *dirPending) Finish() error {
+	if err := p.w.Flush(); err != nil {
+		return err
+	}
+	return p.file.Sync()
+}
+
+func (p *dirPending) Place(name string) error {
+	final := filepath.Join(p.dir, name)
+	if p.tmp == "" && p.final == final {
+		return nil
+	}
+	if err := checkBlobName(name); err != nil {
+		return err
+	}
+	if err := p.file.Close(); err != nil {
+		return err
+	}
+	p.file = nil
+	if err := os.Rename(p.tmp, final); err != nil {
+		return err
+	}
+	p.tmp, p.final = "", final
+	return nil
+}
+
+// Discard removes whatever of the payload reached the disk. It holds no
+// plaintext and, its header never stored, opens for nobody.
+func (p *dirPending) Discard() {
+	if p.file != nil {
+		p.file.Close()
+		p.file = nil
+	}
+	if p.tmp != "" {
+		os.Remove(p.tmp)
+	}
+	if p.final != "" {
+		os.Remove(p.final)
+	}
 }
 
 // ageSplitter receives an age file as age.Encrypt writes it: the header
-// into memory, then (once switched) the payload into a file.
+// into memory, then (once switched) the payload to its store.
 type ageSplitter struct {
 	header   bytes.Buffer
 	inHeader bool
-	out      *bufio.Writer
+	out      io.Writer
 }
 
 func (s *ageSplitter) Write(p []byte) (int, error) {
@@ -95,16 +228,14 @@ func (s *ageSplitter) Write(p []byte) (int, error) {
 	return s.out.Write(p)
 }
 
-// pendingBlob is a large blob being encrypted: its payload goes to a
-// temporary file as plaintext is written to it; putPending stores it.
+// pendingBlob is a large blob being encrypted: its payload goes to the
+// payload store as plaintext is written to it; putPending stores it.
 type pendingBlob struct {
-	id     string
-	header []byte
-	enc    io.WriteCloser
-	split  *ageSplitter
-	file   *os.File
-	tmp    string // the temporary file, until renamed
-	final  string // the payload file, once renamed
+	id      string
+	header  []byte
+	enc     io.WriteCloser
+	split   *ageSplitter
+	payload kv.PendingPayload
 	// segments is the plaintext's list of segment hashes, stored with
 	// the blob; set before putPending.
 	segments []byte
@@ -112,25 +243,22 @@ type pendingBlob struct {
 
 // newPendingBlob starts encrypting blob blobID to rs.
 func (v *Vault) newPendingBlob(blobID string, rs []age.Recipient) (*pendingBlob, error) {
-	if _, err := v.payloadPath(blobID); err != nil {
+	if err := checkBlobName(blobID); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(v.payloadDir(), 0o700); err != nil {
-		return nil, fmt.Errorf("creating the payload directory: %w", err)
-	}
-	f, err := os.CreateTemp(v.payloadDir(), payloadTmp+"*")
+	pp, err := v.payloads.Create()
 	if err != nil {
-		return nil, fmt.Errorf("creating a payload file: %w", err)
+		return nil, err
 	}
-	p := &pendingBlob{id: blobID, file: f, tmp: f.Name()}
-	p.split = &ageSplitter{inHeader: true, out: bufio.NewWriterSize(f, 256<<10)}
+	p := &pendingBlob{id: blobID, payload: pp}
+	p.split = &ageSplitter{inHeader: true, out: pp}
 	enc, err := age.Encrypt(p.split, rs...)
 	if err != nil {
 		p.discard()
 		return nil, fmt.Errorf("encrypting: %w", err)
 	}
 	// age.Encrypt has written the header and the payload's nonce: the
-	// header goes to badger, the nonce starts the payload file.
+	// header goes to the store, the nonce starts the payload.
 	written := p.split.header.Bytes()
 	hdr, err := age.ExtractHeader(bytes.NewReader(written))
 	if err != nil {
@@ -150,44 +278,30 @@ func (v *Vault) newPendingBlob(blobID string, rs []age.Recipient) (*pendingBlob,
 func (p *pendingBlob) Write(b []byte) (int, error) {
 	n, err := p.enc.Write(b)
 	if err != nil {
-		return n, &pendingWriteError{fmt.Errorf("writing a payload file: %w", err)}
+		return n, &pendingWriteError{fmt.Errorf("writing a payload: %w", err)}
 	}
 	return n, nil
 }
 
-// finish ends the age stream and makes the payload file durable.
+// finish ends the age stream and makes the payload durable.
 func (p *pendingBlob) finish() error {
 	if err := p.enc.Close(); err != nil {
-		return fmt.Errorf("writing a payload file: %w", err)
+		return fmt.Errorf("writing a payload: %w", err)
 	}
-	if err := p.split.out.Flush(); err != nil {
-		return fmt.Errorf("writing a payload file: %w", err)
-	}
-	if err := p.file.Sync(); err != nil {
-		return fmt.Errorf("writing a payload file: %w", err)
+	if err := p.payload.Finish(); err != nil {
+		return fmt.Errorf("writing a payload: %w", err)
 	}
 	return nil
 }
 
-// discard removes whatever of the blob reached the disk. The payload holds
-// no plaintext and, its header never stored, opens for nobody.
-func (p *pendingBlob) discard() {
-	if p.file != nil {
-		p.file.Close()
-		p.file = nil
-	}
-	if p.tmp != "" {
-		os.Remove(p.tmp)
-	}
-	if p.final != "" {
-		os.Remove(p.final)
-	}
-}
+// discard removes whatever of the blob was stored.
+func (p *pendingBlob) discard() { p.payload.Discard() }
 
 // putPending seals a finished blob's header under base's live key, stores
-// its record and moves its payload file into place. The caller syncs the
-// payload directory before its transaction commits (syncPayloads) and
-// discards the blob if the transaction fails.
+// its record and places its payload. The caller syncs the payloads before
+// its transaction commits (syncPayloads) and discards the blob if the
+// transaction fails. Run again (the transaction conflicted), it places the
+// payload again, which does nothing.
 func (v *Vault) putPending(txn kv.Txn, p *pendingBlob, base string) (string, error) {
 	bucket, key, err := v.liveBucket(txn, base)
 	if err != nil {
@@ -203,49 +317,31 @@ func (v *Vault) putPending(txn kv.Txn, p *pendingBlob, base string) (string, err
 	if err := txn.Set([]byte(pMember+bucket+"/"+p.id), nil); err != nil {
 		return "", err
 	}
-	final, err := v.payloadPath(p.id)
-	if err != nil {
-		return "", err
+	if err := p.payload.Place(p.id); err != nil {
+		return "", fmt.Errorf("storing a payload: %w", err)
 	}
-	if err := p.file.Close(); err != nil {
-		return "", fmt.Errorf("writing a payload file: %w", err)
-	}
-	p.file = nil
-	if err := os.Rename(p.tmp, final); err != nil {
-		return "", fmt.Errorf("storing a payload file: %w", err)
-	}
-	p.tmp, p.final = "", final
 	return bucket, nil
 }
 
-func (v *Vault) syncPayloads() error { return syncDir(v.payloadDir()) }
+func (v *Vault) syncPayloads() error { return v.payloads.Sync() }
 
-// openPayload opens blob's payload file for reading. The vault directory
-// is not trusted: a symlink, a FIFO or a device in its place is refused.
-func (v *Vault) openPayload(blobID string) (*os.File, error) {
-	p, err := v.payloadPath(blobID)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+// openPayload opens blob's payload for reading.
+func (v *Vault) openPayload(blobID string) (kv.Payload, error) {
+	p, err := v.payloads.Open(blobID)
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, integrity("copy "+blobID, "its payload file is missing")
 	}
 	if err != nil {
 		return nil, integrity("copy "+blobID, "its payload file cannot be opened (%v)", err)
 	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, integrity("copy "+blobID, "its payload file is not a regular file")
-	}
-	return f, nil
+	return p, nil
 }
 
 // blobReader is a stored age file as one stream: the header opened from
 // its seal, then the payload file for a large blob.
 type blobReader struct {
 	io.Reader
-	f        *os.File
+	f        kv.Payload
 	segments []byte // a large blob's list of segment hashes
 }
 
@@ -281,61 +377,29 @@ func (v *Vault) openBlob(txn kv.Txn, blobID string) (*blobReader, error) {
 	return &blobReader{Reader: io.MultiReader(bytes.NewReader(opened), f), f: f, segments: rec.Segments}, nil
 }
 
-// payloadNames lists the payload files present, finished ones only.
+// payloadNames lists the payloads placed.
 func (v *Vault) payloadNames() (map[string]bool, error) {
-	ents, err := os.ReadDir(v.payloadDir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), payloadTmp) {
-			out[e.Name()] = true
-		}
-	}
-	return out, nil
+	placed, _, err := v.payloads.Names()
+	return placed, err
 }
 
-// removePayloads unlinks the payload files of blobs whose records are gone
-// and whose keys were destroyed: what they hold opens for nobody any more,
-// and unlinking returns the space at once.
-func (v *Vault) removePayloads(blobs []string) error {
-	var errs []error
-	for _, b := range blobs {
-		p, err := v.payloadPath(b)
-		if err != nil {
-			continue
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
+// removePayloads removes the payloads of blobs whose records are gone and
+// whose keys were destroyed: what they hold opens for nobody any more, and
+// removing them returns the space at once.
+func (v *Vault) removePayloads(blobs []string) error { return v.payloads.Remove(blobs) }
 
-// housekeepPayloads removes payload files no record refers to (an add
-// interrupted before its commit, a deletion interrupted after it) and
-// temporary files of interrupted writes. It returns how many it removed.
+// housekeepPayloads removes payloads no record refers to (an add
+// interrupted before its commit, a deletion interrupted after it) and the
+// unfinished ones of interrupted writes. It returns how many it removed.
 func (v *Vault) housekeepPayloads() (int, error) {
-	ents, err := os.ReadDir(v.payloadDir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
+	placed, orphans, err := v.payloads.Names()
+	if err != nil || len(placed)+len(orphans) == 0 {
 		return 0, err
 	}
-	var orphans []string
+	unfinished := len(orphans)
 	err = v.view(func(txn kv.Txn) error {
-		orphans = orphans[:0] // a conflict runs the view again (view)
-		for _, e := range ents {
-			name := e.Name()
-			if strings.HasPrefix(name, payloadTmp) {
-				orphans = append(orphans, name)
-				continue
-			}
+		orphans = orphans[:unfinished] // a conflict runs the view again (view)
+		for name := range placed {
 			var rec blobRec
 			err := get(txn, pBlob+name, &rec)
 			if isNotFound(err) || (err == nil && !rec.Payload) {
@@ -349,10 +413,8 @@ func (v *Vault) housekeepPayloads() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, name := range orphans {
-		if err := os.Remove(filepath.Join(v.payloadDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return 0, err
-		}
+	if err := v.payloads.Remove(orphans); err != nil {
+		return 0, err
 	}
 	return len(orphans), nil
 }

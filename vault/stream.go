@@ -57,9 +57,6 @@ func (v *Vault) AddNoteFrom(ctx context.Context, nn NewNote, r io.Reader, id *id
 		return v.AddNote(ctx, nn, id)
 	}
 	defer clear(prefix)
-	if v.opts.NoPayloadFiles {
-		return nil, ErrTooLargeForServer
-	}
 	return v.addLarge(ctx, nn, io.MultiReader(bytes.NewReader(prefix), body), id)
 }
 

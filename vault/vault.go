@@ -76,11 +76,10 @@ type Options struct {
 	// (the vault still refuses to write on a log that no longer extends its
 	// own checkpoint).
 	PinDir string
-	// NoPayloadFiles says the records live on a server (Store is a client
-	// of notevault serve): a note too large to store inline (1 MiB) is
-	// refused with ErrTooLargeForServer rather than written to a payload
-	// file that only this machine would have.
-	NoPayloadFiles bool
+	// Payloads, when set, keeps the payloads of notes too large to store
+	// inline (over 1 MiB) instead of the directory's payload files: a
+	// server's (Store is a client of notevault serve).
+	Payloads kv.Payloads
 	// Background marks a job that gives way rather than asks for it (the
 	// detached maintenance): while it waits for the vault it does not ask
 	// the holder to give way (see Contended).
@@ -158,11 +157,13 @@ type Vault struct {
 	store kv.Store   // what every action reads and writes
 	db    *badger.DB // the same store, for housekeeping only badger has
 	keys  Keyring
-	lock  *os.File
-	now   func() time.Time
-	rand  io.Reader
-	opts  Options
-	ckKey string // checkpoint signer key
+	// payloads keeps large notes' payloads (payload.go).
+	payloads kv.Payloads
+	lock     *os.File
+	now      func() time.Time
+	rand     io.Reader
+	opts     Options
+	ckKey    string // checkpoint signer key
 
 	mu sync.Mutex // serialises writers
 	// The audit log's head within the transaction under way (guarded by mu).
@@ -336,8 +337,12 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		store, compactOnClose = badgerstore.New(db), bopts.CompactL0OnClose
 	}
 	waitF, _ := os.OpenFile(filepath.Join(dir, waitFile), os.O_RDWR|os.O_CREATE, 0o600)
+	payloads := opts.Payloads
+	if payloads == nil {
+		payloads = dirPayloads{filepath.Join(dir, payloadsDir)}
+	}
 	v := &Vault{
-		dir: dir, store: store, db: db, keys: keys, lock: lock, waitF: waitF, compactOnClose: compactOnClose,
+		dir: dir, store: store, db: db, keys: keys, payloads: payloads, lock: lock, waitF: waitF, compactOnClose: compactOnClose,
 		now: opts.Now, rand: opts.Rand, opts: opts,
 		ckKey: string(trimNewline(ck)),
 	}

@@ -353,7 +353,7 @@ func remoteOptions(g *globals, e *env, url string) (string, vault.Options, error
 	if err != nil {
 		return "", vault.Options{}, err
 	}
-	opts := vault.Options{Now: e.now, PinDir: filepath.Join(state, "pins"), Store: c.Store(), Keyring: keys, NoPayloadFiles: true}
+	opts := vault.Options{Now: e.now, PinDir: filepath.Join(state, "pins"), Store: c.Store(), Keyring: keys, Payloads: c.Payloads()}
 	if err := vault.InitWith(dir, opts); err != nil && !errors.Is(err, vault.ErrExists) {
 		return "", vault.Options{}, err
 	}

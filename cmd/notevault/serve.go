@@ -158,7 +158,7 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	if reapplied > 0 {
 		log.Warn("destruction ledger re-applied: the database held keys destroyed before (a restore from backup?)", "keys_deleted", reapplied)
 	}
-	vopts := vault.Options{Store: store, Keyring: keys, NoPayloadFiles: true}
+	vopts := vault.Options{Store: store, Keyring: keys, Payloads: store.Payloads()}
 	vdir := filepath.Join(state, "vault")
 	if err := vault.InitWith(vdir, vopts); err != nil && !errors.Is(err, vault.ErrExists) {
 		return err

@@ -12,6 +12,7 @@ package kv
 import (
 	"context"
 	"errors"
+	"io"
 )
 
 var (
@@ -124,4 +125,42 @@ func Update(ctx context.Context, s Store, fn func(Txn) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// Payloads keeps what is too large for one value: the payloads of large
+// notes (an age file's STREAM chunks, whose key lives in a header stored
+// apart), written once as a stream, read back as a stream, and removed.
+// A vault directory keeps them as files; notevault serve in PostgreSQL.
+type Payloads interface {
+	// Create starts a payload, unnamed until Place.
+	Create() (PendingPayload, error)
+	// Open reads the payload named name; a missing one wraps ErrNotFound.
+	Open(name string) (Payload, error)
+	// Remove removes payloads, placed or unfinished; a missing one is not
+	// an error.
+	Remove(names []string) error
+	// Names lists the placed payloads, and the unfinished ones (whose
+	// writer never placed them).
+	Names() (placed map[string]bool, unfinished []string, err error)
+	// Sync makes every Place before it durable.
+	Sync() error
+}
+
+// PendingPayload is a payload being written.
+type PendingPayload interface {
+	io.Writer
+	// Finish makes what was written durable.
+	Finish() error
+	// Place names the finished payload; placing it again under the same
+	// name does nothing.
+	Place(name string) error
+	// Discard removes whatever was written, placed or not.
+	Discard()
+}
+
+// Payload is a payload being read.
+type Payload interface {
+	io.ReadCloser
+	// Size is its length in bytes.
+	Size() int64
 }

@@ -57,6 +57,10 @@ var migrations = []string{
 	// Version 4: the writers' turn (turn.go).
 	`CREATE TABLE write_turn (holder text NOT NULL, until timestamptz NOT NULL);
 	 INSERT INTO write_turn VALUES ('', '-infinity')`,
+	// Version 5: large notes' payloads (payloads.go).
+	`CREATE TABLE payloads (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, touched timestamptz NOT NULL DEFAULT now());
+	 CREATE TABLE payload_chunks (payload bigint NOT NULL REFERENCES payloads (id) ON DELETE CASCADE,
+	   n integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (payload, n))`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start

@@ -1,8 +1,10 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -172,5 +174,73 @@ func TestCommitAppliedOnce(t *testing.T) {
 	if !has("first") || has("again") || !has("other") {
 		t.Fatalf("after two commits under one id and one under another: first %v, again %v, other %v; want true, false, true",
 			has("first"), has("again"), has("other"))
+	}
+}
+
+// A payload goes in and comes back a chunk at a time, whatever the sizes
+// of the writes; it is named once; discarding and removing leave nothing.
+func TestPayloadsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := s.Payloads()
+	body := make([]byte, 2*ChunkSize+12345)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	w, err := p.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest := body; len(rest) > 0; {
+		k := min(len(rest), 1<<20+3)
+		if _, err := w.Write(rest[:k]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[k:]
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if placed, _, _ := p.Names(); len(placed) != 0 {
+		t.Fatalf("placed before Place: %v", placed)
+	}
+	if err := w.Place("n-one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Place("n-one"); err != nil {
+		t.Fatalf("placing again: %v", err)
+	}
+	r, err := p.Open("n-one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, body) || r.Size() != int64(len(body)) {
+		t.Fatalf("read back %d bytes (size %d), equal %v, %v", len(got), r.Size(), bytes.Equal(got, body), err)
+	}
+	other, _ := p.Create()
+	other.Write([]byte("x"))
+	other.Finish()
+	if err := other.Place("n-one"); err == nil {
+		t.Fatal("a second payload took a name in use")
+	}
+	other.Discard()
+	if placed, unfinished, _ := p.Names(); len(placed) != 1 || !placed["n-one"] || len(unfinished) != 0 {
+		t.Fatalf("names %v, %v; want n-one only", placed, unfinished)
+	}
+	if err := p.Remove([]string{"n-one", "n-missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Open("n-one"); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("Open after Remove: %v", err)
+	}
+	var rows int
+	s.pool.QueryRow(ctx, `SELECT count(*) FROM payload_chunks`).Scan(&rows)
+	if rows != 0 {
+		t.Fatalf("%d chunk rows left", rows)
 	}
 }

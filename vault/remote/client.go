@@ -491,3 +491,68 @@ func (c *Client) Keyring(ctx context.Context) (*kek.Keyring, error) {
 	k, _, err := kek.OpenKeyring(ctx, c.Store(), c.KEK(), kek.KeyringOptions{Destroy: c.DestroyKey})
 	return k, err
 }
+
+// Payloads is the server's store of large notes' payloads, a chunk of
+// pgstore.ChunkSize bytes a request.
+func (c *Client) Payloads() kv.Payloads { return pgstore.Chunked(chunks{c}) }
+
+// chunks is pgstore.ChunkStore over the protocol.
+type chunks struct{ c *Client }
+
+func (p chunks) do(ctx context.Context, path string, req payloadReq) (payloadResp, error) {
+	var r payloadResp
+	err := p.c.call(ctx, path, req, &r)
+	return r, err
+}
+
+func (p chunks) CreatePayload(ctx context.Context) (int64, error) {
+	r, err := p.do(ctx, pathPayloadCreate, payloadReq{})
+	return r.ID, err
+}
+
+func (p chunks) WriteChunk(ctx context.Context, id int64, n int, data []byte) error {
+	_, err := p.do(ctx, pathPayloadWrite, payloadReq{ID: id, N: n, Data: data})
+	return err
+}
+
+func (p chunks) PlacePayload(ctx context.Context, id int64, name string) error {
+	_, err := p.do(ctx, pathPayloadPlace, payloadReq{ID: id, Name: name})
+	return err
+}
+
+func (p chunks) DiscardPayload(ctx context.Context, id int64) error {
+	_, err := p.do(ctx, pathPayloadDiscard, payloadReq{ID: id})
+	return err
+}
+
+func (p chunks) OpenPayload(ctx context.Context, name string) (int64, int64, error) {
+	r, err := p.do(ctx, pathPayloadOpen, payloadReq{Name: name})
+	if err == nil && !r.Found {
+		err = fmt.Errorf("payload %s: %w", name, kv.ErrNotFound)
+	}
+	return r.ID, r.Size, err
+}
+
+func (p chunks) ReadChunk(ctx context.Context, id int64, n int) ([]byte, error) {
+	r, err := p.do(ctx, pathPayloadRead, payloadReq{ID: id, N: n})
+	if err != nil || !r.Found {
+		return nil, err
+	}
+	if r.Data == nil {
+		r.Data = []byte{}
+	}
+	return r.Data, nil
+}
+
+func (p chunks) RemovePayloads(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := p.do(ctx, pathPayloadRemove, payloadReq{Names: names})
+	return err
+}
+
+func (p chunks) PayloadNames(ctx context.Context) ([]string, []string, error) {
+	r, err := p.do(ctx, pathPayloadNames, payloadReq{})
+	return r.Placed, r.Unfinished, err
+}

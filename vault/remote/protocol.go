@@ -32,8 +32,17 @@ const (
 	pathUnwrap  = "/v1/kek/unwrap"
 	pathDestroy = "/v1/keys/destroy"
 	pathTurn    = "/v1/turn"
-	pathTurnEnd = "/v1/turn/end"
-	pathEnrol   = "/v1/enrol"
+
+	pathPayloadCreate  = "/v1/payload/create"
+	pathPayloadWrite   = "/v1/payload/write"
+	pathPayloadPlace   = "/v1/payload/place"
+	pathPayloadDiscard = "/v1/payload/discard"
+	pathPayloadOpen    = "/v1/payload/open"
+	pathPayloadRead    = "/v1/payload/read"
+	pathPayloadRemove  = "/v1/payload/remove"
+	pathPayloadNames   = "/v1/payload/names"
+	pathTurnEnd        = "/v1/turn/end"
+	pathEnrol          = "/v1/enrol"
 )
 
 // A read's At is the transaction's snapshot, or pgstore.Now (-1) for its
@@ -114,4 +123,23 @@ type errorResp struct {
 	// "destroyed", "unwrap", "forbidden", "bad-request", "server". A
 	// refusal by the authentication layer (401) has none.
 	Code string `json:"code"`
+}
+
+// payloadReq is every payload call's body (pgstore.ChunkStore): the fields
+// the call needs.
+type payloadReq struct {
+	ID    int64    `json:"id,omitempty"`
+	N     int      `json:"n,omitempty"`
+	Data  []byte   `json:"data,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	Names []string `json:"names,omitempty"`
+}
+
+type payloadResp struct {
+	ID         int64    `json:"id,omitempty"`
+	Size       int64    `json:"size,omitempty"`
+	Data       []byte   `json:"data,omitempty"`
+	Found      bool     `json:"found,omitempty"`
+	Placed     []string `json:"placed,omitempty"`
+	Unfinished []string `json:"unfinished,omitempty"`
 }

@@ -245,7 +245,7 @@ func TestServerRollbackIsCaught(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "local")
-		opts := vault.Options{Store: c.Store(), Keyring: keys, NoPayloadFiles: true, PinDir: filepath.Join(t.TempDir(), "pins")}
+		opts := vault.Options{Store: c.Store(), Keyring: keys, Payloads: c.Payloads(), PinDir: filepath.Join(t.TempDir(), "pins")}
 		if err := vault.InitWith(dir, opts); err != nil {
 			t.Fatal(err)
 		}

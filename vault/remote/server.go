@@ -62,6 +62,50 @@ func (s *Server) Handler() http.Handler {
 	handle(pathDestroy, s.destroy)
 	handle(pathTurn, s.takeTurn)
 	handle(pathTurnEnd, s.endTurn)
+	for path, fn := range map[string]func(context.Context, payloadReq) (payloadResp, error){
+		pathPayloadCreate: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			id, err := s.Store.CreatePayload(ctx)
+			return payloadResp{ID: id}, err
+		},
+		pathPayloadWrite: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			if len(r.Data) == 0 || len(r.Data) > pgstore.ChunkSize {
+				return payloadResp{}, badRequest("a chunk is 1 to %d bytes", pgstore.ChunkSize)
+			}
+			return payloadResp{}, s.Store.WriteChunk(ctx, r.ID, r.N, r.Data)
+		},
+		pathPayloadPlace: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			return payloadResp{}, s.Store.PlacePayload(ctx, r.ID, r.Name)
+		},
+		pathPayloadDiscard: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			return payloadResp{}, s.Store.DiscardPayload(ctx, r.ID)
+		},
+		pathPayloadOpen: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			id, size, err := s.Store.OpenPayload(ctx, r.Name)
+			if errors.Is(err, kv.ErrNotFound) {
+				return payloadResp{}, nil
+			}
+			return payloadResp{ID: id, Size: size, Found: err == nil}, err
+		},
+		pathPayloadRead: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			data, err := s.Store.ReadChunk(ctx, r.ID, r.N)
+			return payloadResp{Data: data, Found: data != nil}, err
+		},
+		pathPayloadRemove: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			return payloadResp{}, s.Store.RemovePayloads(ctx, r.Names)
+		},
+		pathPayloadNames: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+			placed, unfinished, err := s.Store.PayloadNames(ctx)
+			return payloadResp{Placed: placed, Unfinished: unfinished}, err
+		},
+	} {
+		handle(path, func(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+			var req payloadReq
+			if err := decode(body, &req); err != nil {
+				return nil, err
+			}
+			return fn(ctx, req)
+		})
+	}
 	handle(pathEnrol, s.enrol)
 	v := &httpauth.Verifier{Keys: s.lookup, Nonces: &pgNonces{s.Store}, Now: s.Now}
 	root := http.NewServeMux()
