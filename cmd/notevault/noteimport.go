@@ -417,7 +417,7 @@ func runNoteImport(ctx context.Context, opts noteImportOptions, g *globals, e *e
 	}
 	// SIGINT and SIGTERM cancel ctx (see run): the batch under way
 	// commits, and the import stops before the next one.
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, func(o *vault.Options) { o.Bulk = true })
 	if err != nil {
 		return err
 	}

@@ -394,11 +394,15 @@ func serverDirName(url string) string {
 	return b.String()
 }
 
-// openVault opens the vault; the caller defers closeVault.
-func openVault(ctx context.Context, g *globals, e *env) (*vault.Vault, error) {
+// openVault opens the vault; the caller defers closeVault. adjust, if
+// any, tune the options for the command (note import's Bulk).
+func openVault(ctx context.Context, g *globals, e *env, adjust ...func(*vault.Options)) (*vault.Vault, error) {
 	dir, opts, err := vaultOptions(g, e)
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range adjust {
+		a(&opts)
 	}
 	v, err := vault.Open(ctx, dir, opts)
 	if err == nil {
