@@ -381,6 +381,10 @@ func (i *iter) fetch(from []byte, incl bool) {
 		i.err = err
 		return
 	}
+	if err := i.checkPage(r, from, incl); err != nil {
+		i.err = err
+		return
+	}
 	i.t.at = r.At
 	if i.t.writable {
 		i.t.scans = append(i.t.scans, r.Covered)
@@ -390,9 +394,42 @@ func (i *iter) fetch(from []byte, incl bool) {
 	if i.reverse {
 		i.rlast = r.Covered.Lo
 	}
-	if i.rmore && i.rlast == nil {
-		i.err = errors.New("the server's scan page does not say where it ended")
+}
+
+// errBadPage is a scan page that breaks the protocol: the server is not
+// trusted to keep to the prefix and the order asked, and the vault's walks
+// rely on both.
+var errBadPage = errors.New("the server answered a scan with rows outside it or out of order")
+
+// checkPage checks that every row of a page is under the prefix, after
+// from (or at it, when incl) in the walk's order, and in that order, and
+// that a page with more to come ends past where it started, so that the
+// walk moves on.
+func (i *iter) checkPage(r scanResp, from []byte, incl bool) error {
+	if i.t.at != pgstore.Now && r.At != i.t.at {
+		return fmt.Errorf("%w (it changed the transaction's snapshot)", errBadPage)
 	}
+	prev, prevIncl := from, incl
+	for _, row := range r.Rows {
+		if !bytes.HasPrefix(row.K, i.prefix) {
+			return errBadPage
+		}
+		if prev != nil && (i.before(row.K, prev) || bytes.Equal(row.K, prev) && !prevIncl) {
+			return errBadPage
+		}
+		prev, prevIncl = row.K, false
+	}
+	if r.More {
+		end := r.Covered.Hi
+		if i.reverse {
+			end = r.Covered.Lo
+		}
+		stuck := len(r.Rows) == 0 && from != nil && bytes.Equal(end, from) && !incl
+		if end == nil || stuck || prev != nil && !i.before(prev, end) && !bytes.Equal(prev, end) {
+			return fmt.Errorf("%w (a page with more to come does not end past where it started)", errBadPage)
+		}
+	}
+	return nil
 }
 
 // advance moves to the next key of the merged walk.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -373,5 +374,55 @@ func TestHealthzIsOpenAndAlone(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("healthz without a database: %d, want 503", resp.StatusCode)
+	}
+}
+
+// A server is not trusted to keep a scan to its prefix and order, or to let
+// it end: a page that strays, goes backwards or does not move on is an
+// error, never a row of the walk. The well-formed page is the control.
+func TestClientRefusesABadScan(t *testing.T) {
+	for _, c := range []struct {
+		name, page string
+		bad        bool
+	}{
+		{"well formed", `{"at": 5, "rows": [{"K": "cC9h", "V": "eA=="}, {"K": "cC9i", "V": "eA=="}], "covered": {"Prefix": "cC8=", "Lo": "cC8="}}`, false},
+		{"outside the prefix", `{"at": 5, "rows": [{"K": "cC9h", "V": "eA=="}, {"K": "bi94", "V": "eA=="}], "covered": {"Prefix": "cC8=", "Lo": "cC8="}}`, true},
+		{"out of order", `{"at": 5, "rows": [{"K": "cC9i", "V": "eA=="}, {"K": "cC9h", "V": "eA=="}], "covered": {"Prefix": "cC8=", "Lo": "cC8="}}`, true},
+		{"never ends", `{"at": 5, "rows": [], "more": true, "covered": {"Prefix": "cC8=", "Lo": "cC8=", "Hi": "cC8="}}`, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pages := 0
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if pages++; pages > 3 {
+					w.Write([]byte(`{"at": 5, "rows": [], "covered": {"Prefix": "cC8=", "Lo": "cC8="}}`))
+					return
+				}
+				w.Write([]byte(c.page))
+			}))
+			defer hs.Close()
+			cl, err := remote.Dial(hs.URL, newID(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx, _ := cl.Store().Begin(context.Background(), false)
+			defer tx.Discard()
+			it := tx.NewIterator(kv.IterOptions{Prefix: []byte("p/")})
+			defer it.Close()
+			var keys []string
+			for it.Rewind(); it.Valid(); it.Next() {
+				keys = append(keys, string(it.Key()))
+			}
+			if c.bad && it.Err() == nil {
+				t.Fatalf("walked %v without an error", keys)
+			}
+			if !c.bad && (it.Err() != nil || strings.Join(keys, " ") != "p/a p/b") {
+				t.Fatalf("walked %v, %v; want p/a p/b", keys, it.Err())
+			}
+			for _, k := range keys {
+				if !strings.HasPrefix(k, "p/") {
+					t.Fatalf("the walk yielded %q, outside its prefix", k)
+				}
+			}
+		})
 	}
 }
