@@ -61,6 +61,8 @@ var migrations = []string{
 	`CREATE TABLE payloads (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, touched timestamptz NOT NULL DEFAULT now());
 	 CREATE TABLE payload_chunks (payload bigint NOT NULL REFERENCES payloads (id) ON DELETE CASCADE,
 	   n integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (payload, n))`,
+	// Version 6: when the writers' turn's holder took it (turn.go).
+	`ALTER TABLE write_turn ADD COLUMN since timestamptz NOT NULL DEFAULT '-infinity'`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start

@@ -244,3 +244,41 @@ func TestPayloadsRoundTrip(t *testing.T) {
 		t.Fatalf("%d chunk rows left", rows)
 	}
 }
+
+// One holder takes the writers' turn again and again (nested transactions
+// share it), but not for longer than maxTurn: then the next one gets it.
+func TestTurnIsNotKeptForever(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	take := func(who string) bool {
+		t.Helper()
+		got, _, err := s.TakeTurn(ctx, who, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if !take("a") || !take("a") || take("b") {
+		t.Fatal("a takes the turn, takes it again, and b waits: want true, true, false")
+	}
+	// a has held it for longer than maxTurn.
+	if _, err := s.pool.Exec(ctx, `UPDATE write_turn SET since = now() - make_interval(secs => $1)`, (maxTurn + time.Second).Seconds()); err != nil {
+		t.Fatal(err)
+	}
+	if take("a") {
+		t.Fatal("a kept the turn past maxTurn")
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE write_turn SET until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if !take("b") {
+		t.Fatal("b did not get the turn once a's ran out")
+	}
+	if err := s.EndTurn(ctx, "b"); err != nil || !take("a") {
+		t.Fatalf("after b ends its turn, a gets it: %v", err)
+	}
+}

@@ -27,13 +27,24 @@ import (
 // turnChannel is the NOTIFY channel of an ended turn.
 const turnChannel = "notevault_turn"
 
+// maxTurn bounds how long one holder keeps the turn by taking it again: a
+// client that keeps it (a bug, or an enrolled key bent on starving the
+// others) loses it to the next in line after that.
+const maxTurn = 30 * time.Second
+
 // TakeTurn gives the turn to holder, if it is free, run out, or holder's
-// already (a client's nested transactions share it), for ttl. When
-// another holds it, it reports false and when that turn runs out.
+// already (a client's nested transactions share it; for at most maxTurn
+// in all), for ttl. When another holds it, it reports false and when that
+// turn runs out.
 func (s *Store) TakeTurn(ctx context.Context, holder string, ttl time.Duration) (bool, time.Time, error) {
 	var until time.Time
-	err := s.pool.QueryRow(ctx, `UPDATE write_turn SET holder = $1, until = now() + make_interval(secs => $2)
-		WHERE holder = $1 OR holder = '' OR until < now() RETURNING until`, holder, ttl.Seconds()).Scan(&until)
+	err := s.pool.QueryRow(ctx, `UPDATE write_turn
+		SET since = CASE WHEN holder = $1 AND until >= now() THEN since ELSE now() END,
+		    holder = $1,
+		    until = LEAST(now() + make_interval(secs => $2),
+		                  CASE WHEN holder = $1 AND until >= now() THEN since ELSE now() END + make_interval(secs => $3))
+		WHERE (holder = $1 AND since > now() - make_interval(secs => $3)) OR holder = '' OR until < now()
+		RETURNING until`, holder, ttl.Seconds(), maxTurn.Seconds()).Scan(&until)
 	if err == nil {
 		return true, until, nil
 	}
