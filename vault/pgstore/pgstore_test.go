@@ -153,11 +153,7 @@ func TestLeaseOneHolderAtATime(t *testing.T) {
 // another id is applied (the negative control).
 func TestCommitAppliedOnce(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	apply := func(id, key string) {
 		t.Helper()
 		if err := s.Apply(ctx, Commit{ID: id, At: Now, Writes: []Write{{K: []byte(key), V: []byte("v")}}}); err != nil {
@@ -181,11 +177,7 @@ func TestCommitAppliedOnce(t *testing.T) {
 // of the writes; it is named once; discarding and removing leave nothing.
 func TestPayloadsRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	p := s.Payloads()
 	body := make([]byte, 2*ChunkSize+12345)
 	for i := range body {
@@ -249,11 +241,7 @@ func TestPayloadsRoundTrip(t *testing.T) {
 // share it), but not for longer than maxTurn: then the next one gets it.
 func TestTurnIsNotKeptForever(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.Start(t).NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	take := func(who string) bool {
 		t.Helper()
 		got, _, err := s.TakeTurn(ctx, who, 5*time.Second)
