@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -136,8 +137,8 @@ func (c *Client) send(ctx context.Context, path string, body []byte, out any) er
 			err = ue.Err
 		}
 		err = fmt.Errorf("reaching the server %s: %w", c.base, err)
-		if ctx.Err() != nil {
-			return err
+		if ctx.Err() != nil || errors.As(err, new(*tls.CertificateVerificationError)) {
+			return err // asking again gets the same answer
 		}
 		return &noAnswer{err}
 	}
