@@ -63,6 +63,8 @@ var migrations = []string{
 	   n integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (payload, n))`,
 	// Version 6: when the writers' turn's holder took it (turn.go).
 	`ALTER TABLE write_turn ADD COLUMN since timestamptz NOT NULL DEFAULT '-infinity'`,
+	// Version 7: the writers waiting for the turn, in order (turn.go).
+	`CREATE TABLE turn_queue (holder text PRIMARY KEY, since timestamptz NOT NULL, seen timestamptz NOT NULL)`,
 }
 
 // migrationLock is the advisory lock key under which replicas that start

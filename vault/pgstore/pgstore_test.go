@@ -242,14 +242,7 @@ func TestPayloadsRoundTrip(t *testing.T) {
 func TestTurnIsNotKeptForever(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	take := func(who string) bool {
-		t.Helper()
-		got, _, err := s.TakeTurn(ctx, who, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
+	take := taker(t, s)
 	if !take("a") || !take("a") || take("b") {
 		t.Fatal("a takes the turn, takes it again, and b waits: want true, true, false")
 	}
@@ -268,5 +261,61 @@ func TestTurnIsNotKeptForever(t *testing.T) {
 	}
 	if err := s.EndTurn(ctx, "b"); err != nil || !take("a") {
 		t.Fatalf("after b ends its turn, a gets it: %v", err)
+	}
+}
+
+// Waiters get the writers' turn in the order they asked for it; one that
+// stopped asking (its client went away) loses its place.
+func TestTurnGoesInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	take := taker(t, s)
+	end := func(who string) {
+		t.Helper()
+		if err := s.EndTurn(ctx, who); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !take("a") || take("b") || take("c") {
+		t.Fatal("a takes the turn; b, then c, wait")
+	}
+	end("a")
+	if take("c") {
+		t.Fatal("c got the turn before b, who asked first")
+	}
+	if !take("b") {
+		t.Fatal("b, first in line, did not get the turn")
+	}
+	end("b")
+	if !take("c") {
+		t.Fatal("c, next in line, did not get the turn")
+	}
+	end("c")
+	// e asks and goes away; f, behind it, gets the turn once e's place lapses.
+	if !take("d") || take("e") || take("f") {
+		t.Fatal("d takes the turn; e, then f, wait")
+	}
+	end("d")
+	if take("f") {
+		t.Fatal("f got the turn while e, ahead of it, still asks")
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE turn_queue SET seen = now() - make_interval(secs => $1) WHERE holder = 'e'`, (queueAlive + time.Second).Seconds()); err != nil {
+		t.Fatal(err)
+	}
+	if !take("f") {
+		t.Fatal("f did not get the turn after e stopped asking")
+	}
+}
+
+// taker returns a function that asks for the writers' turn for who and
+// says whether it got it.
+func taker(t *testing.T, s *Store) func(who string) bool {
+	return func(who string) bool {
+		t.Helper()
+		got, _, err := s.TakeTurn(context.Background(), who, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
 }

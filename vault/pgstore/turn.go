@@ -15,8 +15,8 @@ import (
 // Every action that writes appends to the vault's one audit log, so on a
 // server two client actions that overlap always conflict and one of them
 // runs again (snapshot.go). Under load that wastes whole actions and can
-// starve a writer. So a client's writing transaction first takes the turn:
-// one holder at a time, named by the client, until its commit (which ends
+// starve a writer. So a client's writing transaction first takes the turn,
+// waiters in the order they asked: one holder at a time, named by the client, until its commit (which ends
 // the turn in the same transaction), an explicit end, or a time to live
 // (a client that died mid-action blocks no one for longer). The turn is
 // only an ordering: Apply checks every read as before, so a holder whose
@@ -32,20 +32,38 @@ const turnChannel = "notevault_turn"
 // others) loses it to the next in line after that.
 const maxTurn = 30 * time.Second
 
-// TakeTurn gives the turn to holder, if it is free, run out, or holder's
-// already (a client's nested transactions share it; for at most maxTurn
-// in all), for ttl. When another holds it, it reports false and when that
-// turn runs out.
+// queueAlive is how recently a waiter must have asked for the turn to
+// keep its place in the queue: one that gave up (its client went away)
+// loses it after that.
+const queueAlive = time.Second
+
+// TakeTurn gives the turn to holder, for ttl, if holder holds it already
+// (a client's nested transactions share it, for at most maxTurn in all),
+// or if it is free or run out and no writer still waiting asked for it
+// before holder did: waiters get it in the order they first asked. When
+// holder must wait, TakeTurn reports false and when the current turn runs
+// out. A waiter asks again at least every queueAlive.
 func (s *Store) TakeTurn(ctx context.Context, holder string, ttl time.Duration) (bool, time.Time, error) {
 	var until time.Time
-	err := s.pool.QueryRow(ctx, `UPDATE write_turn
+	err := s.pool.QueryRow(ctx, `WITH me AS (
+			INSERT INTO turn_queue (holder, since, seen) VALUES ($1, now(), now())
+			ON CONFLICT (holder) DO UPDATE SET seen = now()
+			RETURNING since),
+		ahead AS (
+			SELECT 1 FROM turn_queue q, me WHERE q.holder <> $1 AND q.since < me.since
+			  AND q.seen > now() - make_interval(secs => $4))
+		UPDATE write_turn
 		SET since = CASE WHEN holder = $1 AND until >= now() THEN since ELSE now() END,
 		    holder = $1,
 		    until = LEAST(now() + make_interval(secs => $2),
 		                  CASE WHEN holder = $1 AND until >= now() THEN since ELSE now() END + make_interval(secs => $3))
-		WHERE (holder = $1 AND since > now() - make_interval(secs => $3)) OR holder = '' OR until < now()
-		RETURNING until`, holder, ttl.Seconds(), maxTurn.Seconds()).Scan(&until)
+		WHERE (holder = $1 AND until >= now() AND since > now() - make_interval(secs => $3))
+		   OR ((holder = '' OR until < now()) AND NOT EXISTS (SELECT 1 FROM ahead))
+		RETURNING until`, holder, ttl.Seconds(), maxTurn.Seconds(), queueAlive.Seconds()).Scan(&until)
 	if err == nil {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM turn_queue WHERE holder = $1 OR seen < now() - make_interval(secs => $2)`, holder, 60); err != nil {
+			return false, until, fmt.Errorf("PostgreSQL: leaving the writers' queue: %w", mapErr(err))
+		}
 		return true, until, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
