@@ -202,6 +202,7 @@ type tx struct {
 	done      bool
 	turn      bool // it holds the writers' turn
 	committed bool
+	got       map[string]getResp // keys read, as read at the snapshot
 }
 
 // takeTurn waits for the writers' turn before a writable transaction's
@@ -224,24 +225,29 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 		}
 		return bytes.Clone(w.V), nil
 	}
-	if err := t.takeTurn(); err != nil {
-		return nil, err
-	}
-	var r getResp
-	if err := t.c.call(t.ctx, pathGet, getReq{At: t.at, Key: key}, &r); err != nil {
-		return nil, err
-	}
-	t.at = r.At
-	if t.writable {
-		t.reads = append(t.reads, bytes.Clone(key))
+	r, ok := t.got[string(key)]
+	if !ok {
+		if err := t.takeTurn(); err != nil {
+			return nil, err
+		}
+		if err := t.c.call(t.ctx, pathGet, getReq{At: t.at, Key: key}, &r); err != nil {
+			return nil, err
+		}
+		t.at = r.At
+		if t.writable {
+			t.reads = append(t.reads, bytes.Clone(key))
+		}
+		if t.got == nil {
+			t.got = map[string]getResp{}
+		}
+		// A snapshot does not change: the same key read again in this
+		// transaction is the same answer, with no request.
+		t.got[string(key)] = r
 	}
 	if !r.Found {
 		return nil, kv.ErrNotFound
 	}
-	if r.Value == nil {
-		r.Value = []byte{}
-	}
-	return r.Value, nil
+	return bytes.Clone(r.Value), nil
 }
 
 func (t *tx) Set(key, value []byte) error {
