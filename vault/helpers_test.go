@@ -148,7 +148,11 @@ type serverKeyring struct {
 // testServerStore starts a notevault server and returns its store as a
 // client sees it, signing as the server's admin.
 func testServerStore(t testing.TB) kv.Store {
-	srv := remotetest.Start(t, nil)
+	return serverStoreOf(t, remotetest.Start(t, nil))
+}
+
+// serverStoreOf is testServerStore for a server already started.
+func serverStoreOf(t testing.TB, srv *remotetest.Server) kv.Store {
 	c := srv.Client(t, srv.Admin)
 	keys, err := c.Keyring(context.Background())
 	if err != nil {

@@ -622,6 +622,9 @@ func serveScript(t *testing.T, e *testscript.Env) error {
 	if err := identity.WriteFile(adminFile, admin, nil); err != nil {
 		return err
 	}
+	// No gate (vault.ServerGate): it decides on the server's clock, and
+	// the scripts move their laptops' clocks (NOTEVAULT_TEST_NOW) at will.
+	// The real serve of TestServerScripts has it (server/gate.txtar).
 	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	hs := httptest.NewServer(api.Handler())
 	e.Defer(func() {

@@ -158,13 +158,13 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	if reapplied > 0 {
 		log.Warn("destruction ledger re-applied: the database held keys destroyed before (a restore from backup?)", "keys_deleted", reapplied)
 	}
-	vopts := vault.Options{Store: store, Keyring: keys, Payloads: store.Payloads()}
+	vopts := vault.Options{Store: store, Keyring: keys, Payloads: store.Payloads(), Now: e.now}
 	vdir := filepath.Join(state, "vault")
 	if err := vault.InitWith(vdir, vopts); err != nil && !errors.Is(err, vault.ErrExists) {
 		return err
 	}
 
-	api := &remote.Server{Store: store, KEK: provider, Keys: keys, Admin: admin, Log: log}
+	api := &remote.Server{Store: store, KEK: provider, Keys: keys, Admin: admin, Log: log, Gate: vault.NewServerGate(store, e.now)}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)

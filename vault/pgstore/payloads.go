@@ -120,6 +120,28 @@ func (s *Store) ReadChunk(ctx context.Context, id int64, n int) ([]byte, error) 
 	return data, nil
 }
 
+// ReadNamedChunk is ReadChunk that also says the payload's name (a
+// temporary one while it is written): what a server needs to decide
+// whether the asker may have it.
+func (s *Store) ReadNamedChunk(ctx context.Context, id int64, n int) ([]byte, string, error) {
+	var (
+		data []byte
+		name string
+	)
+	err := s.pool.QueryRow(ctx, `SELECT p.name, c.data FROM payloads p LEFT JOIN payload_chunks c ON c.payload = p.id AND c.n = $2
+		WHERE p.id = $1`, id, n).Scan(&name, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("PostgreSQL: reading a payload: %w", err)
+	}
+	if strings.HasPrefix(name, tmpPrefix) {
+		name = ""
+	}
+	return data, name, nil
+}
+
 func (s *Store) RemovePayloads(ctx context.Context, names []string) error {
 	if len(names) == 0 {
 		return nil

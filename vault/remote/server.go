@@ -34,7 +34,43 @@ type Server struct {
 	// Now is the clock of request proofs. Nil: time.Now.
 	Now func() time.Time
 
+	// Gate, when set, decides which stored copies each asker may be
+	// handed (vault.ServerGate); nil hands out every row.
+	Gate Gate
+
 	known sync.Map // fingerprint → identity.PublicKey, enrolled keys seen
+}
+
+// Gate is the server's own check of what it hands out: a record (Key) or
+// a payload (Copy, by name). Each returns "" when who may have it, or the
+// sentence that says why not, which the asker gets with a 403.
+type Gate interface {
+	Key(ctx context.Context, who identity.PublicKey, key []byte) (string, error)
+	Copy(ctx context.Context, who identity.PublicKey, name string) (string, error)
+}
+
+// gateKey asks the gate, if any, about the record at key.
+func (s *Server) gateKey(ctx context.Context, who identity.PublicKey, key []byte) error {
+	if s.Gate == nil {
+		return nil
+	}
+	return refused(s.Gate.Key(ctx, who, key))
+}
+
+// gateCopy asks the gate, if any, about the payload name ("" for one
+// still being written, which nothing refers to yet).
+func (s *Server) gateCopy(ctx context.Context, who identity.PublicKey, name string) error {
+	if s.Gate == nil || name == "" {
+		return nil
+	}
+	return refused(s.Gate.Copy(ctx, who, name))
+}
+
+func refused(why string, err error) error {
+	if err == nil && why != "" {
+		return &refusal{http.StatusForbidden, "denied", why}
+	}
+	return err
 }
 
 // maxPage bounds the bytes of values one scan response carries.
@@ -62,48 +98,59 @@ func (s *Server) Handler() http.Handler {
 	handle(pathDestroy, s.destroy)
 	handle(pathTurn, s.takeTurn)
 	handle(pathTurnEnd, s.endTurn)
-	for path, fn := range map[string]func(context.Context, payloadReq) (payloadResp, error){
-		pathPayloadCreate: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+	for path, fn := range map[string]func(context.Context, identity.PublicKey, payloadReq) (payloadResp, error){
+		pathPayloadCreate: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			id, err := s.Store.CreatePayload(ctx)
 			return payloadResp{ID: id}, err
 		},
-		pathPayloadWrite: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadWrite: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			if len(r.Data) == 0 || len(r.Data) > pgstore.ChunkSize {
 				return payloadResp{}, badRequest("a chunk is 1 to %d bytes", pgstore.ChunkSize)
 			}
 			return payloadResp{}, s.Store.WriteChunk(ctx, r.ID, r.N, r.Data)
 		},
-		pathPayloadPlace: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadPlace: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			return payloadResp{}, s.Store.PlacePayload(ctx, r.ID, r.Name)
 		},
-		pathPayloadDiscard: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadDiscard: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			return payloadResp{}, s.Store.DiscardPayload(ctx, r.ID)
 		},
-		pathPayloadOpen: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadOpen: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateCopy(ctx, who, r.Name); err != nil {
+				return payloadResp{}, err
+			}
 			id, size, err := s.Store.OpenPayload(ctx, r.Name)
 			if errors.Is(err, kv.ErrNotFound) {
 				return payloadResp{}, nil
 			}
 			return payloadResp{ID: id, Size: size, Found: err == nil}, err
 		},
-		pathPayloadRead: func(ctx context.Context, r payloadReq) (payloadResp, error) {
-			data, err := s.Store.ReadChunk(ctx, r.ID, r.N)
-			return payloadResp{Data: data, Found: data != nil}, err
+		pathPayloadRead: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			// Payload ids are sequential: the gate decides on the name the
+			// id has now, not on the one the client opened.
+			data, name, err := s.Store.ReadNamedChunk(ctx, r.ID, r.N)
+			if err == nil {
+				err = s.gateCopy(ctx, who, name)
+			}
+			if err != nil {
+				return payloadResp{}, err
+			}
+			return payloadResp{Data: data, Found: data != nil}, nil
 		},
-		pathPayloadRemove: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadRemove: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			return payloadResp{}, s.Store.RemovePayloads(ctx, r.Names)
 		},
-		pathPayloadNames: func(ctx context.Context, r payloadReq) (payloadResp, error) {
+		pathPayloadNames: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
 			placed, unfinished, err := s.Store.PayloadNames(ctx)
 			return payloadResp{Placed: placed, Unfinished: unfinished}, err
 		},
 	} {
-		handle(path, func(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+		handle(path, func(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 			var req payloadReq
 			if err := decode(body, &req); err != nil {
 				return nil, err
 			}
-			return fn(ctx, req)
+			return fn(ctx, who, req)
 		})
 	}
 	handle(pathEnrol, s.enrol)
@@ -207,7 +254,7 @@ func (s *Server) lookup(ctx context.Context, fp string) (identity.PublicKey, err
 	return k, err
 }
 
-func (s *Server) get(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+func (s *Server) get(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 	var req getReq
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -216,10 +263,16 @@ func (s *Server) get(ctx context.Context, _ identity.PublicKey, body []byte) (an
 	if errors.Is(err, kv.ErrNotFound) {
 		return getResp{At: at}, nil
 	}
-	return getResp{At: at, Found: err == nil, Value: v}, err
+	if err == nil {
+		err = s.gateKey(ctx, who, req.Key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return getResp{At: at, Found: true, Value: v}, nil
 }
 
-func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (any, error) {
+func (s *Server) scan(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 	var req scanReq
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -242,6 +295,13 @@ func (s *Server) scan(ctx context.Context, _ identity.PublicKey, body []byte) (a
 				covered.Hi = rows[i-1].K
 			}
 			break
+		}
+	}
+	if !req.KeysOnly {
+		for _, r := range rows {
+			if err := s.gateKey(ctx, who, r.K); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return scanResp{At: sc.At, Rows: rows, Covered: covered, More: more}, nil

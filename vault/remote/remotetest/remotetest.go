@@ -33,6 +33,13 @@ type Server struct {
 // when PostgreSQL is not installed (pgtest says how to install it).
 func Start(t testing.TB, now func() time.Time) *Server {
 	t.Helper()
+	return StartGated(t, now, nil)
+}
+
+// StartGated is Start with the server's gate (remote.Server.Gate) made by
+// gate over its store (nil: no gate).
+func StartGated(t testing.TB, now func() time.Time, gate func(*pgstore.Store) remote.Gate) *Server {
+	t.Helper()
 	ctx := context.Background()
 	store, err := pgstore.Open(ctx, pgtest.Start(t).NewDatabase(t))
 	if err != nil {
@@ -52,6 +59,9 @@ func Start(t testing.TB, now func() time.Time) *Server {
 		t.Fatal(err)
 	}
 	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if gate != nil {
+		api.Gate = gate(store)
+	}
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		hs.Close()

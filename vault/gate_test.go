@@ -1,0 +1,164 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notevault/notevault/policy"
+	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
+	"github.com/notevault/notevault/vault/remote"
+	"github.com/notevault/notevault/vault/remote/remotetest"
+)
+
+// gatedFixture is a fixture on a server whose gate (ServerGate) runs on
+// gateClock, with alice, bob and carol enrolled: each can also talk to the
+// server directly, as a client that does not decide reads first would.
+// carol holds a grant of an hour to summaries, on bob's consent.
+func gatedFixture(t *testing.T) (*fixture, *remotetest.Server, *fakeClock, *policy.Grant) {
+	t.Helper()
+	gateClock := newFakeClock()
+	srv := remotetest.StartGated(t, nil, func(s *pgstore.Store) remote.Gate { return NewServerGate(s, gateClock.Now) })
+	f := newFixtureOn(t, true, serverStoreOf(t, srv))
+	for _, id := range []*identity.Identity{f.alice, f.bob, f.carol} {
+		srv.Enrol(t, id)
+	}
+	if _, err := f.v.GiveConsent(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Time{}, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := f.v.AddGrant(f.ctx, f.agreement, "carol", []policy.Kind{policy.Summary}, time.Hour, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, srv, gateClock, g
+}
+
+// rawCopy fetches the record of copy blob from the server as id, without
+// the vault's own decision first.
+func rawCopy(t *testing.T, srv *remotetest.Server, id *identity.Identity, blob string) ([]byte, error) {
+	t.Helper()
+	tx, err := srv.Client(t, id).Store().Begin(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Discard()
+	return tx.Get([]byte(pBlob + blob))
+}
+
+// rawScan reads every copy record with its value, as notevault check does.
+func rawScan(t *testing.T, srv *remotetest.Server, id *identity.Identity) (int, error) {
+	t.Helper()
+	tx, err := srv.Client(t, id).Store().Begin(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Discard()
+	it := tx.NewIterator(kv.IterOptions{Prefix: []byte(pBlob)})
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Err()
+}
+
+func wantRefused(t *testing.T, err error, reason string) {
+	t.Helper()
+	var se *remote.ServerError
+	if !errors.As(err, &se) || se.Status != http.StatusForbidden || !strings.Contains(se.Msg, reason) {
+		t.Fatalf("got %v, want a 403 saying %q", err, reason)
+	}
+}
+
+// A supervisor whose grant ended is refused the copy made under it by the
+// server itself, not handed a ciphertext their key still opens: the client
+// that skips its own decision (or whose clock is behind) gets a 403. The
+// controls: the same copy while the grant lasts, and the same copy after
+// it to the mentee, for whom it is sealed to no key of theirs (re-wraps and
+// checks read every copy).
+func TestServerGateRefusesAnEndedGrantsCopy(t *testing.T) {
+	f, srv, gateClock, g := gatedFixture(t)
+	var err error
+	s := f.add(policy.Summary, f.alice, content("t", "what we agreed"))
+	session := f.add(policy.Session, f.alice, content("t", "session"))
+	blob := grantCopyID(g.ID, s.ID)
+
+	gateClock.Set(f.clock.Now())
+	if _, err := rawCopy(t, srv, f.carol, blob); err != nil {
+		t.Fatalf("while the grant lasts, carol is refused her copy: %v", err)
+	}
+	if n, err := rawScan(t, srv, f.carol); err != nil || n == 0 {
+		t.Fatalf("while the grant lasts, carol's scan of the copies: %d, %v", n, err)
+	}
+
+	gateClock.Set(f.clock.Now().Add(2 * time.Hour)) // the grant ended; the sweep has not run
+	_, err = rawCopy(t, srv, f.carol, blob)
+	wantRefused(t, err, "grant "+g.ID)
+	_, err = rawScan(t, srv, f.carol)
+	wantRefused(t, err, "grant "+g.ID)
+	if _, err := rawCopy(t, srv, f.bob, blob); err != nil {
+		t.Fatalf("bob, for whom the copy is not sealed, is refused it: %v", err)
+	}
+	if n, err := rawScan(t, srv, f.bob); err != nil || n == 0 {
+		t.Fatalf("bob's scan of the copies: %d, %v", n, err)
+	}
+	// Notes' own copies are never refused: carol may not read the session
+	// note, but it is sealed to alice and bob alone.
+	if _, err := rawCopy(t, srv, f.carol, session.ID); err != nil {
+		t.Fatalf("a copy not made for carol is refused to her: %v", err)
+	}
+	// A key that is no participant's (the fixture's own, the admin's) is
+	// handed everything: no copy opens with it.
+	if _, err := rawCopy(t, srv, srv.Admin, blob); err != nil {
+		t.Fatalf("the admin is refused: %v", err)
+	}
+}
+
+// A recording's copy kept as a payload is decided the same way, opened by
+// name or read chunk by chunk through a handle opened while the grant
+// lasted (payload ids are sequential: a client could guess one).
+func TestServerGateRefusesAnEndedGrantsPayload(t *testing.T) {
+	old := inlineMax
+	inlineMax = 16 << 10
+	t.Cleanup(func() { inlineMax = old })
+	f, srv, gateClock, g := gatedFixture(t)
+	body := bytes.Repeat([]byte("a long recording. "), 10000)
+	s, err := f.v.AddNoteFrom(f.ctx, NewNote{Agreement: f.agreement, Kind: policy.Summary, Content: content("rec", "")}, bytes.NewReader(body), f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := grantCopyID(g.ID, s.ID)
+	readAll := func(id *identity.Identity) error {
+		p, err := srv.Client(t, id).Payloads().Open(blob)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		_, err = io.Copy(io.Discard, p)
+		return err
+	}
+	gateClock.Set(f.clock.Now())
+	if err := readAll(f.carol); err != nil {
+		t.Fatalf("while the grant lasts, carol cannot read her copy's payload: %v", err)
+	}
+	early, err := srv.Client(t, f.carol).Payloads().Open(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+
+	gateClock.Set(f.clock.Now().Add(2 * time.Hour))
+	wantRefused(t, readAll(f.carol), "grant "+g.ID)
+	_, err = io.Copy(io.Discard, early)
+	wantRefused(t, err, "grant "+g.ID)
+	if err := readAll(f.bob); err != nil {
+		t.Fatalf("bob, for whom the payload is not sealed, cannot read it: %v", err)
+	}
+}
