@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/notevault/notevault/vault/kv"
@@ -69,11 +70,11 @@ func (p *Participant) keyAt(t time.Time) identity.PublicKey {
 	return p.Public
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`) })
 
 // ValidName reports whether name can name a participant.
 func ValidName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return invalid("participant name %q must be 1-32 lowercase letters, digits, '-' or '_', starting with a letter", name)
 	}
 	if name == ActorVault || name == ActorRetention {

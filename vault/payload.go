@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/notevault/notevault/vault/kv"
@@ -67,13 +68,13 @@ const payloadNonceSize = 16
 // payloadTmp prefixes payload files still being written.
 const payloadTmp = ".tmp-"
 
-var blobFileName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,190}$`)
+var blobFileName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,190}$`) })
 
 // checkBlobName refuses a blob id that cannot name a payload: the name
 // comes from the blob id, never from a stored record (the store is not
 // trusted to name files).
 func checkBlobName(blobID string) error {
-	if !blobFileName.MatchString(blobID) || strings.Contains(blobID, "..") {
+	if !blobFileName().MatchString(blobID) || strings.Contains(blobID, "..") {
 		return integrity("copy "+blobID, "its id cannot name a payload file")
 	}
 	return nil

@@ -184,8 +184,11 @@ func addCompletions(root *cobra.Command, g *globals, e *env) {
 				return f(cmd, args, toComplete)
 			}
 		}
+		// LocalNonPersistentFlags builds a flag set on every call: once
+		// per command, not once per flag (this walk runs in every process).
+		local := c.LocalNonPersistentFlags()
 		for name, what := range flagCompletions {
-			if c.LocalNonPersistentFlags().Lookup(name) != nil {
+			if local.Lookup(name) != nil {
 				// An error means a completion is registered already: the
 				// command's own knows better.
 				_ = c.RegisterFlagCompletionFunc(name, complete(what))

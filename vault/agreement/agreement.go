@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -37,11 +38,11 @@ const Schema = 2
 
 var (
 	// namePattern is what a participant name must match.
-	namePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`) })
 	// slugPattern is what a confidentiality exception must match.
-	slugPattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+	slugPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]+$`) })
 	// yamlLine picks the line out of a yaml.v3 syntax error.
-	yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 )
 
 // Agreement is a parsed and validated mentoring agreement file.
@@ -191,7 +192,7 @@ func ParseSchema(data []byte, schema int) (a *Agreement, err error) {
 // yamlError rephrases a yaml.v3 error as one sentence with its line.
 func yamlError(err error) *Error {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		if line, convErr := strconv.Atoi(m[1]); convErr == nil {
 			return &Error{Line: line, Msg: "the file is not valid YAML: " + m[2]}
 		}
@@ -500,7 +501,7 @@ func (p *parser) exceptions(f field) error {
 	first := map[string]int{}
 	for i, e := range items {
 		line := f.value.Content[i].Line
-		if !slugPattern.MatchString(e) {
+		if !slugPattern().MatchString(e) {
 			return &Error{Line: line, Field: f.path, Msg: fmt.Sprintf("exception %q is not a slug (use lowercase letters, digits and dashes, e.g. risk-of-harm)", clip(e))}
 		}
 		if l, dup := first[e]; dup {
@@ -587,10 +588,10 @@ func participantNode(n *yaml.Node, path string) (string, error) {
 		return "", err
 	}
 	if null || s == "" {
-		return "", &Error{Line: n.Line, Field: path, Msg: "needs a participant name (matching " + namePattern.String() + ")"}
+		return "", &Error{Line: n.Line, Field: path, Msg: "needs a participant name (matching " + namePattern().String() + ")"}
 	}
-	if !namePattern.MatchString(s) {
-		return "", &Error{Line: n.Line, Field: path, Msg: fmt.Sprintf("%q is not a valid participant name (it must match %s)", clip(s), namePattern.String())}
+	if !namePattern().MatchString(s) {
+		return "", &Error{Line: n.Line, Field: path, Msg: fmt.Sprintf("%q is not a valid participant name (it must match %s)", clip(s), namePattern().String())}
 	}
 	return s, nil
 }

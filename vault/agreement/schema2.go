@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -16,9 +17,9 @@ import (
 
 var (
 	// clausePattern is what a clause's name must match.
-	clausePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	clausePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`) })
 	// criterionPattern is what a success criterion's id must match.
-	criterionPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+	criterionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`) })
 )
 
 var (
@@ -65,7 +66,7 @@ func (p *parser) clauses(f field) error {
 		return err
 	}
 	for _, g := range fs {
-		if !clausePattern.MatchString(g.name) {
+		if !clausePattern().MatchString(g.name) {
 			return &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("clause name %q is not a plain name (use lowercase letters, digits, _ and -, e.g. power_dynamics)", clip(g.name))}
 		}
 		s, err := text(g)
@@ -174,7 +175,7 @@ func criterion(n *yaml.Node, path, def string) (Criterion, error) {
 		switch g.name {
 		case "id":
 			var s string
-			if s, err = text(g); err == nil && !criterionPattern.MatchString(s) {
+			if s, err = text(g); err == nil && !criterionPattern().MatchString(s) {
 				err = &Error{Line: g.value.Line, Field: g.path, Msg: fmt.Sprintf("%q is not a criterion id (use lowercase letters, digits, _ and -, e.g. portfolio)", clip(s))}
 			}
 			c.ID = s
@@ -275,7 +276,7 @@ func (p *parser) exceptionMap(f field) error {
 	}
 	c := &p.a.Confidentiality
 	for _, g := range fs {
-		if !slugPattern.MatchString(g.name) {
+		if !slugPattern().MatchString(g.name) {
 			return &Error{Line: g.key.Line, Field: f.path, Msg: fmt.Sprintf("exception %q is not a slug (use lowercase letters, digits and dashes, e.g. risk-of-harm)", clip(g.name))}
 		}
 		c.Exceptions = append(c.Exceptions, g.name)

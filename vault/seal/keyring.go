@@ -18,7 +18,7 @@ import (
 // under it is gone for good.
 var ErrShredded = errors.New("shred key destroyed")
 
-var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,95}$`)
+var bucketName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,95}$`) })
 
 const keySuffix = ".key"
 
@@ -50,7 +50,7 @@ func OpenKeyring(dir string) (*Keyring, error) {
 }
 
 func (k *Keyring) path(bucket string) (string, error) {
-	if !bucketName.MatchString(bucket) {
+	if !bucketName().MatchString(bucket) {
 		return "", fmt.Errorf("shred keys: invalid bucket name %q", bucket)
 	}
 	return filepath.Join(k.dir, bucket+keySuffix), nil
@@ -241,7 +241,7 @@ func (k *Keyring) Buckets() ([]string, error) {
 		if !e.Type().IsRegular() {
 			continue // a symlink or anything else planted here holds no key
 		}
-		if name, ok := strings.CutSuffix(e.Name(), keySuffix); ok && bucketName.MatchString(name) {
+		if name, ok := strings.CutSuffix(e.Name(), keySuffix); ok && bucketName().MatchString(name) {
 			out = append(out, name)
 		}
 	}
