@@ -34,43 +34,69 @@ type logHead struct {
 // such a clock cannot be trusted, so the vault refuses to act.
 var ErrClock = errors.New("the clock is earlier than the newest audit record; refusing to act on it")
 
-// appendLog links rec to the chain, signs it when signer is not nil, and adds
-// it to txn. The record commits with the action it records, or neither does:
-// the log fails closed.
+// appendLog queues rec for the audit log; flushLog gives it its place
+// (sequence number and previous hash) and signs it at the end of the
+// transaction. The record commits with the action it records, or neither
+// does: the log fails closed. The log's head is the one record every
+// writer changes, so
+// it is read last: on a server, after the writers' turn (kv.Turner), which
+// then covers only the end of an action, not its crypto and its reads.
 func (v *Vault) appendLog(txn kv.Txn, rec *audit.Record, signer audit.Signer) error {
-	// The head is read once per transaction and written once, at commit
-	// (see update): a sweep appends thousands of receipts in one.
-	if v.head == nil {
-		v.head = &logHead{}
-		if err := get(txn, kLogHead, v.head); err != nil && !isNotFound(err) {
-			v.head = nil
-			return err
-		}
-	}
-	head := v.head
 	if rec.Time.IsZero() {
 		rec.Time = v.Now()
 	}
 	rec.Time = rec.Time.UTC()
-	if rec.Time.Before(head.Time) {
-		return ErrClock
-	}
-	rec.Seq = head.Seq + 1
-	rec.Prev = head.Hash
-	if signer != nil {
-		rec.SignWith(signer)
-	}
-	b, err := audit.Encode(rec)
-	if err != nil {
-		return err
-	}
-	if err := txn.Set([]byte(logKey(rec.Seq)), b); err != nil {
-		return err
-	}
-	h := rec.Hash()
-	*head = logHead{Seq: rec.Seq, Hash: hex.EncodeToString(h[:]), Time: rec.Time}
-	v.headDirty = true
+	v.queued = append(v.queued, queuedRecord{rec, signer})
 	return nil
+}
+
+// queuedRecord is a record appendLog queued, with who signs it.
+type queuedRecord struct {
+	rec    *audit.Record
+	signer audit.Signer
+}
+
+// flushLog appends the queued records to the log in txn and moves its
+// head: the head is read once per transaction and written once (a sweep
+// appends thousands of receipts in one).
+func (v *Vault) flushLog(txn kv.Txn) error {
+	if len(v.queued) == 0 {
+		return nil
+	}
+	head := &logHead{}
+	if err := get(txn, kLogHead, head); err != nil && !isNotFound(err) {
+		return err
+	}
+	now := v.Now()
+	for _, q := range v.queued {
+		rec := q.rec
+		if rec.Time.Before(head.Time) {
+			// Another writer committed a newer record while this action
+			// ran (on a server, where writers take turns only for the
+			// end): the record takes the time it is appended at. A clock
+			// behind the log is still refused.
+			if head.Time.After(now) {
+				return ErrClock
+			}
+			rec.Time = now
+		}
+		rec.Seq = head.Seq + 1
+		rec.Prev = head.Hash
+		if q.signer != nil {
+			rec.SignWith(q.signer)
+		}
+		b, err := audit.Encode(rec)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set([]byte(logKey(rec.Seq)), b); err != nil {
+			return err
+		}
+		h := rec.Hash()
+		*head = logHead{Seq: rec.Seq, Hash: hex.EncodeToString(h[:]), Time: rec.Time}
+	}
+	v.queued = nil
+	return put(txn, kLogHead, head)
 }
 
 // trust is what this process has verified of the audit log, under mu.

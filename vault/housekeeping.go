@@ -188,7 +188,7 @@ func (v *Vault) adopt(nv *Vault) {
 	v.headsMu.Lock()
 	defer v.headsMu.Unlock()
 	v.store, v.db, v.keys, v.lock, v.waitF, v.ckKey = nv.store, nv.db, nv.keys, nv.lock, nv.waitF, nv.ckKey
-	v.head, v.headDirty, v.wrote, v.trust, v.failed = nv.head, nv.headDirty, nv.wrote, nv.trust, nv.failed
+	v.queued, v.wrote, v.trust, v.failed = nv.queued, nv.wrote, nv.trust, nv.failed
 	v.heads, v.verified, v.pending = nv.heads, nv.verified, nv.pending
 	v.pinPath, v.pinAbs, v.pinned = nv.pinPath, nv.pinAbs, nv.pinned
 	v.compactOnClose, v.closed = nv.compactOnClose, false

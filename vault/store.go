@@ -151,7 +151,7 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	if v.failed != nil {
 		return v.failed
 	}
-	defer func() { v.head, v.headDirty = nil, false }()
+	defer func() { v.queued = nil }()
 	// On a shared store (a server's PostgreSQL) another process's action
 	// may conflict with this one: nothing was written, and fn runs again
 	// on a fresh snapshot. fn must be safe to run more than once: it keeps
@@ -192,7 +192,7 @@ func backoff(attempt int) {
 // tryUpdate is one attempt of update: it returns the committed transaction.
 // The shred keys a failed attempt made go with it.
 func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
-	v.head, v.headDirty = nil, false
+	v.queued = nil
 	txn, err := v.store.Begin(context.Background(), true)
 	if err != nil {
 		return nil, err
@@ -202,18 +202,27 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 	if fk, ok := v.keys.(*fileKeys); ok {
 		defer func() { fk.settle(txn, committed) }()
 	}
-	if err := v.checkLog(txn); err != nil {
-		return nil, v.fail(err)
-	}
 	if err := fn(txn); err != nil {
 		v.settleHeads(txn, false)
 		return nil, err
 	}
-	if v.headDirty {
-		if err := put(txn, kLogHead, v.head); err != nil {
+	// The end of the action: on a server, the writers' turn (the reads so
+	// far still hold, or the action runs again), then the audit log, which
+	// every writer changes: checked to extend what this process verified,
+	// and appended to. Nothing was committed or shown before.
+	if t, ok := txn.(kv.Turner); ok {
+		if err := t.TakeTurn(); err != nil {
 			v.settleHeads(txn, false)
 			return nil, err
 		}
+	}
+	if err := v.checkLog(txn); err != nil {
+		v.settleHeads(txn, false)
+		return nil, v.fail(err)
+	}
+	if err := v.flushLog(txn); err != nil {
+		v.settleHeads(txn, false)
+		return nil, err
 	}
 	if err := txn.Commit(); err != nil {
 		v.settleHeads(txn, false)

@@ -174,15 +174,15 @@ type Vault struct {
 	ckKey    string // checkpoint signer key
 
 	mu sync.Mutex // serialises writers
-	// The audit log's head within the transaction under way (guarded by mu).
-	head      *logHead
-	headDirty bool
-	wrote     bool
-	trust     *trust // what this process verified of the log (guarded by mu)
-	failed    error  // a refusal since open: no more writes, no pin (guarded by mu)
-	closeMu   sync.Mutex
-	closed    bool     // guarded by closeMu
-	waitF     *os.File // the wait file, to see whether anyone waits (housekeeping.go)
+	// The audit records the transaction under way appends (guarded by mu;
+	// flushLog writes them).
+	queued  []queuedRecord
+	wrote   bool
+	trust   *trust // what this process verified of the log (guarded by mu)
+	failed  error  // a refusal since open: no more writes, no pin (guarded by mu)
+	closeMu sync.Mutex
+	closed  bool     // guarded by closeMu
+	waitF   *os.File // the wait file, to see whether anyone waits (housekeeping.go)
 	// compactOnClose: level 0 had CompactAt tables at open, and Close
 	// merges them into the base level (one bounded step, see Close).
 	compactOnClose bool

@@ -16,6 +16,7 @@ import (
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/audit"
 	"github.com/notevault/notevault/vault/identity"
+	"github.com/notevault/notevault/vault/kv"
 )
 
 func wantDenied(t *testing.T, err error, rule string) {
@@ -611,5 +612,34 @@ func TestSealedBlobCannotMove(t *testing.T) {
 	// A is untouched.
 	if p, err := f.v.ReadNote(f.ctx, a.ID, f.bob); err != nil || string(p.Content.Body) != "BODY OF A" {
 		t.Fatalf("note A after the swap: %v", err)
+	}
+}
+
+// A record stamped before another writer's newer one reached the log (on a
+// server, writers take turns only for the end of an action) takes the time
+// it is appended at; a clock behind the log is still refused. The record
+// here is stamped an hour back by hand, as a writer whose action began
+// before the newest record would have.
+func TestFlushLogRestampsAnOvertakenRecord(t *testing.T) {
+	f := newFixture(t, true)
+	f.add(policy.Session, f.alice, content("t", "x"))
+	late := &audit.Record{Actor: "alice", Action: "note.read", Agreement: f.agreement, Time: f.clock.Now().Add(-time.Hour)}
+	if err := f.v.update(func(txn kv.Txn) error { return f.v.appendLog(txn, late, f.alice) }); err != nil {
+		t.Fatalf("an overtaken record was refused: %v", err)
+	}
+	if !late.Time.Equal(f.clock.Now()) {
+		t.Fatalf("the overtaken record kept the time %s, want %s", late.Time, f.clock.Now())
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatalf("the log no longer verifies: %v", err)
+	}
+	// The control: with the clock itself behind the log, the same append
+	// is refused.
+	f.clock.Advance(-time.Minute)
+	err := f.v.update(func(txn kv.Txn) error {
+		return f.v.appendLog(txn, &audit.Record{Actor: "alice", Action: "note.read", Agreement: f.agreement}, f.alice)
+	})
+	if !errors.Is(err, ErrClock) {
+		t.Fatalf("a clock behind the log: %v, want ErrClock", err)
 	}
 }

@@ -68,6 +68,16 @@ type Tx interface {
 	Discard()
 }
 
+// Turner is a transaction on a store shared by many writers (a server's:
+// vault/remote) that can wait for the writers' turn before its last reads
+// and its commit. TakeTurn returns kv.ErrConflict when something the
+// transaction read so far changed since it read it: the action runs again.
+// The vault takes the turn at the end of an action, before it reads the
+// audit log's head, which every writer changes.
+type Turner interface {
+	TakeTurn() error
+}
+
 // IterOptions choose what an Iterator walks.
 type IterOptions struct {
 	// Prefix limits the walk to keys that start with it.

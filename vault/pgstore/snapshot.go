@@ -243,41 +243,8 @@ func (s *Store) Apply(ctx context.Context, c Commit) error {
 	if tag.RowsAffected() == 0 {
 		return nil // applied before
 	}
-	if len(reads) > 0 || len(scans) > 0 {
-		var purged int64
-		if err := pt.tx.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
-			return pt.fail(err)
-		}
-		if at < purged {
-			return errSnapshotTooOld
-		}
-	}
-	if len(reads) > 0 {
-		var changed bool
-		if err := pt.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kv WHERE k = ANY($1) AND ver > $2)`, reads, at).Scan(&changed); err != nil {
-			return pt.fail(err)
-		}
-		if changed {
-			return errChanged
-		}
-	}
-	for _, r := range scans {
-		q := `SELECT EXISTS (SELECT 1 FROM kv WHERE ver > $1 AND k >= $2`
-		args := []any{at, append([]byte{}, r.Lo...)}
-		if r.Hi != nil {
-			args = append(args, r.Hi)
-			q += ` AND k <= $3`
-		} else if up := successor(r.Prefix); up != nil {
-			args = append(args, up)
-			q += ` AND k < $3`
-		}
-		var changed bool
-		if err := pt.tx.QueryRow(ctx, q+`)`, args...).Scan(&changed); err != nil {
-			return pt.fail(err)
-		}
-		if changed {
-			return errChanged
-		}
+	if err := unchangedSince(ctx, pt.tx, at, reads, scans); err != nil {
+		return pt.fail(err)
 	}
 	for _, w := range writes {
 		if w.Delete {
@@ -295,6 +262,86 @@ func (s *Store) Apply(ctx context.Context, c Commit) error {
 		}
 	}
 	return t.Commit()
+}
+
+// querier is what unchangedSince asks: a pgx transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// unchangedSince returns errChanged (a kv.ErrConflict) when a key of
+// reads, or any key in a range of scans, was written or deleted after
+// snapshot at, and errSnapshotTooOld when at is older than the tombstones
+// kept; q's own snapshot is what it checks against.
+func unchangedSince(ctx context.Context, q querier, at int64, reads [][]byte, scans []Range) error {
+	if len(reads) == 0 && len(scans) == 0 {
+		return nil
+	}
+	var purged int64
+	if err := q.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
+		return err
+	}
+	if at < purged {
+		return errSnapshotTooOld
+	}
+	if len(reads) > 0 {
+		var changed bool
+		if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kv WHERE k = ANY($1) AND ver > $2)`, reads, at).Scan(&changed); err != nil {
+			return err
+		}
+		if changed {
+			return errChanged
+		}
+	}
+	for _, r := range scans {
+		sql := `SELECT EXISTS (SELECT 1 FROM kv WHERE ver > $1 AND k >= $2`
+		args := []any{at, append([]byte{}, r.Lo...)}
+		if r.Hi != nil {
+			args = append(args, r.Hi)
+			sql += ` AND k <= $3`
+		} else if up := successor(r.Prefix); up != nil {
+			args = append(args, up)
+			sql += ` AND k < $3`
+		}
+		var changed bool
+		if err := q.QueryRow(ctx, sql+`)`, args...).Scan(&changed); err != nil {
+			return err
+		}
+		if changed {
+			return errChanged
+		}
+	}
+	return nil
+}
+
+// Advance moves a client transaction's snapshot from at to the newest
+// commit, if nothing it read at at (reads, and every key in the ranges of
+// scans) changed since: its reads are then as they would have been at the
+// newer snapshot, and it reads on from there. Otherwise it returns
+// kv.ErrConflict. A transaction that has read nothing (at is Now) keeps
+// Now. Checked at one PostgreSQL snapshot, so no commit slips between the
+// check and the clock it returns.
+func (s *Store) Advance(ctx context.Context, at int64, reads [][]byte, scans []Range) (int64, error) {
+	if at == Now {
+		return Now, nil
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return at, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT n FROM kv_clock`).Scan(&n); err != nil {
+		return at, fmt.Errorf("PostgreSQL: reading the commit clock: %w", mapErr(err))
+	}
+	if err := unchangedSince(ctx, tx, at, reads, scans); err != nil {
+		var c *conflict
+		if errors.As(err, &c) {
+			return at, err
+		}
+		return at, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	return n, nil
 }
 
 // commitIDsKept is how long Apply remembers a commit's id: a client sends

@@ -188,9 +188,10 @@ func (s *store) Close() error {
 }
 
 // tx reads at one snapshot, taken by its first read, and buffers its
-// writes until Commit sends them with what it read. A writable one first
-// waits for the writers' turn (pgstore/turn.go), so that writers on a
-// server take turns rather than run over each other and start again.
+// writes until Commit sends them with what it read. A writable one waits
+// for the writers' turn (pgstore/turn.go) before its last reads and its
+// commit (TakeTurn), so that writers on a server take turns for the part
+// every writer touches rather than run over each other and start again.
 type tx struct {
 	c         *Client
 	ctx       context.Context
@@ -205,16 +206,25 @@ type tx struct {
 	got       map[string]getResp // keys read, as read at the snapshot
 }
 
-// takeTurn waits for the writers' turn before a writable transaction's
-// first request.
-func (t *tx) takeTurn() error {
+// TakeTurn waits for the writers' turn (kv.Turner): the vault asks for it
+// at the end of an action, before it reads the audit log's head and
+// commits, so that writers run their reads and their crypto side by side
+// and take turns only for the end. The server moves the snapshot to the
+// newest commit if nothing read so far changed, or answers a conflict
+// (the action runs again). A commit takes the turn itself if it was not
+// taken.
+func (t *tx) TakeTurn() error {
 	if !t.writable || t.turn {
 		return nil
 	}
-	if err := t.c.call(t.ctx, pathTurn, turnReq{Holder: t.c.holder}, nil); err != nil {
+	var r turnResp
+	if err := t.c.call(t.ctx, pathTurn, turnReq{Holder: t.c.holder, At: t.at, Reads: t.reads, Scans: t.scans}, &r); err != nil {
 		return err
 	}
 	t.turn = true
+	if t.at != pgstore.Now {
+		t.at = r.At
+	}
 	return nil
 }
 
@@ -227,9 +237,6 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 	}
 	r, ok := t.got[string(key)]
 	if !ok {
-		if err := t.takeTurn(); err != nil {
-			return nil, err
-		}
 		if err := t.c.call(t.ctx, pathGet, getReq{At: t.at, Key: key}, &r); err != nil {
 			return nil, err
 		}
@@ -274,7 +281,7 @@ func (t *tx) Commit() error {
 	if len(t.writes) == 0 {
 		return nil
 	}
-	if err := t.takeTurn(); err != nil {
+	if err := t.TakeTurn(); err != nil {
 		return err
 	}
 	id := make([]byte, 16)
@@ -376,10 +383,6 @@ func (i *iter) start(from []byte) {
 
 func (i *iter) fetch(from []byte, incl bool) {
 	if i.err != nil {
-		return
-	}
-	if err := i.t.takeTurn(); err != nil {
-		i.err = err
 		return
 	}
 	var r scanResp

@@ -106,6 +106,17 @@ type unwrapResp struct {
 // fingerprint.
 type turnReq struct {
 	Holder string `json:"holder"`
+	// What the transaction read so far, at its snapshot At (pgstore.Now:
+	// nothing yet): taking the turn moves the snapshot to the newest
+	// commit if none of it changed.
+	At    int64           `json:"at,omitempty"`
+	Reads [][]byte        `json:"reads,omitempty"`
+	Scans []pgstore.Range `json:"scans,omitempty"`
+}
+
+// turnResp is the snapshot the transaction reads at from then on.
+type turnResp struct {
+	At int64 `json:"at"`
 }
 
 type destroyReq struct {

@@ -310,10 +310,11 @@ func TestPurgedSnapshotIsRefused(t *testing.T) {
 	}
 }
 
-// Writers take turns: a second client's writing transaction waits while
-// the first holds the turn, and goes on, without a conflict, once the
-// first commits. A holder that never commits blocks no one past the
-// turn's time to live.
+// Writers take turns for the end of their transactions (kv.Turner): a
+// second writer reads while the first holds the turn, then waits for it at
+// its commit; once the first commits, the second learns that what it read
+// changed (a conflict: its action runs again, never on a stale read), and
+// run again it commits after the first.
 func TestWritersTakeTurns(t *testing.T) {
 	srv := remotetest.Start(t, nil)
 	a, b := srv.Client(t, srv.Admin).Store(), srv.Client(t, srv.Admin).Store()
@@ -323,27 +324,87 @@ func TestWritersTakeTurns(t *testing.T) {
 	if _, err := ta.Get([]byte("head")); err != nil {
 		t.Fatal(err)
 	}
+	if err := ta.(kv.Turner).TakeTurn(); err != nil {
+		t.Fatal(err)
+	}
 	order := make(chan string, 2)
+	var bErr error
 	go func() {
-		err := kv.Update(context.Background(), b, func(txn kv.Txn) error {
-			v, err := txn.Get([]byte("head"))
+		bErr = kv.Update(context.Background(), b, func(txn kv.Txn) error {
+			v, err := txn.Get([]byte("head")) // no wait: a read takes no turn
 			if err != nil {
 				return err
 			}
 			return txn.Set([]byte("head"), append(v, 'b'))
 		})
-		order <- fmt.Sprint("b: ", err)
+		order <- "b"
 	}()
 	time.Sleep(200 * time.Millisecond) // b is waiting for the turn by now
 	ta.Set([]byte("head"), []byte("0a"))
-	order <- fmt.Sprint("a: ", ta.Commit())
-	if first, second := <-order, <-order; first != "a: <nil>" || second != "b: <nil>" {
-		t.Fatalf("commits in the order %q, %q; want a's, then b's, both without error", first, second)
+	if err := ta.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	order <- "a"
+	if first, second := <-order, <-order; first != "a" || second != "b" {
+		t.Fatalf("commits ended in the order %s, %s; want a's, then b's", first, second)
+	}
+	if !errors.Is(bErr, kv.ErrConflict) {
+		t.Fatalf("b committed on a stale read of head: %v", bErr)
+	}
+	if err := kv.Update(context.Background(), b, func(txn kv.Txn) error {
+		v, err := txn.Get([]byte("head"))
+		if err != nil {
+			return err
+		}
+		return txn.Set([]byte("head"), append(v, 'b'))
+	}); err != nil {
+		t.Fatal(err)
 	}
 	var head []byte
 	kv.View(context.Background(), a, func(txn kv.Txn) error { head, _ = txn.Get([]byte("head")); return nil })
 	if string(head) != "0ab" {
 		t.Fatalf("head %q, want 0ab: b read after a committed", head)
+	}
+}
+
+// Taking the turn moves a transaction's snapshot to the newest commit when
+// nothing it read changed: a row another writer committed meanwhile is then
+// read, not refused as newer than the snapshot. The control: without the
+// turn, the same read is a conflict.
+func TestTurnMovesTheSnapshot(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	a, b := srv.Client(t, srv.Admin).Store(), srv.Client(t, srv.Admin).Store()
+	set(t, a, "cold", "1")
+	set(t, a, "hot", "1")
+	for _, turn := range []bool{false, true} {
+		ta, _ := a.Begin(context.Background(), true)
+		if _, err := ta.Get([]byte("cold")); err != nil {
+			t.Fatal(err)
+		}
+		set(t, b, "hot", fmt.Sprint("after ", turn)) // b commits while a works
+		if turn {
+			if err := ta.(kv.Turner).TakeTurn(); err != nil {
+				t.Fatalf("the turn refused although nothing a read changed: %v", err)
+			}
+		}
+		v, err := ta.Get([]byte("hot"))
+		switch {
+		case turn && (err != nil || string(v) != "after true"):
+			t.Fatalf("after the turn, hot reads %q, %v; want b's commit", v, err)
+		case !turn && !errors.Is(err, kv.ErrConflict):
+			t.Fatalf("without the turn, a row newer than the snapshot read %q, %v; want a conflict", v, err)
+		}
+		ta.Discard()
+	}
+	// And a read that did change is refused at the turn.
+	ta, _ := a.Begin(context.Background(), true)
+	defer ta.Discard()
+	if _, err := ta.Get([]byte("cold")); err != nil {
+		t.Fatal(err)
+	}
+	set(t, b, "cold", "2")
+	if err := ta.(kv.Turner).TakeTurn(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("the turn kept a snapshot whose read changed: %v", err)
 	}
 }
 

@@ -336,13 +336,30 @@ const (
 
 // takeTurn waits until the client holds the writers' turn, or answers a
 // conflict (the client's action backs off and runs again) after turnWait.
+// Holding it, it moves the client's snapshot to the newest commit if
+// nothing the client read so far changed since (pgstore.Advance), or gives
+// the turn back and answers a conflict.
 func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 	var req turnReq
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if err := s.waitTurn(ctx, who, req); err != nil {
+		return nil, err
+	}
+	holder := who.Fingerprint() + "/" + req.Holder
+	at, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans)
+	if err != nil {
+		s.Store.EndTurn(context.WithoutCancel(ctx), holder)
+		return nil, err
+	}
+	return turnResp{At: at}, nil
+}
+
+// waitTurn waits until the client holds the writers' turn.
+func (s *Server) waitTurn(ctx context.Context, who identity.PublicKey, req turnReq) error {
 	if req.Holder == "" || len(req.Holder) > 64 {
-		return nil, badRequest("a turn needs a holder of 1 to 64 characters")
+		return badRequest("a turn needs a holder of 1 to 64 characters")
 	}
 	holder := who.Fingerprint() + "/" + req.Holder
 	deadline := time.Now().Add(turnWait)
@@ -350,17 +367,17 @@ func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []by
 		ended := s.Store.TurnEnded()
 		got, until, err := s.Store.TakeTurn(ctx, holder, turnTTL)
 		if err != nil || got {
-			return struct{}{}, err
+			return err
 		}
 		wait := min(time.Until(until), time.Until(deadline), 100*time.Millisecond) // a NOTIFY may be lost
 		if time.Until(deadline) <= 0 {
-			return nil, kv.ErrConflict
+			return kv.ErrConflict
 		}
 		select {
 		case <-ended:
 		case <-time.After(max(wait, time.Millisecond)):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
