@@ -126,7 +126,8 @@ func TestServeLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		api := (&remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+		api := (&remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Gate: vault.NewServerGate(store, nil), AppendOnly: vault.AppendOnly()}).Handler()
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			sw := &statusWriter{ResponseWriter: w, status: 200}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/notevault/notevault/policy"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/kv"
-	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/remote"
 	"github.com/notevault/notevault/vault/remote/remotetest"
 )
@@ -25,7 +25,9 @@ import (
 func gatedFixture(t *testing.T) (*fixture, *remotetest.Server, *fakeClock, *policy.Grant) {
 	t.Helper()
 	gateClock := newFakeClock()
-	srv := remotetest.StartGated(t, nil, func(s *pgstore.Store) remote.Gate { return NewServerGate(s, gateClock.Now) })
+	srv := remotetest.StartWith(t, nil, func(api *remote.Server) {
+		api.Gate, api.AppendOnly = NewServerGate(api.Store, gateClock.Now), AppendOnly()
+	})
 	f := newFixtureOn(t, true, serverStoreOf(t, srv))
 	for _, id := range []*identity.Identity{f.alice, f.bob, f.carol} {
 		srv.Enrol(t, id)
@@ -160,5 +162,69 @@ func TestServerGateRefusesAnEndedGrantsPayload(t *testing.T) {
 	wantRefused(t, err, "grant "+g.ID)
 	if err := readAll(f.bob); err != nil {
 		t.Fatalf("bob, for whom the payload is not sealed, cannot read it: %v", err)
+	}
+}
+
+// An enrolled participant who edits their notevault (here: writes the
+// store directly) cannot rewrite history on a server: a commit that
+// changes or removes an audit record or a fact of an agreement's chain is
+// refused with 403, and nothing of it is written; the vault still works.
+// The control: the same participant's commit that only appends a key
+// there goes through (what every action does; a forged record appended is
+// then caught by the clients' verification, as in a directory).
+func TestServerRefusesRewritingHistory(t *testing.T) {
+	f, srv, _, _ := gatedFixture(t)
+	n := f.add(policy.Session, f.alice, content("t", "x"))
+	bob := srv.Client(t, f.bob).Store()
+	commit := func(fn func(kv.Txn) error) error { return kv.Update(f.ctx, bob, fn) }
+	forged := []byte("a forged record")
+	for _, c := range []struct {
+		what string
+		fn   func(kv.Txn) error
+	}{
+		{"overwrite the first audit record", func(txn kv.Txn) error { return txn.Set([]byte(logKey(1)), forged) }},
+		{"remove the first audit record", func(txn kv.Txn) error { return txn.Delete([]byte(logKey(1))) }},
+		{"overwrite the agreement's first fact", func(txn kv.Txn) error { return txn.Set([]byte(factKey(f.agreement, 1)), forged) }},
+		{"remove the agreement's first fact", func(txn kv.Txn) error { return txn.Delete([]byte(factKey(f.agreement, 1))) }},
+		{"overwrite a record beside an innocent write", func(txn kv.Txn) error {
+			if err := txn.Set([]byte("u/innocent"), []byte("1")); err != nil {
+				return err
+			}
+			return txn.Set([]byte(logKey(2)), forged)
+		}},
+	} {
+		var se *remote.ServerError
+		if err := commit(c.fn); !errors.As(err, &se) || se.Status != http.StatusForbidden {
+			t.Fatalf("%s: %v, want a 403", c.what, err)
+		}
+	}
+	if err := kv.View(f.ctx, bob, func(txn kv.Txn) error {
+		if v, err := txn.Get([]byte(logKey(1))); err != nil || bytes.Equal(v, forged) {
+			return fmt.Errorf("audit record 1: %q, %v", v, err)
+		}
+		if _, err := txn.Get([]byte("u/innocent")); !errors.Is(err, kv.ErrNotFound) {
+			return fmt.Errorf("a refused commit wrote part of itself: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err != nil {
+		t.Fatalf("the log after the refused commits: %v", err)
+	}
+	if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil {
+		t.Fatalf("the vault after the refused commits: %v", err)
+	}
+	// Appending is what every action does, and stays open to any enrolled
+	// key; a forged record appended is the clients' to catch, and no one
+	// can remove it to hide it again.
+	if err := commit(func(txn kv.Txn) error { return txn.Set([]byte(logKey(1<<40)), forged) }); err != nil {
+		t.Fatalf("a commit that only appends was refused: %v", err)
+	}
+	if _, err := f.v.VerifyAudit(f.ctx); err == nil {
+		t.Fatal("a forged record appended to the log verified")
+	}
+	if err := commit(func(txn kv.Txn) error { return txn.Delete([]byte(logKey(1 << 40))) }); err == nil {
+		t.Fatal("the appended record could be removed again")
 	}
 }

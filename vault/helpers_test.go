@@ -22,6 +22,7 @@ import (
 	"github.com/notevault/notevault/vault/kv"
 	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
+	"github.com/notevault/notevault/vault/remote"
 	"github.com/notevault/notevault/vault/remote/remotetest"
 )
 
@@ -148,7 +149,7 @@ type serverKeyring struct {
 // testServerStore starts a notevault server and returns its store as a
 // client sees it, signing as the server's admin.
 func testServerStore(t testing.TB) kv.Store {
-	return serverStoreOf(t, remotetest.Start(t, nil))
+	return serverStoreOf(t, remotetest.StartWith(t, nil, func(api *remote.Server) { api.AppendOnly = AppendOnly() }))
 }
 
 // serverStoreOf is testServerStore for a server already started.

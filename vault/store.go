@@ -136,6 +136,12 @@ func parseExpiryKey(k string) (unix int64, noteID string, ok bool) {
 	return int64(binary.BigEndian.Uint64([]byte(rest[:8]))), rest[9:], true
 }
 
+// AppendOnly are the key prefixes whose records are only ever appended:
+// the audit log and agreements' chains. No action changes or removes one
+// once written (every check of them assumes as much), so notevault serve
+// refuses any commit that would (remote.Server.AppendOnly).
+func AppendOnly() [][]byte { return [][]byte{[]byte(pLog), []byte(pFact)} }
+
 func logKey(seq uint64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], seq)

@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/notevault/notevault/vault"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/kek"
 	"github.com/notevault/notevault/vault/pgstore"
@@ -625,7 +626,8 @@ func serveScript(t *testing.T, e *testscript.Env) error {
 	// No gate (vault.ServerGate): it decides on the server's clock, and
 	// the scripts move their laptops' clocks (NOTEVAULT_TEST_NOW) at will.
 	// The real serve of TestServerScripts has it (server/gate.txtar).
-	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AppendOnly: vault.AppendOnly()}
 	hs := httptest.NewServer(api.Handler())
 	e.Defer(func() {
 		hs.Close()

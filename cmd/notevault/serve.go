@@ -164,7 +164,7 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 		return err
 	}
 
-	api := &remote.Server{Store: store, KEK: provider, Keys: keys, Admin: admin, Log: log, Gate: vault.NewServerGate(store, e.now)}
+	api := &remote.Server{Store: store, KEK: provider, Keys: keys, Admin: admin, Log: log, Gate: vault.NewServerGate(store, e.now), AppendOnly: vault.AppendOnly()}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)

@@ -1,9 +1,11 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -218,7 +220,15 @@ type Commit struct {
 	Reads  [][]byte
 	Scans  []Range
 	Writes []Write
+	// AppendOnly are key prefixes under which a row, once written, is never
+	// changed or removed by a commit (the audit log, agreements' chains):
+	// a commit that would is refused with ErrAppendOnly.
+	AppendOnly [][]byte
 }
+
+// ErrAppendOnly refuses a commit that changes or removes a row under one
+// of its AppendOnly prefixes.
+var ErrAppendOnly = errors.New("the commit changes or removes a record that is only ever appended to (the audit log, an agreement's chain)")
 
 // Apply commits c: in one SERIALIZABLE transaction it checks that none of
 // the keys read and no key in the ranges scanned was written after c.At,
@@ -244,6 +254,9 @@ func (s *Store) Apply(ctx context.Context, c Commit) error {
 		return nil // applied before
 	}
 	if err := unchangedSince(ctx, pt.tx, at, reads, scans); err != nil {
+		return pt.fail(err)
+	}
+	if err := appendsOnly(ctx, pt.tx, c.AppendOnly, writes); err != nil {
 		return pt.fail(err)
 	}
 	for _, w := range writes {
@@ -310,6 +323,33 @@ func unchangedSince(ctx context.Context, q querier, at int64, reads [][]byte, sc
 		if changed {
 			return errChanged
 		}
+	}
+	return nil
+}
+
+// appendsOnly refuses writes that would change or remove a row under one
+// of the append-only prefixes: a write there must create its key, which no
+// row (not even a tombstone) holds.
+func appendsOnly(ctx context.Context, q querier, prefixes [][]byte, writes []Write) error {
+	var guarded [][]byte
+	for _, w := range writes {
+		if !slices.ContainsFunc(prefixes, func(p []byte) bool { return bytes.HasPrefix(w.K, p) }) {
+			continue
+		}
+		if w.Delete {
+			return ErrAppendOnly
+		}
+		guarded = append(guarded, w.K)
+	}
+	if len(guarded) == 0 {
+		return nil
+	}
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kv WHERE k = ANY($1))`, guarded).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return ErrAppendOnly
 	}
 	return nil
 }

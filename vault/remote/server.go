@@ -37,6 +37,11 @@ type Server struct {
 	// Gate, when set, decides which stored copies each asker may be
 	// handed (vault.ServerGate); nil hands out every row.
 	Gate Gate
+	// AppendOnly are the key prefixes under which no client commit may
+	// change or remove a row once written (vault.AppendOnly: the audit log
+	// and agreements' chains): a participant's key cannot rewrite history,
+	// however they edit their notevault. 403 otherwise.
+	AppendOnly [][]byte
 
 	known sync.Map // fingerprint → identity.PublicKey, enrolled keys seen
 }
@@ -205,6 +210,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, who identity.Publ
 	var ref *refusal
 	switch {
 	case errors.As(err, &ref):
+	case errors.Is(err, pgstore.ErrAppendOnly):
+		ref = &refusal{http.StatusForbidden, "forbidden", err.Error()}
 	case errors.Is(err, kv.ErrConflict):
 		ref = &refusal{http.StatusConflict, "conflict", "a concurrent change conflicted with this action"}
 	case errors.Is(err, kv.ErrTooBig):
@@ -320,7 +327,7 @@ func (s *Server) commit(ctx context.Context, who identity.PublicKey, body []byte
 	if len(req.ID) < 16 || len(req.ID) > 64 {
 		return nil, badRequest("a commit needs an id of 16 to 64 characters")
 	}
-	c := pgstore.Commit{ID: who.Fingerprint() + "/" + req.ID, At: req.At, Reads: req.Reads, Scans: req.Scans, Writes: req.Writes}
+	c := pgstore.Commit{ID: who.Fingerprint() + "/" + req.ID, At: req.At, Reads: req.Reads, Scans: req.Scans, Writes: req.Writes, AppendOnly: s.AppendOnly}
 	if req.Turn != "" {
 		c.Turn = who.Fingerprint() + "/" + req.Turn
 	}

@@ -33,12 +33,13 @@ type Server struct {
 // when PostgreSQL is not installed (pgtest says how to install it).
 func Start(t testing.TB, now func() time.Time) *Server {
 	t.Helper()
-	return StartGated(t, now, nil)
+	return StartWith(t, now, nil)
 }
 
-// StartGated is Start with the server's gate (remote.Server.Gate) made by
-// gate over its store (nil: no gate).
-func StartGated(t testing.TB, now func() time.Time, gate func(*pgstore.Store) remote.Gate) *Server {
+// StartWith is Start with configure (when not nil) given the server before
+// it answers anything: to set its gate or its append-only prefixes, as
+// notevault serve does.
+func StartWith(t testing.TB, now func() time.Time, configure func(*remote.Server)) *Server {
 	t.Helper()
 	ctx := context.Background()
 	store, err := pgstore.Open(ctx, pgtest.Start(t).NewDatabase(t))
@@ -59,8 +60,8 @@ func StartGated(t testing.TB, now func() time.Time, gate func(*pgstore.Store) re
 		t.Fatal(err)
 	}
 	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if gate != nil {
-		api.Gate = gate(store)
+	if configure != nil {
+		configure(api)
 	}
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
