@@ -228,3 +228,26 @@ func TestServerRefusesRewritingHistory(t *testing.T) {
 		t.Fatal("the appended record could be removed again")
 	}
 }
+
+// A disclosure's copy goes to its recipient only while the policy lets
+// them read the note through it: once the note has expired (the sweep has
+// not run yet), the server refuses it to them. The controls: the copy
+// before, and after to the mentee, for whom it is not sealed.
+func TestServerGateRefusesADisclosureOfAnExpiredNote(t *testing.T) {
+	f, srv, gateClock, _ := gatedFixture(t)
+	n := f.add(policy.Reflection, f.bob, content("r", "MARK-r"))
+	d, err := f.v.Disclose(f.ctx, n.ID, "carol", "risk-of-harm", "why", f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateClock.Set(f.clock.Now())
+	if _, err := rawCopy(t, srv, f.carol, d.ID); err != nil {
+		t.Fatalf("carol is refused the copy disclosed to her: %v", err)
+	}
+	gateClock.Set(n.Expires.Add(time.Minute))
+	_, err = rawCopy(t, srv, f.carol, d.ID)
+	wantRefused(t, err, "expired")
+	if _, err := rawCopy(t, srv, f.bob, d.ID); err != nil {
+		t.Fatalf("bob, for whom the copy is not sealed, is refused it: %v", err)
+	}
+}
