@@ -75,10 +75,13 @@ func (s *Store) TakeTurn(ctx context.Context, holder string, ttl time.Duration) 
 	return false, until, nil
 }
 
-// endTurn is the statement that ends holder's turn and wakes those
-// waiting for it, once its transaction commits.
-const endTurn = `WITH ended AS (UPDATE write_turn SET holder = '' WHERE holder = $1 RETURNING 1)
-	SELECT count(pg_notify('` + turnChannel + `', '')) FROM ended`
+// endTurn is the statement that ends holder's turn and, once its
+// transaction commits, tells the waiters whose turn is next: the one that
+// asked first among those still asking (the notification's payload), so
+// that only it asks for the turn rather than every waiter at once.
+const endTurn = `WITH ended AS (UPDATE write_turn SET holder = '' WHERE holder = $1 RETURNING 1),
+	next AS (SELECT holder FROM turn_queue WHERE holder <> $1 AND seen > now() - interval '1 second' ORDER BY since LIMIT 1)
+	SELECT count(pg_notify('` + turnChannel + `', COALESCE((SELECT holder FROM next), ''))) FROM ended`
 
 // EndTurn ends holder's turn, if it holds it.
 func (s *Store) EndTurn(ctx context.Context, holder string) error {
@@ -89,9 +92,10 @@ func (s *Store) EndTurn(ctx context.Context, holder string) error {
 }
 
 // TurnEnded returns a channel closed when a turn next ends, on any replica.
-// Take it before TakeTurn, so that an end between the two is not missed.
-// Notifications can be lost (the listening connection fails and is made
-// again), so wait on it with a timeout as well.
+// Take it before TakeTurn, so that an end between the two is not missed;
+// once it is closed, NextTurn says who is next. Notifications can be lost
+// (the listening connection fails and is made again), so wait on it with
+// a timeout as well.
 func (s *Store) TurnEnded() <-chan struct{} {
 	s.turn.once.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -114,6 +118,15 @@ type turnListener struct {
 	stop context.CancelFunc // nil until the listener starts
 	done chan struct{}      // closed when it has stopped
 	ch   chan struct{}      // closed at the next ended turn
+	next string             // whose turn the last ended turn named ("": anyone's)
+}
+
+// NextTurn is the holder the last ended turn named as next, or "" when it
+// named no one (or a notification was lost): then anyone waiting asks.
+func (s *Store) NextTurn() string {
+	s.turn.mu.Lock()
+	defer s.turn.mu.Unlock()
+	return s.turn.next
 }
 
 // close stops the listener, if it started, and waits for it.
@@ -127,8 +140,9 @@ func (l *turnListener) close() {
 	}
 }
 
-func (s *Store) wake() {
+func (s *Store) wake(next string) {
 	s.turn.mu.Lock()
+	s.turn.next = next
 	close(s.turn.ch)
 	s.turn.ch = make(chan struct{})
 	s.turn.mu.Unlock()
@@ -143,10 +157,11 @@ func (s *Store) listen(ctx context.Context) {
 		if err == nil {
 			if _, err = conn.Exec(ctx, `LISTEN `+turnChannel); err == nil {
 				for {
-					if _, err = conn.Conn().WaitForNotification(ctx); err != nil {
+					n, err2 := conn.Conn().WaitForNotification(ctx)
+					if err = err2; err != nil {
 						break
 					}
-					s.wake()
+					s.wake(n.Payload)
 				}
 			}
 			// A connection that was listening goes, rather than back to
@@ -154,7 +169,7 @@ func (s *Store) listen(ctx context.Context) {
 			conn.Conn().Close(context.Background())
 			conn.Release()
 		}
-		s.wake() // whatever ended meanwhile went unheard
+		s.wake("") // whatever ended meanwhile went unheard
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):

@@ -339,6 +339,9 @@ func (s *Server) commit(ctx context.Context, who identity.PublicKey, body []byte
 const (
 	turnTTL  = 5 * time.Second
 	turnWait = 10 * time.Second
+	// turnPoll is how often a waiter asks again when no ended turn names
+	// it: well within pgstore's queueAlive, which keeps its place.
+	turnPoll = 300 * time.Millisecond
 )
 
 // takeTurn waits until the client holds the writers' turn, or answers a
@@ -370,21 +373,33 @@ func (s *Server) waitTurn(ctx context.Context, who identity.PublicKey, req turnR
 	}
 	holder := who.Fingerprint() + "/" + req.Holder
 	deadline := time.Now().Add(turnWait)
+	ended := s.Store.TurnEnded()
 	for {
-		ended := s.Store.TurnEnded()
 		got, until, err := s.Store.TakeTurn(ctx, holder, turnTTL)
 		if err != nil || got {
 			return err
 		}
-		wait := min(time.Until(until), time.Until(deadline), 100*time.Millisecond) // a NOTIFY may be lost
 		if time.Until(deadline) <= 0 {
 			return kv.ErrConflict
 		}
-		select {
-		case <-ended:
-		case <-time.After(max(wait, time.Millisecond)):
-		case <-ctx.Done():
-			return ctx.Err()
+		// Ask again when a turn ends and names this holder next (or no
+		// one), when the current one runs out, or at the latest after
+		// turnPoll: a NOTIFY may be lost, and asking keeps the place in
+		// the queue (pgstore.TakeTurn).
+		timeout := time.After(max(min(time.Until(until), time.Until(deadline), turnPoll), time.Millisecond))
+	wait:
+		for {
+			select {
+			case <-ended:
+				ended = s.Store.TurnEnded() // the next end, taken before asking again
+				if next := s.Store.NextTurn(); next == "" || next == holder {
+					break wait
+				}
+			case <-timeout:
+				break wait
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 }
