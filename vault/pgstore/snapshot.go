@@ -259,15 +259,8 @@ func (s *Store) Apply(ctx context.Context, c Commit) error {
 	if err := appendsOnly(ctx, pt.tx, c.AppendOnly, writes); err != nil {
 		return pt.fail(err)
 	}
-	for _, w := range writes {
-		if w.Delete {
-			err = t.Delete(w.K)
-		} else {
-			err = t.Set(w.K, w.V)
-		}
-		if err != nil {
-			return err
-		}
+	if err := pt.writeAll(writes); err != nil {
+		return err
 	}
 	if c.Turn != "" {
 		if _, err := pt.tx.Exec(ctx, endTurn, c.Turn); err != nil {
@@ -290,38 +283,77 @@ func unchangedSince(ctx context.Context, q querier, at int64, reads [][]byte, sc
 	if len(reads) == 0 && len(scans) == 0 {
 		return nil
 	}
-	var purged int64
-	if err := q.QueryRow(ctx, `SELECT purged FROM kv_clock`).Scan(&purged); err != nil {
-		return err
-	}
-	if at < purged {
-		return errSnapshotTooOld
-	}
-	if len(reads) > 0 {
-		var changed bool
-		if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kv WHERE k = ANY($1) AND ver > $2)`, reads, at).Scan(&changed); err != nil {
-			return err
-		}
-		if changed {
-			return errChanged
-		}
+	// One statement, one round trip, whatever was read: each range is its
+	// own EXISTS, so each walks the key index over its own span.
+	sql := `SELECT c.purged, EXISTS (SELECT 1 FROM kv WHERE k = ANY($2) AND ver > $1)`
+	args := []any{at, reads}
+	if reads == nil {
+		args[1] = [][]byte{}
 	}
 	for _, r := range scans {
-		sql := `SELECT EXISTS (SELECT 1 FROM kv WHERE ver > $1 AND k >= $2`
-		args := []any{at, append([]byte{}, r.Lo...)}
+		args = append(args, append([]byte{}, r.Lo...))
+		sql += fmt.Sprintf(` OR EXISTS (SELECT 1 FROM kv WHERE ver > $1 AND k >= $%d`, len(args))
 		if r.Hi != nil {
 			args = append(args, r.Hi)
-			sql += ` AND k <= $3`
+			sql += fmt.Sprintf(` AND k <= $%d`, len(args))
 		} else if up := successor(r.Prefix); up != nil {
 			args = append(args, up)
-			sql += ` AND k < $3`
+			sql += fmt.Sprintf(` AND k < $%d`, len(args))
 		}
-		var changed bool
-		if err := q.QueryRow(ctx, sql+`)`, args...).Scan(&changed); err != nil {
-			return err
+		sql += `)`
+	}
+	var (
+		purged  int64
+		changed bool
+	)
+	if err := q.QueryRow(ctx, sql+` FROM kv_clock c`, args...).Scan(&purged, &changed); err != nil {
+		return err
+	}
+	switch {
+	case at < purged:
+		return errSnapshotTooOld
+	case changed:
+		return errChanged
+	}
+	return nil
+}
+
+// writeAll writes a commit's writes in two statements, whatever their
+// number (a row each cost a round trip to PostgreSQL, inside the writers'
+// turn): the sets, then the deletes, which leave tombstones. A key
+// written twice keeps its last write.
+func (t *tx) writeAll(writes []Write) error {
+	last := make(map[string]Write, len(writes))
+	for _, w := range writes {
+		last[string(w.K)] = w
+	}
+	var setK, setV, delK [][]byte
+	for _, w := range last {
+		switch {
+		case w.Delete:
+			delK = append(delK, w.K)
+		case w.V == nil:
+			setK, setV = append(setK, w.K), append(setV, []byte{}) // nil is NULL, a tombstone
+		default:
+			setK, setV = append(setK, w.K), append(setV, w.V)
 		}
-		if changed {
-			return errChanged
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	ver, err := t.stamp()
+	if err != nil {
+		return err
+	}
+	if len(setK) > 0 {
+		if _, err := t.tx.Exec(t.ctx, `INSERT INTO kv (k, v, ver) SELECT k, v, $3 FROM unnest($1::bytea[], $2::bytea[]) AS w(k, v)
+			ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, ver = EXCLUDED.ver`, setK, setV, ver); err != nil {
+			return t.fail(err)
+		}
+	}
+	if len(delK) > 0 {
+		if _, err := t.tx.Exec(t.ctx, `UPDATE kv SET v = NULL, ver = $2 WHERE k = ANY($1) AND v IS NOT NULL`, delK, ver); err != nil {
+			return t.fail(err)
 		}
 	}
 	return nil
