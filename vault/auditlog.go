@@ -50,6 +50,16 @@ func (v *Vault) appendLog(txn kv.Txn, rec *audit.Record, signer audit.Signer) er
 	return nil
 }
 
+// logAhead is what the end of an action reads of the log (checkLog, then
+// flushLog): its head, and its records from the signed checkpoint on.
+func (v *Vault) logAhead() kv.Ahead {
+	a := kv.Ahead{Keys: [][]byte{[]byte(kLogHead)}}
+	if v.trust != nil {
+		a.Walks = []kv.Walk{{Prefix: []byte(pLog), From: []byte(logKey(v.trust.signed.Size))}}
+	}
+	return a
+}
+
 // queuedRecord is a record appendLog queued, with who signs it.
 type queuedRecord struct {
 	rec    *audit.Record

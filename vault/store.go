@@ -217,7 +217,7 @@ func (v *Vault) tryUpdate(fn func(txn kv.Txn) error) (kv.Txn, error) {
 	// every writer changes: checked to extend what this process verified,
 	// and appended to. Nothing was committed or shown before.
 	if t, ok := txn.(kv.Turner); ok {
-		if err := t.TakeTurn(); err != nil {
+		if err := t.TakeTurn(v.logAhead()); err != nil {
 			v.settleHeads(txn, false)
 			return nil, err
 		}

@@ -73,9 +73,24 @@ type Tx interface {
 // and its commit. TakeTurn returns kv.ErrConflict when something the
 // transaction read so far changed since it read it: the action runs again.
 // The vault takes the turn at the end of an action, before it reads the
-// audit log's head, which every writer changes.
+// audit log's head, which every writer changes. ahead names what the
+// transaction reads right after, which the store may send along with the
+// turn rather than ask for one read at a time.
 type Turner interface {
-	TakeTurn() error
+	TakeTurn(ahead Ahead) error
+}
+
+// Ahead is what a transaction will read once it holds the writers' turn:
+// keys it will Get, and walks it will start (a forward iterator with
+// values over Prefix, sought to From).
+type Ahead struct {
+	Keys  [][]byte
+	Walks []Walk
+}
+
+// Walk is an iterator's start: its prefix and the key it seeks.
+type Walk struct {
+	Prefix, From []byte
 }
 
 // IterOptions choose what an Iterator walks.

@@ -203,7 +203,8 @@ type tx struct {
 	done      bool
 	turn      bool // it holds the writers' turn
 	committed bool
-	got       map[string]getResp // keys read, as read at the snapshot
+	got       map[string]getResp  // keys read, as read at the snapshot
+	ahead     map[string]scanResp // first pages of walks, sent with the turn
 }
 
 // TakeTurn waits for the writers' turn (kv.Turner): the vault asks for it
@@ -213,19 +214,57 @@ type tx struct {
 // newest commit if nothing read so far changed, or answers a conflict
 // (the action runs again). A commit takes the turn itself if it was not
 // taken.
-func (t *tx) TakeTurn() error {
+func (t *tx) TakeTurn(ahead kv.Ahead) error {
 	if !t.writable || t.turn {
 		return nil
 	}
+	req := turnReq{Holder: t.c.holder, At: t.at, Reads: t.reads, Scans: t.scans}
+	for _, k := range ahead.Keys {
+		if _, ok := t.writes[string(k)]; !ok {
+			req.Keys = append(req.Keys, k)
+		}
+	}
+	for _, w := range ahead.Walks {
+		req.Walks = append(req.Walks, walkReq{Prefix: w.Prefix, From: w.From})
+	}
 	var r turnResp
-	if err := t.c.call(t.ctx, pathTurn, turnReq{Holder: t.c.holder, At: t.at, Reads: t.reads, Scans: t.scans}, &r); err != nil {
+	if err := t.c.call(t.ctx, pathTurn, req, &r); err != nil {
 		return err
 	}
 	t.turn = true
-	if t.at != pgstore.Now {
+	if t.at != pgstore.Now || len(r.Got) > 0 || len(r.Pages) > 0 {
 		t.at = r.At
 	}
+	// What came with the turn is read as a get or a scan would read it:
+	// kept for the transaction, and checked again at its commit.
+	for _, g := range r.Got {
+		if g.At != r.At {
+			return errors.New("the server answered a read with the turn at another snapshot")
+		}
+		if t.got == nil {
+			t.got = map[string]getResp{}
+		}
+		t.got[string(g.Key)] = g.getResp
+		t.reads = append(t.reads, bytes.Clone(g.Key))
+	}
+	if len(r.Pages) > len(req.Walks) {
+		return errors.New("the server answered the turn with more pages than asked")
+	}
+	for i, p := range r.Pages {
+		if p.At != r.At {
+			return errors.New("the server answered a scan with the turn at another snapshot")
+		}
+		if t.ahead == nil {
+			t.ahead = map[string]scanResp{}
+		}
+		t.ahead[walkKey(req.Walks[i].Prefix, req.Walks[i].From)] = p
+	}
 	return nil
+}
+
+// walkKey names a walk's first page in tx.ahead.
+func walkKey(prefix, from []byte) string {
+	return fmt.Sprintf("%x/%x", prefix, from)
 }
 
 func (t *tx) Get(key []byte) ([]byte, error) {
@@ -281,7 +320,7 @@ func (t *tx) Commit() error {
 	if len(t.writes) == 0 {
 		return nil
 	}
-	if err := t.TakeTurn(); err != nil {
+	if err := t.TakeTurn(kv.Ahead{}); err != nil {
 		return err
 	}
 	id := make([]byte, 16)
@@ -386,8 +425,11 @@ func (i *iter) fetch(from []byte, incl bool) {
 		return
 	}
 	var r scanResp
-	err := i.t.c.call(i.t.ctx, pathScan, scanReq{At: i.t.at, Prefix: i.prefix, From: from, Incl: incl, Reverse: i.reverse, KeysOnly: i.keysOnly}, &r)
-	if err != nil {
+	k := walkKey(i.prefix, from)
+	if p, ok := i.t.ahead[k]; ok && incl && !i.reverse && !i.keysOnly {
+		r = p // sent with the turn (TakeTurn), checked as any page is
+		delete(i.t.ahead, k)
+	} else if err := i.t.c.call(i.t.ctx, pathScan, scanReq{At: i.t.at, Prefix: i.prefix, From: from, Incl: incl, Reverse: i.reverse, KeysOnly: i.keysOnly}, &r); err != nil {
 		i.err = err
 		return
 	}

@@ -112,11 +112,30 @@ type turnReq struct {
 	At    int64           `json:"at,omitempty"`
 	Reads [][]byte        `json:"reads,omitempty"`
 	Scans []pgstore.Range `json:"scans,omitempty"`
+	// What the transaction reads next (kv.Ahead), answered with the turn
+	// at the new snapshot.
+	Keys  [][]byte  `json:"keys,omitempty"`
+	Walks []walkReq `json:"walks,omitempty"`
 }
 
-// turnResp is the snapshot the transaction reads at from then on.
+// walkReq is the first page of a forward scan with values (kv.Walk).
+type walkReq struct {
+	Prefix []byte `json:"prefix"`
+	From   []byte `json:"from"`
+}
+
+// turnResp is the snapshot the transaction reads at from then on, and
+// what it asked to read next: each key as a get answers it, each walk's
+// first page as a scan does.
 type turnResp struct {
-	At int64 `json:"at"`
+	At    int64      `json:"at"`
+	Got   []keyResp  `json:"got,omitempty"`
+	Pages []scanResp `json:"pages,omitempty"`
+}
+
+type keyResp struct {
+	Key []byte `json:"key"`
+	getResp
 }
 
 type destroyReq struct {

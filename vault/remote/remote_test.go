@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/notevault/notevault/vault/httpauth"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/kv"
+	"github.com/notevault/notevault/vault/pgstore"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
 	"github.com/notevault/notevault/vault/remote"
 	"github.com/notevault/notevault/vault/remote/remotetest"
@@ -324,7 +326,7 @@ func TestWritersTakeTurns(t *testing.T) {
 	if _, err := ta.Get([]byte("head")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ta.(kv.Turner).TakeTurn(); err != nil {
+	if err := ta.(kv.Turner).TakeTurn(kv.Ahead{}); err != nil {
 		t.Fatal(err)
 	}
 	order := make(chan string, 2)
@@ -383,7 +385,7 @@ func TestTurnMovesTheSnapshot(t *testing.T) {
 		}
 		set(t, b, "hot", fmt.Sprint("after ", turn)) // b commits while a works
 		if turn {
-			if err := ta.(kv.Turner).TakeTurn(); err != nil {
+			if err := ta.(kv.Turner).TakeTurn(kv.Ahead{}); err != nil {
 				t.Fatalf("the turn refused although nothing a read changed: %v", err)
 			}
 		}
@@ -403,7 +405,7 @@ func TestTurnMovesTheSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	set(t, b, "cold", "2")
-	if err := ta.(kv.Turner).TakeTurn(); !errors.Is(err, kv.ErrConflict) {
+	if err := ta.(kv.Turner).TakeTurn(kv.Ahead{}); !errors.Is(err, kv.ErrConflict) {
 		t.Fatalf("the turn kept a snapshot whose read changed: %v", err)
 	}
 }
@@ -489,4 +491,72 @@ func TestClientRefusesABadScan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// What a transaction reads right after the turn comes with it (kv.Ahead):
+// the keys and the first page of each walk, at the new snapshot, read with
+// no request of their own (the control: a key that did not come with the
+// turn costs one), and checked again at the commit: a writer that takes no
+// turn (as the server's own sweep) changes a key that came with the turn,
+// and the commit is refused.
+func TestTurnBringsWhatComesNext(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	requests := &countingTransport{base: http.DefaultTransport}
+	c, err := remote.Dial(srv.URL, srv.Admin, requests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.Store(), srv.Client(t, srv.Admin).Store()
+	set(t, a, "head", "1")
+	set(t, a, "log/1", "one")
+	set(t, a, "log/2", "two")
+	ahead := kv.Ahead{Keys: [][]byte{[]byte("head")}, Walks: []kv.Walk{{Prefix: []byte("log/"), From: []byte("log/2")}}}
+
+	t1, _ := a.Begin(context.Background(), true)
+	defer t1.Discard()
+	if _, err := t1.Get([]byte("cold")); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatal(err)
+	}
+	set(t, b, "head", "2") // committed while t1 works: it learns it with the turn
+	if err := t1.(kv.Turner).TakeTurn(ahead); err != nil {
+		t.Fatal(err)
+	}
+	before := requests.n.Load()
+	if v, err := t1.Get([]byte("head")); err != nil || string(v) != "2" {
+		t.Fatalf("head with the turn: %q, %v; want 2", v, err)
+	}
+	var walked []string
+	it := t1.NewIterator(kv.IterOptions{Prefix: []byte("log/")})
+	for it.Seek([]byte("log/2")); it.Valid(); it.Next() {
+		walked = append(walked, string(it.Key()))
+	}
+	if err := it.Err(); err != nil || strings.Join(walked, " ") != "log/2" {
+		t.Fatalf("the walk that came with the turn: %q, %v", walked, err)
+	}
+	it.Close()
+	if n := requests.n.Load() - before; n != 0 {
+		t.Fatalf("reading what came with the turn made %d requests", n)
+	}
+	if _, err := t1.Get([]byte("log/1")); err != nil || requests.n.Load()-before != 1 {
+		t.Fatalf("a key that did not come with the turn: %v, %d requests", err, requests.n.Load()-before)
+	}
+	// The sweep writes through PostgreSQL without the turn.
+	if err := srv.Store.Apply(context.Background(), pgstore.Commit{ID: "sweep-changes-head-0000", Writes: []pgstore.Write{{K: []byte("head"), V: []byte("9")}}}); err != nil {
+		t.Fatal(err)
+	}
+	t1.Set([]byte("head"), []byte("a"))
+	if err := t1.Commit(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("a commit over a changed key that came with the turn: %v, want a conflict", err)
+	}
+}
+
+// countingTransport counts the requests a client sends.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }

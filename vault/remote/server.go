@@ -266,15 +266,20 @@ func (s *Server) get(ctx context.Context, who identity.PublicKey, body []byte) (
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	v, at, err := s.Store.GetAt(ctx, req.At, req.Key)
+	return s.getAt(ctx, who, req.At, req.Key)
+}
+
+// getAt reads key at snapshot at for who, through the gate.
+func (s *Server) getAt(ctx context.Context, who identity.PublicKey, at int64, key []byte) (getResp, error) {
+	v, at, err := s.Store.GetAt(ctx, at, key)
 	if errors.Is(err, kv.ErrNotFound) {
 		return getResp{At: at}, nil
 	}
 	if err == nil {
-		err = s.gateKey(ctx, who, req.Key)
+		err = s.gateKey(ctx, who, key)
 	}
 	if err != nil {
-		return nil, err
+		return getResp{}, err
 	}
 	return getResp{At: at, Found: true, Value: v}, nil
 }
@@ -284,9 +289,14 @@ func (s *Server) scan(ctx context.Context, who identity.PublicKey, body []byte) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	return s.scanAt(ctx, who, req)
+}
+
+// scanAt answers one page of a scan for who, through the gate.
+func (s *Server) scanAt(ctx context.Context, who identity.PublicKey, req scanReq) (scanResp, error) {
 	sc, err := s.Store.ScanAt(ctx, req.At, req.Prefix, req.From, req.Incl, req.Reverse, req.KeysOnly, 256)
 	if err != nil {
-		return nil, err
+		return scanResp{}, err
 	}
 	rows, covered, more := sc.Rows, sc.Covered, sc.More
 	// A page stops at maxPage bytes of values: the client asks for the
@@ -307,7 +317,7 @@ func (s *Server) scan(ctx context.Context, who identity.PublicKey, body []byte) 
 	if !req.KeysOnly {
 		for _, r := range rows {
 			if err := s.gateKey(ctx, who, r.K); err != nil {
-				return nil, err
+				return scanResp{}, err
 			}
 		}
 	}
@@ -358,12 +368,43 @@ func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []by
 		return nil, err
 	}
 	holder := who.Fingerprint() + "/" + req.Holder
-	at, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans)
+	resp, err := s.advance(ctx, who, req)
 	if err != nil {
 		s.Store.EndTurn(context.WithoutCancel(ctx), holder)
 		return nil, err
 	}
-	return turnResp{At: at}, nil
+	return resp, nil
+}
+
+// advance moves the snapshot for a client that now holds the turn and
+// reads what it asked to read next there, each row through the gate as a
+// get or a scan would be.
+func (s *Server) advance(ctx context.Context, who identity.PublicKey, req turnReq) (turnResp, error) {
+	at, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans)
+	if err != nil || (len(req.Keys) == 0 && len(req.Walks) == 0) {
+		return turnResp{At: at}, err
+	}
+	if at == pgstore.Now {
+		if at, err = s.Store.Clock(ctx); err != nil {
+			return turnResp{}, err
+		}
+	}
+	resp := turnResp{At: at}
+	for _, k := range req.Keys {
+		r, err := s.getAt(ctx, who, at, k)
+		if err != nil {
+			return turnResp{}, err
+		}
+		resp.Got = append(resp.Got, keyResp{Key: k, getResp: r})
+	}
+	for _, w := range req.Walks {
+		r, err := s.scanAt(ctx, who, scanReq{At: at, Prefix: w.Prefix, From: w.From, Incl: true})
+		if err != nil {
+			return turnResp{}, err
+		}
+		resp.Pages = append(resp.Pages, r)
+	}
+	return resp, nil
 }
 
 // waitTurn waits until the client holds the writers' turn.
