@@ -408,6 +408,14 @@ func (v *Vault) checkLog(txn kv.Txn) error {
 func (v *Vault) writeCheckpoint() error {
 	t := v.trust
 	return v.view(func(txn kv.Txn) error {
+		// The log's head and its records since the signed checkpoint, in
+		// one read on a server: a commit landing between the two would
+		// send this view round again.
+		if p, ok := txn.(kv.Prefetcher); ok {
+			if err := p.Prefetch(v.logAhead()); err != nil {
+				return err
+			}
+		}
 		cp, msg, err := v.readCheckpoint(t.key)
 		if err != nil {
 			return err

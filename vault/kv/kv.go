@@ -80,6 +80,14 @@ type Turner interface {
 	TakeTurn(ahead Ahead) error
 }
 
+// Prefetcher is a transaction that can read several keys and walks at
+// once, at one snapshot (a server's: one request rather than one each, and
+// no commit landing between them). The vault asks it for what one step
+// reads together, such as the audit log's head and its newest records.
+type Prefetcher interface {
+	Prefetch(ahead Ahead) error
+}
+
 // Ahead is what a transaction will read once it holds the writers' turn:
 // keys it will Get, and walks it will start (a forward iterator with
 // values over Prefix, sought to From).

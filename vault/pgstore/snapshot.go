@@ -102,6 +102,115 @@ type Scan struct {
 // from from (inclusive when incl; nil: the prefix's start, or its end in
 // reverse), in order or in reverse.
 func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl, reverse, keysOnly bool, limit int) (Scan, error) {
+	var sc Scan
+	err := s.readOnly(ctx, func(t pgx.Tx) error {
+		var err error
+		at, err = snapshotIn(ctx, t, at)
+		if err != nil {
+			return err
+		}
+		sc, err = scanIn(ctx, t, at, prefix, from, incl, reverse, keysOnly, limit)
+		return err
+	})
+	return sc, err
+}
+
+// Walk is the first page of a forward scan with values, sought to From.
+type Walk struct {
+	Prefix, From []byte
+}
+
+// Got is a key as ReadAt read it: its value, or Found false.
+type Got struct {
+	Value []byte
+	Found bool
+}
+
+// ReadAt reads keys and the first page of walks at snapshot at (or Now),
+// all in one PostgreSQL snapshot, so that no commit lands between them: a
+// reader that needs the audit log's head and its newest records sees the
+// two agree. It returns the snapshot it read at. A key or row written after
+// at is kv.ErrConflict, as for GetAt and ScanAt.
+func (s *Store) ReadAt(ctx context.Context, at int64, keys [][]byte, walks []Walk, limit int) (int64, []Got, []Scan, error) {
+	var (
+		got   []Got
+		pages []Scan
+	)
+	err := s.readOnly(ctx, func(t pgx.Tx) error {
+		got, pages = got[:0], pages[:0]
+		var err error
+		if at, err = snapshotIn(ctx, t, at); err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			rows, err := t.Query(ctx, `SELECT k, v, ver FROM kv WHERE k = ANY($1)`, keys)
+			if err != nil {
+				return err
+			}
+			found := map[string]Got{}
+			for rows.Next() {
+				var (
+					k, v []byte
+					ver  int64
+				)
+				if err := rows.Scan(&k, &v, &ver); err != nil {
+					rows.Close()
+					return err
+				}
+				if ver > at {
+					rows.Close()
+					return errChanged
+				}
+				found[string(k)] = Got{Value: v, Found: v != nil}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, k := range keys {
+				got = append(got, found[string(k)])
+			}
+		}
+		for _, w := range walks {
+			sc, err := scanIn(ctx, t, at, w.Prefix, w.From, true, false, false, limit)
+			if err != nil {
+				return err
+			}
+			pages = append(pages, sc)
+		}
+		return nil
+	})
+	return at, got, pages, err
+}
+
+// readOnly runs fn in one read-only REPEATABLE READ transaction: one
+// snapshot of the database.
+func (s *Store) readOnly(ctx context.Context, fn func(pgx.Tx) error) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	if err != nil && !errors.Is(err, kv.ErrConflict) {
+		return fmt.Errorf("PostgreSQL: %w", mapErr(err))
+	}
+	return err
+}
+
+// snapshotIn checks snapshot at against the tombstones kept, or takes the
+// clock for Now.
+func snapshotIn(ctx context.Context, t pgx.Tx, at int64) (int64, error) {
+	var purged, clock int64
+	if err := t.QueryRow(ctx, `SELECT purged, n FROM kv_clock`).Scan(&purged, &clock); err != nil {
+		return at, err
+	}
+	if at == Now {
+		return clock, nil
+	}
+	if at < purged {
+		return at, errSnapshotTooOld
+	}
+	return at, nil
+}
+
+// scanIn is one page of ScanAt in t, at snapshot at.
+func scanIn(ctx context.Context, t pgx.Tx, at int64, prefix, from []byte, incl, reverse, keysOnly bool, limit int) (Scan, error) {
 	if limit <= 0 || limit > 1024 {
 		limit = 1024
 	}
@@ -135,67 +244,46 @@ func (s *Store) ScanAt(ctx context.Context, at int64, prefix, from []byte, incl,
 		out     []Row
 		covered = Range{Prefix: prefix}
 		n       int
-		purged  int64
 	)
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(t pgx.Tx) error {
-		var clock int64
-		if err := t.QueryRow(ctx, `SELECT purged, n FROM kv_clock`).Scan(&purged, &clock); err != nil {
-			return err
-		}
-		if at == Now {
-			at = clock
-		}
-		rows, err := t.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var last []byte
-		for rows.Next() {
-			var (
-				k, v []byte
-				ver  int64
-			)
-			if err := rows.Scan(&k, &v, &ver); err != nil {
-				return err
-			}
-			n++
-			if ver > at {
-				return errChanged
-			}
-			last = k
-			if v != nil {
-				out = append(out, Row{K: k, V: v})
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		// What the scan covered: from its start to its last row when the
-		// page was full, else to the prefix's end.
-		// (A walk runs from its start towards its end: in reverse, the
-		// start is the high end.)
-		start, end := from, []byte(nil)
-		if n == limit {
-			end = last
-		}
-		covered.Lo, covered.Hi = start, end
-		if reverse {
-			covered.Lo, covered.Hi = end, start
-		}
-		if covered.Lo == nil {
-			covered.Lo = prefix
-		}
-		return nil
-	})
+	rows, err := t.Query(ctx, q, args...)
 	if err != nil {
-		if errors.Is(err, kv.ErrConflict) {
+		return Scan{}, err
+	}
+	defer rows.Close()
+	var last []byte
+	for rows.Next() {
+		var (
+			k, v []byte
+			ver  int64
+		)
+		if err := rows.Scan(&k, &v, &ver); err != nil {
 			return Scan{}, err
 		}
-		return Scan{}, fmt.Errorf("PostgreSQL: %w", mapErr(err))
+		n++
+		if ver > at {
+			return Scan{}, errChanged
+		}
+		last = k
+		if v != nil {
+			out = append(out, Row{K: k, V: v})
+		}
 	}
-	if at < purged {
-		return Scan{}, errSnapshotTooOld
+	if err := rows.Err(); err != nil {
+		return Scan{}, err
+	}
+	// What the scan covered: from its start to its last row when the page
+	// was full, else to the prefix's end. (A walk runs from its start
+	// towards its end: in reverse, the start is the high end.)
+	start, end := from, []byte(nil)
+	if n == limit {
+		end = last
+	}
+	covered.Lo, covered.Hi = start, end
+	if reverse {
+		covered.Lo, covered.Hi = end, start
+	}
+	if covered.Lo == nil {
+		covered.Lo = prefix
 	}
 	return Scan{Rows: out, Covered: covered, More: n == limit, At: at}, nil
 }

@@ -235,29 +235,60 @@ func (t *tx) TakeTurn(ahead kv.Ahead) error {
 	if t.at != pgstore.Now || len(r.Got) > 0 || len(r.Pages) > 0 {
 		t.at = r.At
 	}
-	// What came with the turn is read as a get or a scan would read it:
-	// kept for the transaction, and checked again at its commit.
+	return t.keep(req.Walks, r)
+}
+
+// Prefetch reads ahead's keys and walks' first pages in one request, at
+// the transaction's snapshot (taking one if it has none), and keeps them
+// to be read as a get and a scan would read them (kv.Prefetcher).
+func (t *tx) Prefetch(ahead kv.Ahead) error {
+	req := readReq{At: t.at}
+	for _, k := range ahead.Keys {
+		if _, ok := t.writes[string(k)]; !ok {
+			req.Keys = append(req.Keys, k)
+		}
+	}
+	for _, w := range ahead.Walks {
+		req.Walks = append(req.Walks, walkReq{Prefix: w.Prefix, From: w.From})
+	}
+	var r turnResp
+	if err := t.c.call(t.ctx, pathRead, req, &r); err != nil {
+		return err
+	}
+	if t.at != pgstore.Now && r.At != t.at {
+		return errors.New("the server answered a read at another snapshot")
+	}
+	t.at = r.At
+	return t.keep(req.Walks, r)
+}
+
+// keep keeps what came with the turn or a prefetch: each key as a get
+// would (and, in a writable transaction, to be checked again at its
+// commit), each walk's first page for the iterator that asks for it.
+func (t *tx) keep(walks []walkReq, r turnResp) error {
 	for _, g := range r.Got {
 		if g.At != r.At {
-			return errors.New("the server answered a read with the turn at another snapshot")
+			return errors.New("the server answered a read at another snapshot")
 		}
 		if t.got == nil {
 			t.got = map[string]getResp{}
 		}
 		t.got[string(g.Key)] = g.getResp
-		t.reads = append(t.reads, bytes.Clone(g.Key))
+		if t.writable {
+			t.reads = append(t.reads, bytes.Clone(g.Key))
+		}
 	}
-	if len(r.Pages) > len(req.Walks) {
-		return errors.New("the server answered the turn with more pages than asked")
+	if len(r.Pages) > len(walks) {
+		return errors.New("the server answered with more pages than asked")
 	}
 	for i, p := range r.Pages {
 		if p.At != r.At {
-			return errors.New("the server answered a scan with the turn at another snapshot")
+			return errors.New("the server answered a scan at another snapshot")
 		}
 		if t.ahead == nil {
 			t.ahead = map[string]scanResp{}
 		}
-		t.ahead[walkKey(req.Walks[i].Prefix, req.Walks[i].From)] = p
+		t.ahead[walkKey(walks[i].Prefix, walks[i].From)] = p
 	}
 	return nil
 }

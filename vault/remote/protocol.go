@@ -27,6 +27,7 @@ import "github.com/notevault/notevault/vault/pgstore"
 const (
 	pathGet     = "/v1/get"
 	pathScan    = "/v1/scan"
+	pathRead    = "/v1/read"
 	pathCommit  = "/v1/commit"
 	pathWrap    = "/v1/kek/wrap"
 	pathUnwrap  = "/v1/kek/unwrap"
@@ -114,6 +115,14 @@ type turnReq struct {
 	Scans []pgstore.Range `json:"scans,omitempty"`
 	// What the transaction reads next (kv.Ahead), answered with the turn
 	// at the new snapshot.
+	Keys  [][]byte  `json:"keys,omitempty"`
+	Walks []walkReq `json:"walks,omitempty"`
+}
+
+// readReq asks for keys and the first page of walks at one snapshot, At
+// (pgstore.Now: a new one); the answer is a turnResp.
+type readReq struct {
+	At    int64     `json:"at"`
 	Keys  [][]byte  `json:"keys,omitempty"`
 	Walks []walkReq `json:"walks,omitempty"`
 }

@@ -550,6 +550,47 @@ func TestTurnBringsWhatComesNext(t *testing.T) {
 	}
 }
 
+// A reader asks for the log's head and its newest records in one request
+// (kv.Prefetcher), at one snapshot: then reads them with none, and they
+// agree however fast others write. The control: a key not asked for costs
+// a request.
+func TestPrefetchReadsTogether(t *testing.T) {
+	srv := remotetest.Start(t, nil)
+	requests := &countingTransport{base: http.DefaultTransport}
+	c, err := remote.Dial(srv.URL, srv.Admin, requests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.Store(), srv.Client(t, srv.Admin).Store()
+	set(t, b, "head", "2")
+	set(t, b, "log/1", "one")
+	set(t, b, "log/2", "two")
+	tx, _ := a.Begin(context.Background(), false)
+	defer tx.Discard()
+	before := requests.n.Load()
+	if err := tx.(kv.Prefetcher).Prefetch(kv.Ahead{Keys: [][]byte{[]byte("head")}, Walks: []kv.Walk{{Prefix: []byte("log/"), From: []byte("log/1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	set(t, b, "log/3", "three") // lands after the snapshot: unseen, and no conflict
+	set(t, b, "head", "3")
+	var walked []string
+	it := tx.NewIterator(kv.IterOptions{Prefix: []byte("log/")})
+	for it.Seek([]byte("log/1")); it.Valid(); it.Next() {
+		walked = append(walked, string(it.Key()))
+	}
+	it.Close()
+	head, err := tx.Get([]byte("head"))
+	if err != nil || string(head) != "2" || strings.Join(walked, " ") != "log/1 log/2" {
+		t.Fatalf("head %q, %v, and the walk %q: want 2 and log/1 log/2, as at the snapshot", head, err, walked)
+	}
+	if n := requests.n.Load() - before; n != 1 {
+		t.Fatalf("the prefetch and its reads made %d requests, want 1", n)
+	}
+	if _, err := tx.Get([]byte("other")); !errors.Is(err, kv.ErrNotFound) || requests.n.Load()-before != 2 {
+		t.Fatalf("a key not asked for: %v, %d requests", err, requests.n.Load()-before)
+	}
+}
+
 // countingTransport counts the requests a client sends.
 type countingTransport struct {
 	base http.RoundTripper

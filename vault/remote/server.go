@@ -97,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	handle(pathGet, s.get)
 	handle(pathScan, s.scan)
+	handle(pathRead, s.read)
 	handle(pathCommit, s.commit)
 	handle(pathWrap, s.wrap)
 	handle(pathUnwrap, s.unwrap)
@@ -298,15 +299,19 @@ func (s *Server) scanAt(ctx context.Context, who identity.PublicKey, req scanReq
 	if err != nil {
 		return scanResp{}, err
 	}
+	return s.page(ctx, who, sc, req.Reverse, req.KeysOnly)
+}
+
+// page is a scan's answer: cut at maxPage bytes of values (the client asks
+// for the rest from the last row it got), each row through the gate.
+func (s *Server) page(ctx context.Context, who identity.PublicKey, sc pgstore.Scan, reverse, keysOnly bool) (scanResp, error) {
 	rows, covered, more := sc.Rows, sc.Covered, sc.More
-	// A page stops at maxPage bytes of values: the client asks for the
-	// rest from the last row it got.
 	size := 0
 	for i, r := range rows {
 		size += len(r.K) + len(r.V)
 		if size > maxPage && i > 0 {
 			rows, more = rows[:i], true
-			if req.Reverse {
+			if reverse {
 				covered.Lo = rows[i-1].K
 			} else {
 				covered.Hi = rows[i-1].K
@@ -314,7 +319,7 @@ func (s *Server) scanAt(ctx context.Context, who identity.PublicKey, req scanReq
 			break
 		}
 	}
-	if !req.KeysOnly {
+	if !keysOnly {
 		for _, r := range rows {
 			if err := s.gateKey(ctx, who, r.K); err != nil {
 				return scanResp{}, err
@@ -364,6 +369,9 @@ func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []by
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if len(req.Keys)+len(req.Walks) > 64 {
+		return nil, badRequest("a turn brings at most 64 keys and walks")
+	}
 	if err := s.waitTurn(ctx, who, req); err != nil {
 		return nil, err
 	}
@@ -377,28 +385,52 @@ func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []by
 }
 
 // advance moves the snapshot for a client that now holds the turn and
-// reads what it asked to read next there, each row through the gate as a
-// get or a scan would be.
+// reads what it asked to read next there.
 func (s *Server) advance(ctx context.Context, who identity.PublicKey, req turnReq) (turnResp, error) {
 	at, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans)
 	if err != nil || (len(req.Keys) == 0 && len(req.Walks) == 0) {
 		return turnResp{At: at}, err
 	}
-	if at == pgstore.Now {
-		if at, err = s.Store.Clock(ctx); err != nil {
-			return turnResp{}, err
-		}
+	return s.readAt(ctx, who, at, req.Keys, req.Walks)
+}
+
+// read answers keys and walks at one snapshot (a client's, or a new one):
+// what a reader needs to see agree, such as the audit log's head and its
+// newest records, in one request.
+func (s *Server) read(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
+	var req readReq
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Keys)+len(req.Walks) > 64 {
+		return nil, badRequest("a read asks for at most 64 keys and walks")
+	}
+	return s.readAt(ctx, who, req.At, req.Keys, req.Walks)
+}
+
+// readAt reads keys and the first page of walks at snapshot at (or Now)
+// in one PostgreSQL snapshot, each row through the gate as a get or a scan
+// would be.
+func (s *Server) readAt(ctx context.Context, who identity.PublicKey, at int64, keys [][]byte, walks []walkReq) (turnResp, error) {
+	ws := make([]pgstore.Walk, len(walks))
+	for i, w := range walks {
+		ws[i] = pgstore.Walk{Prefix: w.Prefix, From: w.From}
+	}
+	at, got, pages, err := s.Store.ReadAt(ctx, at, keys, ws, 256)
+	if err != nil {
+		return turnResp{}, err
 	}
 	resp := turnResp{At: at}
-	for _, k := range req.Keys {
-		r, err := s.getAt(ctx, who, at, k)
-		if err != nil {
-			return turnResp{}, err
+	for i, k := range keys {
+		if got[i].Found {
+			if err := s.gateKey(ctx, who, k); err != nil {
+				return turnResp{}, err
+			}
 		}
-		resp.Got = append(resp.Got, keyResp{Key: k, getResp: r})
+		resp.Got = append(resp.Got, keyResp{Key: k, getResp: getResp{At: at, Found: got[i].Found, Value: got[i].Value}})
 	}
-	for _, w := range req.Walks {
-		r, err := s.scanAt(ctx, who, scanReq{At: at, Prefix: w.Prefix, From: w.From, Incl: true})
+	for _, sc := range pages {
+		r, err := s.page(ctx, who, sc, false, false)
 		if err != nil {
 			return turnResp{}, err
 		}
