@@ -219,14 +219,7 @@ func (t *tx) TakeTurn(ahead kv.Ahead) error {
 		return nil
 	}
 	req := turnReq{Holder: t.c.holder, At: t.at, Reads: t.reads, Scans: t.scans}
-	for _, k := range ahead.Keys {
-		if _, ok := t.writes[string(k)]; !ok {
-			req.Keys = append(req.Keys, k)
-		}
-	}
-	for _, w := range ahead.Walks {
-		req.Walks = append(req.Walks, walkReq{Prefix: w.Prefix, From: w.From})
-	}
+	req.Keys, req.Walks = t.wants(ahead)
 	var r turnResp
 	if err := t.c.call(t.ctx, pathTurn, req, &r); err != nil {
 		return err
@@ -243,14 +236,7 @@ func (t *tx) TakeTurn(ahead kv.Ahead) error {
 // to be read as a get and a scan would read them (kv.Prefetcher).
 func (t *tx) Prefetch(ahead kv.Ahead) error {
 	req := readReq{At: t.at}
-	for _, k := range ahead.Keys {
-		if _, ok := t.writes[string(k)]; !ok {
-			req.Keys = append(req.Keys, k)
-		}
-	}
-	for _, w := range ahead.Walks {
-		req.Walks = append(req.Walks, walkReq{Prefix: w.Prefix, From: w.From})
-	}
+	req.Keys, req.Walks = t.wants(ahead)
 	var r turnResp
 	if err := t.c.call(t.ctx, pathRead, req, &r); err != nil {
 		return err
@@ -260,6 +246,22 @@ func (t *tx) Prefetch(ahead kv.Ahead) error {
 	}
 	t.at = r.At
 	return t.keep(req.Walks, r)
+}
+
+// wants is what of ahead to ask the server for: the keys the transaction
+// has not written itself, and the walks.
+func (t *tx) wants(ahead kv.Ahead) ([][]byte, []walkReq) {
+	var keys [][]byte
+	for _, k := range ahead.Keys {
+		if _, ok := t.writes[string(k)]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	walks := make([]walkReq, len(ahead.Walks))
+	for i, w := range ahead.Walks {
+		walks[i] = walkReq{Prefix: w.Prefix, From: w.From}
+	}
+	return keys, walks
 }
 
 // keep keeps what came with the turn or a prefetch: each key as a get

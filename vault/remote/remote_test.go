@@ -500,13 +500,7 @@ func TestClientRefusesABadScan(t *testing.T) {
 // turn (as the server's own sweep) changes a key that came with the turn,
 // and the commit is refused.
 func TestTurnBringsWhatComesNext(t *testing.T) {
-	srv := remotetest.Start(t, nil)
-	requests := &countingTransport{base: http.DefaultTransport}
-	c, err := remote.Dial(srv.URL, srv.Admin, requests)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := c.Store(), srv.Client(t, srv.Admin).Store()
+	srv, requests, a, b := countedStores(t)
 	set(t, a, "head", "1")
 	set(t, a, "log/1", "one")
 	set(t, a, "log/2", "two")
@@ -555,13 +549,7 @@ func TestTurnBringsWhatComesNext(t *testing.T) {
 // agree however fast others write. The control: a key not asked for costs
 // a request.
 func TestPrefetchReadsTogether(t *testing.T) {
-	srv := remotetest.Start(t, nil)
-	requests := &countingTransport{base: http.DefaultTransport}
-	c, err := remote.Dial(srv.URL, srv.Admin, requests)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := c.Store(), srv.Client(t, srv.Admin).Store()
+	_, requests, a, b := countedStores(t)
 	set(t, b, "head", "2")
 	set(t, b, "log/1", "one")
 	set(t, b, "log/2", "two")
@@ -589,6 +577,18 @@ func TestPrefetchReadsTogether(t *testing.T) {
 	if _, err := tx.Get([]byte("other")); !errors.Is(err, kv.ErrNotFound) || requests.n.Load()-before != 2 {
 		t.Fatalf("a key not asked for: %v, %d requests", err, requests.n.Load()-before)
 	}
+}
+
+// countedStores starts a server and two clients of it, both the admin: a,
+// whose requests are counted, and b.
+func countedStores(t *testing.T) (*remotetest.Server, *countingTransport, kv.Store, kv.Store) {
+	srv := remotetest.Start(t, nil)
+	requests := &countingTransport{base: http.DefaultTransport}
+	c, err := remote.Dial(srv.URL, srv.Admin, requests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, requests, c.Store(), srv.Client(t, srv.Admin).Store()
 }
 
 // countingTransport counts the requests a client sends.
