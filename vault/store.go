@@ -157,6 +157,9 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	if v.failed != nil {
 		return v.failed
 	}
+	if v.opts.ReadOnly && v.db != nil {
+		return errReadOnly
+	}
 	defer func() { v.queued = nil }()
 	// On a shared store (a server's PostgreSQL) another process's action
 	// may conflict with this one: nothing was written, and fn runs again
@@ -179,6 +182,10 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 		return v.fail(v.writeCheckpoint())
 	}
 }
+
+// errReadOnly is a write through a vault opened with Options.ReadOnly: a
+// command that said it writes nothing did.
+var errReadOnly = errors.New("this command opened the vault for reading only, and cannot write to it")
 
 // maxAttempts bounds how often update runs an action that keeps
 // conflicting with others. On a server every action appends to the one

@@ -88,6 +88,13 @@ type Options struct {
 	// to 186.0 MiB, 1,339 to 2,132 notes/s). Level 0 still compacts before
 	// it would stall writes.
 	Bulk bool
+	// ReadOnly opens a directory's store for reading only, for a command
+	// that writes nothing (a listing without decryption, an explanation):
+	// badger then creates no memtable log and no value log, whose fresh
+	// mappings cost a read-write open about 9 ms here (open and close
+	// 13.7 against 1.4 ms on the same store). Any write is refused. A
+	// store given in Store ignores it.
+	ReadOnly bool
 	// Background marks a job that gives way rather than asks for it (the
 	// detached maintenance): while it waits for the vault it does not ask
 	// the holder to give way (see Contended).
@@ -341,9 +348,21 @@ func open(ctx context.Context, dir string, opts Options, creating bool) (*Vault,
 		if opts.Bulk {
 			bopts.NumLevelZeroTables = bopts.NumLevelZeroTablesStall - 4
 		}
-		if db, err = openBadger(bopts); err != nil {
-			lock.Close()
-			return nil, err
+		if opts.ReadOnly && !creating {
+			ro := bopts
+			ro.ReadOnly, ro.CompactL0OnClose, ro.NumCompactors = true, false, 0
+			// badger opens read-only only a store whose last writer closed
+			// it; after a crash its memtable log needs the read-write open
+			// that truncates it.
+			if db, err = openBadger(ro); err == nil {
+				bopts = ro
+			}
+		}
+		if db == nil {
+			if db, err = openBadger(bopts); err != nil {
+				lock.Close()
+				return nil, err
+			}
 		}
 		store, compactOnClose = badgerstore.New(db), bopts.CompactL0OnClose
 	}

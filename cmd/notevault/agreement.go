@@ -225,7 +225,7 @@ func versionStatus(a *vault.Agreement, ver *vault.AgreementVersion) string {
 }
 
 func runAgreementShow(ctx context.Context, agreementID string, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func newAgreementHistoryCmd(g *globals, e *env) *cobra.Command {
 }
 
 func runAgreementHistory(ctx context.Context, agreementID string, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func newAgreementListCmd(g *globals, e *env) *cobra.Command {
 }
 
 func runAgreementList(ctx context.Context, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func orDash(s string) string {
 }
 
 func runAuditLog(ctx context.Context, opts auditLogOptions, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runAuditVerify(ctx context.Context, opts auditVerifyOptions, g *globals, e 
 			return fmt.Errorf("reading the checkpoint: %w", err)
 		}
 	}
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ notevault audit verify --checkpoint FILE shows whether the log still extends it.
 }
 
 func runAuditCheckpoint(ctx context.Context, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ naming the first problem it finds.`,
 }
 
 func runCheck(ctx context.Context, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func runNoteAdd(ctx context.Context, opts noteAddOptions, g *globals, e *env) (e
 // checkWrite asks the vault whether nn could be written by id now, and
 // closes it again: it is not held open while the editor runs.
 func checkWrite(ctx context.Context, nn vault.NewNote, id *identity.Identity, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -504,7 +504,7 @@ func runNoteList(ctx context.Context, opts noteListOptions, g *globals, e *env) 
 // runNoteListMeta lists note metadata, for anyone: no identity, nothing
 // decrypted.
 func runNoteListMeta(ctx context.Context, f vault.NoteFilter, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,7 @@ keys); --json has them too.`,
 }
 
 func runParticipantList(ctx context.Context, opts participantListOptions, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ consent when it is made; policy explain --note decides reads.`,
 }
 
 func runPolicyRules(ctx context.Context, opts policyRulesOptions, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func runPolicyRules(ctx context.Context, opts policyRulesOptions, g *globals, e 
 }
 
 func runPolicyExplain(ctx context.Context, opts policyExplainOptions, g *globals, e *env) (err error) {
-	v, err := openVault(ctx, g, e)
+	v, err := openVault(ctx, g, e, readOnly)
 	if err != nil {
 		return err
 	}
