@@ -132,6 +132,42 @@ func (g *ServerGate) Copy(ctx context.Context, who identity.PublicKey, blobID st
 	return refusal, err
 }
 
+// Writer decides whether the holder of who may commit writes to the
+// store: "" when they may, otherwise why not. A participant may, under
+// their current key; so may anyone while the vault has no participant yet
+// (the first registers themselves). An enrolled key that is no one's in
+// the vault, a retired key and a removed participant's may not: enrolment
+// lets a key talk to the server, registration by a participant lets it
+// write.
+func (g *ServerGate) Writer(ctx context.Context, who identity.PublicKey) (string, error) {
+	want := who.String()
+	var (
+		someone bool
+		reason  = "the request's key is not a participant's in this vault: a participant registers it first (notevault participant add)"
+	)
+	txn, err := g.store.Begin(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	defer txn.Discard()
+	err = scan(txn, pParticipant, func(_ string, p *Participant) error {
+		someone = true
+		switch {
+		case p.Key == want && p.Removed.IsZero():
+			reason = ""
+		case p.Key == want:
+			reason = fmt.Sprintf("participant %s was removed from this vault", p.Name)
+		case slices.ContainsFunc(p.Previous, func(r RetiredKey) bool { return r.Key == want }):
+			reason = fmt.Sprintf("the request's key is one participant %s retired", p.Name)
+		}
+		return nil
+	})
+	if err != nil || !someone {
+		return "", err
+	}
+	return reason, nil
+}
+
 // personOf is the name of the participant whose key, current or previous,
 // who is, whether or not they were removed since; "" for a key that is no
 // participant's (the server's admin, a monitoring job's).

@@ -251,3 +251,39 @@ func TestServerGateRefusesADisclosureOfAnExpiredNote(t *testing.T) {
 		t.Fatalf("bob, for whom the copy is not sealed, is refused it: %v", err)
 	}
 }
+
+// A key the admin enrolled but no participant registered can talk to the
+// server, and read what it could open (nothing), but not change the store:
+// its commits, its payload uploads and its requests to destroy a shred key
+// are refused with 403. The controls: the same requests from bob, a
+// participant, go through (the destroy on a bucket that does not exist).
+func TestServerRefusesWritesFromANonParticipant(t *testing.T) {
+	f, srv, _, _ := gatedFixture(t)
+	n := f.add(policy.Session, f.alice, content("t", "x"))
+	mallory := newIdentity(t)
+	srv.Enrol(t, mallory)
+	for _, c := range []struct {
+		who  *identity.Identity
+		want bool // allowed
+	}{{mallory, false}, {f.bob, true}} {
+		client := srv.Client(t, c.who)
+		errs := map[string]error{
+			"commit":  kv.Update(f.ctx, client.Store(), func(txn kv.Txn) error { return txn.Set([]byte("u/scribble"), []byte("x")) }),
+			"destroy": client.DestroyKey(f.ctx, "no-such-bucket"),
+		}
+		_, errs["payload"] = client.Payloads().Create()
+		for what, err := range errs {
+			var se *remote.ServerError
+			refused := errors.As(err, &se) && se.Status == http.StatusForbidden
+			if refused == c.want {
+				t.Errorf("%s by a participant=%v: %v", what, c.want, err)
+			}
+			if refused && !strings.Contains(se.Msg, "not a participant") {
+				t.Errorf("%s refused with %q", what, se.Msg)
+			}
+		}
+	}
+	if _, err := f.v.ReadNote(f.ctx, n.ID, f.bob); err != nil {
+		t.Fatalf("the vault after the attempts: %v", err)
+	}
+}

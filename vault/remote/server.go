@@ -52,6 +52,9 @@ type Server struct {
 type Gate interface {
 	Key(ctx context.Context, who identity.PublicKey, key []byte) (string, error)
 	Copy(ctx context.Context, who identity.PublicKey, name string) (string, error)
+	// Writer decides whether who may commit writes at all; the admin
+	// always may.
+	Writer(ctx context.Context, who identity.PublicKey) (string, error)
 }
 
 // gateKey asks the gate, if any, about the record at key.
@@ -69,6 +72,15 @@ func (s *Server) gateCopy(ctx context.Context, who identity.PublicKey, name stri
 		return nil
 	}
 	return refused(s.Gate.Copy(ctx, who, name))
+}
+
+// gateWriter asks the gate, if any, whether who may change the store:
+// commit writes, write payloads, destroy shred keys. The admin may.
+func (s *Server) gateWriter(ctx context.Context, who identity.PublicKey) error {
+	if s.Gate == nil || who.Fingerprint() == s.Admin.Fingerprint() {
+		return nil
+	}
+	return refused(s.Gate.Writer(ctx, who))
 }
 
 func refused(why string, err error) error {
@@ -105,20 +117,32 @@ func (s *Server) Handler() http.Handler {
 	handle(pathTurn, s.takeTurn)
 	handle(pathTurnEnd, s.endTurn)
 	for path, fn := range map[string]func(context.Context, identity.PublicKey, payloadReq) (payloadResp, error){
-		pathPayloadCreate: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
+		pathPayloadCreate: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateWriter(ctx, who); err != nil {
+				return payloadResp{}, err
+			}
 			id, err := s.Store.CreatePayload(ctx)
 			return payloadResp{ID: id}, err
 		},
-		pathPayloadWrite: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
+		pathPayloadWrite: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateWriter(ctx, who); err != nil {
+				return payloadResp{}, err
+			}
 			if len(r.Data) == 0 || len(r.Data) > pgstore.ChunkSize {
 				return payloadResp{}, badRequest("a chunk is 1 to %d bytes", pgstore.ChunkSize)
 			}
 			return payloadResp{}, s.Store.WriteChunk(ctx, r.ID, r.N, r.Data)
 		},
-		pathPayloadPlace: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
+		pathPayloadPlace: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateWriter(ctx, who); err != nil {
+				return payloadResp{}, err
+			}
 			return payloadResp{}, s.Store.PlacePayload(ctx, r.ID, r.Name)
 		},
-		pathPayloadDiscard: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
+		pathPayloadDiscard: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateWriter(ctx, who); err != nil {
+				return payloadResp{}, err
+			}
 			return payloadResp{}, s.Store.DiscardPayload(ctx, r.ID)
 		},
 		pathPayloadOpen: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
@@ -143,7 +167,10 @@ func (s *Server) Handler() http.Handler {
 			}
 			return payloadResp{Data: data, Found: data != nil}, nil
 		},
-		pathPayloadRemove: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
+		pathPayloadRemove: func(ctx context.Context, who identity.PublicKey, r payloadReq) (payloadResp, error) {
+			if err := s.gateWriter(ctx, who); err != nil {
+				return payloadResp{}, err
+			}
 			return payloadResp{}, s.Store.RemovePayloads(ctx, r.Names)
 		},
 		pathPayloadNames: func(ctx context.Context, _ identity.PublicKey, r payloadReq) (payloadResp, error) {
@@ -342,6 +369,11 @@ func (s *Server) commit(ctx context.Context, who identity.PublicKey, body []byte
 	if len(req.ID) < 16 || len(req.ID) > 64 {
 		return nil, badRequest("a commit needs an id of 16 to 64 characters")
 	}
+	if len(req.Writes) > 0 {
+		if err := s.gateWriter(ctx, who); err != nil {
+			return nil, err
+		}
+	}
 	c := pgstore.Commit{ID: who.Fingerprint() + "/" + req.ID, At: req.At, Reads: req.Reads, Scans: req.Scans, Writes: req.Writes, AppendOnly: s.AppendOnly}
 	if req.Turn != "" {
 		c.Turn = who.Fingerprint() + "/" + req.Turn
@@ -516,9 +548,12 @@ func (s *Server) unwrap(ctx context.Context, _ identity.PublicKey, body []byte) 
 	return unwrapResp{Plaintext: key}, nil
 }
 
-func (s *Server) destroy(_ context.Context, _ identity.PublicKey, body []byte) (any, error) {
+func (s *Server) destroy(ctx context.Context, who identity.PublicKey, body []byte) (any, error) {
 	var req destroyReq
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := s.gateWriter(ctx, who); err != nil {
 		return nil, err
 	}
 	return struct{}{}, s.Keys.Destroy(req.Bucket)
