@@ -82,6 +82,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return reportError(stderr, execute(ctx, args, e))
 }
 
+// everyday are the commands a person runs many times a day, whose heap
+// stays small: lightGC runs them without collecting garbage until the heap
+// reaches 64 MiB. Long or heavy commands (import, serve, the sweep,
+// maintenance, check, audit verify) keep the default collector.
+var everyday = map[string]bool{
+	"note add": true, "note show": true, "note list": true, "note export": true,
+	"participant list": true, "agreement show": true, "agreement list": true,
+	"policy explain": true, "policy rules": true, "audit log": true, "version": true,
+}
+
+// lightGC turns the collector off until the heap reaches 64 MiB (a soft
+// limit: past it the runtime collects as often as it must), and returns
+// what puts the settings back. A note show spent about 3 ms of its 24 in
+// garbage collection at the default settings (hyperfine, GOGC=off: 24.3 to
+// 21.6 ms): badger's caches and arenas pass the default's first 4 MiB
+// target at once. A large note streams through a bounded buffer, so its
+// heap stays under the limit's reach of RSS.
+func lightGC() (restore func()) {
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(64 << 20)
+	return func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(percent)
+	}
+}
+
 // execute builds the command tree and runs args through it. A usage error
 // learns which command it belongs to, so that its hint can name that
 // command's help.
@@ -91,6 +117,9 @@ func execute(ctx context.Context, args []string, e *env) error {
 		// Only a shell asking for completions needs them; walking every
 		// command's flags to register them cost each command 0.3 ms.
 		addCompletions(root, g, e)
+	}
+	if c, _, err := root.Find(args); err == nil && everyday[strings.TrimPrefix(c.CommandPath(), "notevault ")] {
+		defer lightGC()()
 	}
 	root.SetArgs(args)
 	root.SetIn(e.stdin)

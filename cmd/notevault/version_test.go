@@ -140,3 +140,15 @@ func TestReleaseBinaryVersion(t *testing.T) {
 		t.Errorf("notevault version --json says modified %q; the binary records %q", modified, want["modified"])
 	}
 }
+
+// Every command lightGC is for exists: a command renamed or removed would
+// silently fall back to the default collector.
+func TestEverydayCommandsExist(t *testing.T) {
+	root := newRootCmd(&env{getenv: func(string) string { return "" }})
+	for path := range everyday {
+		c, _, err := root.Find(strings.Fields(path))
+		if err != nil || c.CommandPath() != "notevault "+path {
+			t.Errorf("everyday names %q, which is no command (found %v, %v)", path, c.CommandPath(), err)
+		}
+	}
+}
