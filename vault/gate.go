@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,10 +76,11 @@ func (g *ServerGate) Copy(ctx context.Context, who identity.PublicKey, blobID st
 	var refusal string
 	err := v.view(func(txn kv.Txn) error {
 		refusal = ""
-		name, err := personOf(txn, who)
-		if err != nil || name == "" {
+		owner, err := keyOwner(txn, who)
+		if err != nil || owner == nil {
 			return err // not a participant: no copy opens with their key
 		}
+		name := owner.Name
 		id := grantID
 		if id == "" {
 			id = disclosureID
@@ -140,48 +142,31 @@ func (g *ServerGate) Copy(ctx context.Context, who identity.PublicKey, blobID st
 // lets a key talk to the server, registration by a participant lets it
 // write.
 func (g *ServerGate) Writer(ctx context.Context, who identity.PublicKey) (string, error) {
-	want := who.String()
-	var (
-		someone bool
-		reason  = "the request's key is not a participant's in this vault: a participant registers it first (notevault participant add)"
-	)
 	txn, err := g.store.Begin(ctx, false)
 	if err != nil {
 		return "", err
 	}
 	defer txn.Discard()
-	err = scan(txn, pParticipant, func(_ string, p *Participant) error {
-		someone = true
-		switch {
-		case p.Key == want && p.Removed.IsZero():
-			reason = ""
-		case p.Key == want:
-			reason = fmt.Sprintf("participant %s was removed from this vault", p.Name)
-		case slices.ContainsFunc(p.Previous, func(r RetiredKey) bool { return r.Key == want }):
-			reason = fmt.Sprintf("the request's key is one participant %s retired", p.Name)
-		}
-		return nil
-	})
-	if err != nil || !someone {
+	owner, err := keyOwner(txn, who)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	return reason, nil
-}
-
-// personOf is the name of the participant whose key, current or previous,
-// who is, whether or not they were removed since; "" for a key that is no
-// participant's (the server's admin, a monitoring job's).
-func personOf(txn kv.Txn, who identity.PublicKey) (string, error) {
-	want := who.String()
-	var name string
-	err := scan(txn, pParticipant, func(k string, p *Participant) error {
-		if p.Key == want || slices.ContainsFunc(p.Previous, func(r RetiredKey) bool { return r.Key == want }) {
-			if name != "" {
-				return integrity("participant "+p.Name, "its key is also registered to %s", name)
-			}
-			name = strings.TrimPrefix(k, pParticipant)
+	case owner == nil:
+		// Anyone while the vault has no participant: the first registers
+		// themselves.
+		var someone bool
+		err := scanKeys(txn, pParticipant, func(string) error { someone = true; return errStopScan })
+		if err != nil && !errors.Is(err, errStopScan) {
+			return "", err
 		}
-		return nil
-	})
-	return name, err
+		if !someone {
+			return "", nil
+		}
+		return "the request's key is not a participant's in this vault: a participant registers it first (notevault participant add)", nil
+	case !owner.Removed.IsZero():
+		return fmt.Sprintf("participant %s was removed from this vault", owner.Name), nil
+	case owner.Key != who.String():
+		return fmt.Sprintf("the request's key is one participant %s retired", owner.Name), nil
+	}
+	return "", nil
 }

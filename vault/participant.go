@@ -275,10 +275,24 @@ func (v *Vault) whoami(txn kv.Txn, id *identity.Identity) (*Participant, error) 
 	if id == nil {
 		return nil, ErrNotParticipant
 	}
+	me, err := keyOwner(txn, id.Public())
+	if err != nil {
+		return nil, err
+	}
+	if me == nil || !me.Removed.IsZero() {
+		return nil, ErrNotParticipant
+	}
+	return me, nil
+}
+
+// keyOwner is the participant whose key, current or previous, pub is,
+// whether or not they were removed since; nil for a key that is no one's
+// in the vault.
+func keyOwner(txn kv.Txn, pub identity.PublicKey) (*Participant, error) {
 	// Keys print canonically (the proof is deterministic): compare the
 	// lines, and load (checking the proof) only the one that matches.
-	want := id.Public().String()
-	var me *Participant
+	want := pub.String()
+	var owner *Participant
 	err := scan(txn, pParticipant, func(k string, p *Participant) error {
 		if p.Key != want && !slices.ContainsFunc(p.Previous, func(r RetiredKey) bool { return r.Key == want }) {
 			return nil
@@ -292,19 +306,13 @@ func (v *Vault) whoami(txn kv.Txn, id *identity.Identity) (*Participant, error) 
 		if name := strings.TrimPrefix(k, pParticipant); p.Name != name {
 			return integrity("participant "+name, "its record is stored under another name")
 		}
-		if me != nil {
-			return integrity("participant "+p.Name, "its key is also registered to %s", me.Name)
+		if owner != nil {
+			return integrity("participant "+p.Name, "its key is also registered to %s", owner.Name)
 		}
-		me = p
+		owner = p
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if me == nil || !me.Removed.IsZero() {
-		return nil, ErrNotParticipant
-	}
-	return me, nil
+	return owner, err
 }
 
 // RemoveParticipant removes a participant who is a party of no open
