@@ -120,67 +120,111 @@ type Walk struct {
 	Prefix, From []byte
 }
 
-// Got is a key as ReadAt read it: its value, or Found false.
+// Got is a key as a Read found it: its value, or Found false.
 type Got struct {
 	Value []byte
 	Found bool
 }
 
-// ReadAt reads keys and the first page of walks at snapshot at (or Now),
-// all in one PostgreSQL snapshot, so that no commit lands between them: a
-// reader that needs the audit log's head and its newest records sees the
-// two agree. It returns the snapshot it read at. A key or row written after
-// at is kv.ErrConflict, as for GetAt and ScanAt.
-func (s *Store) ReadAt(ctx context.Context, at int64, keys [][]byte, walks []Walk, limit int) (int64, []Got, []Scan, error) {
-	var (
-		got   []Got
-		pages []Scan
-	)
+// Ahead is what a client transaction reads in one go: keys, and the first
+// page of walks.
+type Ahead struct {
+	Keys  [][]byte
+	Walks []Walk
+}
+
+// Read is what ReadAt or Advance read: the snapshot, each key of the
+// Ahead in order, and each walk's first page.
+type Read struct {
+	At    int64
+	Got   []Got
+	Pages []Scan
+}
+
+// ReadAt reads ahead at snapshot at (or Now), all in one PostgreSQL
+// snapshot, so that no commit lands between its reads: a reader that needs
+// the audit log's head and its newest records sees the two agree. A key or
+// row written after at is kv.ErrConflict, as for GetAt and ScanAt.
+func (s *Store) ReadAt(ctx context.Context, at int64, ahead Ahead, limit int) (Read, error) {
+	var r Read
 	err := s.readOnly(ctx, func(t pgx.Tx) error {
-		got, pages = got[:0], pages[:0]
-		var err error
-		if at, err = snapshotIn(ctx, t, at); err != nil {
+		at, err := snapshotIn(ctx, t, at)
+		if err == nil {
+			r, err = readIn(ctx, t, at, ahead, limit)
+		}
+		return err
+	})
+	return r, err
+}
+
+// Advance moves a client transaction's snapshot from at to the newest
+// commit, if nothing it read at at (reads, and every key in the ranges of
+// scans) changed since: its reads are then as they would have been at the
+// newer snapshot. Otherwise it returns kv.ErrConflict. It then reads ahead
+// at the new snapshot, in the same PostgreSQL snapshot as the check, so no
+// commit slips between them. A transaction that has read nothing (at is
+// Now) and reads nothing ahead keeps Now.
+func (s *Store) Advance(ctx context.Context, at int64, reads [][]byte, scans []Range, ahead Ahead, limit int) (Read, error) {
+	if at == Now && len(ahead.Keys) == 0 && len(ahead.Walks) == 0 {
+		return Read{At: Now}, nil
+	}
+	var r Read
+	err := s.readOnly(ctx, func(t pgx.Tx) error {
+		n, err := snapshotIn(ctx, t, Now)
+		if err != nil {
 			return err
 		}
-		if len(keys) > 0 {
-			rows, err := t.Query(ctx, `SELECT k, v, ver FROM kv WHERE k = ANY($1)`, keys)
-			if err != nil {
+		if at != Now {
+			if err := unchangedSince(ctx, t, at, reads, scans); err != nil {
 				return err
-			}
-			found := map[string]Got{}
-			for rows.Next() {
-				var (
-					k, v []byte
-					ver  int64
-				)
-				if err := rows.Scan(&k, &v, &ver); err != nil {
-					rows.Close()
-					return err
-				}
-				if ver > at {
-					rows.Close()
-					return errChanged
-				}
-				found[string(k)] = Got{Value: v, Found: v != nil}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, k := range keys {
-				got = append(got, found[string(k)])
 			}
 		}
-		for _, w := range walks {
-			sc, err := scanIn(ctx, t, at, w.Prefix, w.From, true, false, false, limit)
-			if err != nil {
-				return err
-			}
-			pages = append(pages, sc)
-		}
-		return nil
+		r, err = readIn(ctx, t, n, ahead, limit)
+		return err
 	})
-	return at, got, pages, err
+	return r, err
+}
+
+// readIn reads ahead in t at snapshot at.
+func readIn(ctx context.Context, t pgx.Tx, at int64, ahead Ahead, limit int) (Read, error) {
+	r := Read{At: at}
+	if len(ahead.Keys) > 0 {
+		rows, err := t.Query(ctx, `SELECT k, v, ver FROM kv WHERE k = ANY($1)`, ahead.Keys)
+		if err != nil {
+			return r, err
+		}
+		found := map[string]Got{}
+		for rows.Next() {
+			var (
+				k, v []byte
+				ver  int64
+			)
+			if err := rows.Scan(&k, &v, &ver); err != nil {
+				rows.Close()
+				return r, err
+			}
+			if ver > at {
+				rows.Close()
+				return r, errChanged
+			}
+			found[string(k)] = Got{Value: v, Found: v != nil}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return r, err
+		}
+		for _, k := range ahead.Keys {
+			r.Got = append(r.Got, found[string(k)])
+		}
+	}
+	for _, w := range ahead.Walks {
+		sc, err := scanIn(ctx, t, at, w.Prefix, w.From, true, false, false, limit)
+		if err != nil {
+			return r, err
+		}
+		r.Pages = append(r.Pages, sc)
+	}
+	return r, nil
 }
 
 // readOnly runs fn in one read-only REPEATABLE READ transaction: one
@@ -472,36 +516,6 @@ func appendsOnly(ctx context.Context, q querier, prefixes [][]byte, writes []Wri
 		return ErrAppendOnly
 	}
 	return nil
-}
-
-// Advance moves a client transaction's snapshot from at to the newest
-// commit, if nothing it read at at (reads, and every key in the ranges of
-// scans) changed since: its reads are then as they would have been at the
-// newer snapshot, and it reads on from there. Otherwise it returns
-// kv.ErrConflict. A transaction that has read nothing (at is Now) keeps
-// Now. Checked at one PostgreSQL snapshot, so no commit slips between the
-// check and the clock it returns.
-func (s *Store) Advance(ctx context.Context, at int64, reads [][]byte, scans []Range) (int64, error) {
-	if at == Now {
-		return Now, nil
-	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return at, fmt.Errorf("PostgreSQL: %w", mapErr(err))
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var n int64
-	if err := tx.QueryRow(ctx, `SELECT n FROM kv_clock`).Scan(&n); err != nil {
-		return at, fmt.Errorf("PostgreSQL: reading the commit clock: %w", mapErr(err))
-	}
-	if err := unchangedSince(ctx, tx, at, reads, scans); err != nil {
-		var c *conflict
-		if errors.As(err, &c) {
-			return at, err
-		}
-		return at, fmt.Errorf("PostgreSQL: %w", mapErr(err))
-	}
-	return n, nil
 }
 
 // commitIDsKept is how long Apply remembers a commit's id: a client sends

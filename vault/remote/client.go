@@ -225,9 +225,7 @@ func (t *tx) TakeTurn(ahead kv.Ahead) error {
 		return err
 	}
 	t.turn = true
-	if t.at != pgstore.Now || len(r.Got) > 0 || len(r.Pages) > 0 {
-		t.at = r.At
-	}
+	t.at = r.At // Now still, when it had read nothing and asked for nothing
 	return t.keep(req.Walks, r)
 }
 

@@ -419,11 +419,11 @@ func (s *Server) takeTurn(ctx context.Context, who identity.PublicKey, body []by
 // advance moves the snapshot for a client that now holds the turn and
 // reads what it asked to read next there.
 func (s *Server) advance(ctx context.Context, who identity.PublicKey, req turnReq) (turnResp, error) {
-	at, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans)
-	if err != nil || (len(req.Keys) == 0 && len(req.Walks) == 0) {
-		return turnResp{At: at}, err
+	r, err := s.Store.Advance(ctx, req.At, req.Reads, req.Scans, ahead(req.Keys, req.Walks), 256)
+	if err != nil {
+		return turnResp{}, err
 	}
-	return s.readAt(ctx, who, at, req.Keys, req.Walks)
+	return s.answer(ctx, who, req.Keys, r)
 }
 
 // read answers keys and walks at one snapshot (a client's, or a new one):
@@ -437,36 +437,39 @@ func (s *Server) read(ctx context.Context, who identity.PublicKey, body []byte) 
 	if len(req.Keys)+len(req.Walks) > 64 {
 		return nil, badRequest("a read asks for at most 64 keys and walks")
 	}
-	return s.readAt(ctx, who, req.At, req.Keys, req.Walks)
+	r, err := s.Store.ReadAt(ctx, req.At, ahead(req.Keys, req.Walks), 256)
+	if err != nil {
+		return nil, err
+	}
+	return s.answer(ctx, who, req.Keys, r)
 }
 
-// readAt reads keys and the first page of walks at snapshot at (or Now)
-// in one PostgreSQL snapshot, each row through the gate as a get or a scan
-// would be.
-func (s *Server) readAt(ctx context.Context, who identity.PublicKey, at int64, keys [][]byte, walks []walkReq) (turnResp, error) {
-	ws := make([]pgstore.Walk, len(walks))
-	for i, w := range walks {
-		ws[i] = pgstore.Walk{Prefix: w.Prefix, From: w.From}
+func ahead(keys [][]byte, walks []walkReq) pgstore.Ahead {
+	a := pgstore.Ahead{Keys: keys}
+	for _, w := range walks {
+		a.Walks = append(a.Walks, pgstore.Walk{Prefix: w.Prefix, From: w.From})
 	}
-	at, got, pages, err := s.Store.ReadAt(ctx, at, keys, ws, 256)
-	if err != nil {
-		return turnResp{}, err
-	}
-	resp := turnResp{At: at}
-	for i, k := range keys {
-		if got[i].Found {
-			if err := s.gateKey(ctx, who, k); err != nil {
+	return a
+}
+
+// answer is what was read ahead for who, each row through the gate as a
+// get or a scan would be.
+func (s *Server) answer(ctx context.Context, who identity.PublicKey, keys [][]byte, r pgstore.Read) (turnResp, error) {
+	resp := turnResp{At: r.At}
+	for i, g := range r.Got {
+		if g.Found {
+			if err := s.gateKey(ctx, who, keys[i]); err != nil {
 				return turnResp{}, err
 			}
 		}
-		resp.Got = append(resp.Got, keyResp{Key: k, getResp: getResp{At: at, Found: got[i].Found, Value: got[i].Value}})
+		resp.Got = append(resp.Got, keyResp{Key: keys[i], getResp: getResp{At: r.At, Found: g.Found, Value: g.Value}})
 	}
-	for _, sc := range pages {
-		r, err := s.page(ctx, who, sc, false, false)
+	for _, sc := range r.Pages {
+		p, err := s.page(ctx, who, sc, false, false)
 		if err != nil {
 			return turnResp{}, err
 		}
-		resp.Pages = append(resp.Pages, r)
+		resp.Pages = append(resp.Pages, p)
 	}
 	return resp, nil
 }
