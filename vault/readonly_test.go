@@ -12,15 +12,41 @@ import (
 	"github.com/notevault/notevault/vault/kv"
 )
 
-// A vault opened read-only reads as any other, refuses every write with
-// one sentence, and creates no file in the store: badger maps no fresh
-// memtable log or value log, which is what made a read-write open slow.
-// The control: a read-write open of the same vault does create them.
-func TestReadOnlyOpenReadsAndRefusesWrites(t *testing.T) {
-	if os.Getenv("NOTEVAULT_TEST_STORE") != "" {
-		t.Skip("read-only opens are for a directory's own store")
-	}
+// A vault opened read-only reads as any other and refuses every write with
+// one sentence, on whatever store (a server's too, with
+// NOTEVAULT_TEST_STORE). The control: the same write read-write.
+func TestReadOnlyOpenRefusesWrites(t *testing.T) {
 	f := newFixture(t, true)
+	n := f.add(policy.Session, f.alice, content("t", "x"))
+	f.close()
+	v, err := Open(f.ctx, f.dir, Options{Now: f.clock.Now, Store: f.store, Keyring: f.keys, Payloads: f.payloads, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement})
+	if err != nil || len(ns) != 1 || ns[0].ID != n.ID {
+		t.Fatalf("listing read-only: %v, %v", ns, err)
+	}
+	nn := NewNote{Agreement: f.agreement, Kind: policy.Session, Content: content("t", "y")}
+	if _, err := v.AddNote(f.ctx, nn, f.alice); !errors.Is(err, errReadOnly) {
+		t.Fatalf("a write through a read-only open: %v", err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.open()
+	if _, err := f.v.AddNote(f.ctx, nn, f.alice); err != nil {
+		t.Fatalf("the same write read-write: %v", err)
+	}
+}
+
+// A directory's store opened read-only creates no file: badger maps no
+// fresh memtable log or value log, which is what made a read-write open
+// slow. The control: a read-write open of the same vault does create them.
+// The fixture is a directory whatever NOTEVAULT_TEST_STORE says: this is
+// about badger's files.
+func TestReadOnlyOpenCreatesNoFiles(t *testing.T) {
+	f := newFixtureOn(t, true, nil)
 	n := f.add(policy.Session, f.alice, content("t", "x"))
 	f.close()
 	files := func() []string {
@@ -43,13 +69,8 @@ func TestReadOnlyOpenReadsAndRefusesWrites(t *testing.T) {
 	if during := files(); !slices.Equal(during, before) {
 		t.Fatalf("a read-only open changed the store's files: %v, then %v", before, during)
 	}
-	ns, err := v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement})
-	if err != nil || len(ns) != 1 || ns[0].ID != n.ID {
+	if ns, err := v.ListNotes(f.ctx, NoteFilter{Agreement: f.agreement}); err != nil || len(ns) != 1 || ns[0].ID != n.ID {
 		t.Fatalf("listing read-only: %v, %v", ns, err)
-	}
-	_, err = v.AddNote(f.ctx, NewNote{Agreement: f.agreement, Kind: policy.Session, Content: content("t", "y")}, f.alice)
-	if !errors.Is(err, errReadOnly) {
-		t.Fatalf("a write through a read-only open: %v", err)
 	}
 	if err := v.Close(); err != nil {
 		t.Fatal(err)

@@ -157,7 +157,7 @@ func (v *Vault) update(fn func(txn kv.Txn) error) error {
 	if v.failed != nil {
 		return v.failed
 	}
-	if v.opts.ReadOnly && v.db != nil {
+	if v.opts.ReadOnly {
 		return errReadOnly
 	}
 	defer func() { v.queued = nil }()

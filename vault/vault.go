@@ -92,8 +92,8 @@ type Options struct {
 	// that writes nothing (a listing without decryption, an explanation):
 	// badger then creates no memtable log and no value log, whose fresh
 	// mappings cost a read-write open about 9 ms here (open and close
-	// 13.7 against 1.4 ms on the same store). Any write is refused. A
-	// store given in Store ignores it.
+	// 13.7 against 1.4 ms on the same store). Any write is refused, on a
+	// store given in Store too (which opens as always).
 	ReadOnly bool
 	// Background marks a job that gives way rather than asks for it (the
 	// detached maintenance): while it waits for the vault it does not ask
