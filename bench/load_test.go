@@ -160,19 +160,7 @@ func TestServeLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := c.Keyring(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := vault.Options{Store: c.Store(), Keyring: keys, Payloads: c.Payloads()}
-		if err := vault.InitWith(dir, opts); err != nil {
-			t.Fatal(err)
-		}
-		v, err := vault.Open(ctx, dir, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
+		return openClient(t, c, dir)
 	}
 	ids := newIDs(t, true)
 	adminC, _ := remote.Dial(replicas[0].url, admin, nil)

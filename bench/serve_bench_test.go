@@ -9,6 +9,7 @@ import (
 	"github.com/notevault/notevault/vault"
 	"github.com/notevault/notevault/vault/identity"
 	"github.com/notevault/notevault/vault/pgstore/pgtest"
+	"github.com/notevault/notevault/vault/remote"
 	"github.com/notevault/notevault/vault/remote/remotetest"
 )
 
@@ -40,8 +41,16 @@ func envAt(tb testing.TB, where string) *env {
 // openRemote opens the server's vault as id, with its local state in dir.
 func openRemote(tb testing.TB, srv *remotetest.Server, id *identity.Identity, dir string) *vault.Vault {
 	tb.Helper()
+	v := openClient(tb, srv.Client(tb, id), dir)
+	tb.Cleanup(func() { v.Close() })
+	return v
+}
+
+// openClient opens the vault c serves, with its local state in dir, as the
+// CLI's --vault URL does; the caller closes it.
+func openClient(tb testing.TB, c *remote.Client, dir string) *vault.Vault {
+	tb.Helper()
 	ctx := context.Background()
-	c := srv.Client(tb, id)
 	keys, err := c.Keyring(ctx)
 	if err != nil {
 		tb.Fatal(err)
@@ -54,7 +63,6 @@ func openRemote(tb testing.TB, srv *remotetest.Server, id *identity.Identity, di
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { v.Close() })
 	return v
 }
 
