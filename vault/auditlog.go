@@ -105,7 +105,6 @@ func (v *Vault) flushLog(txn kv.Txn) error {
 		h := rec.Hash()
 		*head = logHead{Seq: rec.Seq, Hash: hex.EncodeToString(h[:]), Time: rec.Time}
 	}
-	v.queued = nil
 	return put(txn, kLogHead, head)
 }
 
