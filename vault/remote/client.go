@@ -262,6 +262,20 @@ func (t *tx) wants(ahead kv.Ahead) ([][]byte, []walkReq) {
 	return keys, walks
 }
 
+// remember keeps a key as read at the snapshot. A snapshot does not
+// change: the same key read again in this transaction is the same answer,
+// with no request. A writing transaction's reads are checked again at its
+// commit.
+func (t *tx) remember(key []byte, r getResp) {
+	if t.got == nil {
+		t.got = map[string]getResp{}
+	}
+	t.got[string(key)] = r
+	if t.writable {
+		t.reads = append(t.reads, bytes.Clone(key))
+	}
+}
+
 // keep keeps what came with the turn or a prefetch: each key as a get
 // would (and, in a writable transaction, to be checked again at its
 // commit), each walk's first page for the iterator that asks for it.
@@ -270,13 +284,7 @@ func (t *tx) keep(walks []walkReq, r turnResp) error {
 		if g.At != r.At {
 			return errors.New("the server answered a read at another snapshot")
 		}
-		if t.got == nil {
-			t.got = map[string]getResp{}
-		}
-		t.got[string(g.Key)] = g.getResp
-		if t.writable {
-			t.reads = append(t.reads, bytes.Clone(g.Key))
-		}
+		t.remember(g.Key, g.getResp)
 	}
 	if len(r.Pages) > len(walks) {
 		return errors.New("the server answered with more pages than asked")
@@ -311,15 +319,7 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 			return nil, err
 		}
 		t.at = r.At
-		if t.writable {
-			t.reads = append(t.reads, bytes.Clone(key))
-		}
-		if t.got == nil {
-			t.got = map[string]getResp{}
-		}
-		// A snapshot does not change: the same key read again in this
-		// transaction is the same answer, with no request.
-		t.got[string(key)] = r
+		t.remember(key, r)
 	}
 	if !r.Found {
 		return nil, kv.ErrNotFound
