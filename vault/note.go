@@ -622,6 +622,16 @@ type NoteFilter struct {
 	Reader string
 }
 
+// known refuses a filter on an agreement the vault does not have: a
+// mistyped id is not found, rather than listed as no notes.
+func (f NoteFilter) known(txn kv.Txn) error {
+	if f.Agreement == "" {
+		return nil
+	}
+	var h agreementHead
+	return getRecord(txn, pAgreement, "agreement", f.Agreement, &h)
+}
+
 // keeps reports whether n passes the filter's metadata conditions (all but
 // Reader, which needs the agreement).
 func (f NoteFilter) keeps(n *Note) bool {
@@ -640,6 +650,9 @@ func (v *Vault) ListNotes(ctx context.Context, f NoteFilter) ([]*Note, error) {
 		agreements := map[string]*Agreement{}
 		base := map[string]policy.Facts{} // an agreement's facts, without disclosures
 		now := v.Now()
+		if err := f.known(txn); err != nil {
+			return err
+		}
 		return scan(txn, pNote, func(_ string, rec *noteRec) error {
 			n := rec.note()
 			if !f.keeps(n) {

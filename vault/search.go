@@ -123,6 +123,9 @@ func (v *Vault) find(ctx context.Context, q Query, text string, id *identity.Ide
 			return err
 		}
 		f, now := q.filter(), v.Now()
+		if err := f.known(txn); err != nil {
+			return err
+		}
 		agreements := map[string]*Agreement{}
 		type author struct {
 			p   *Participant
