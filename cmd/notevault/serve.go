@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -109,6 +110,16 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	if o.tlsCert == "" && !isLoopback(host) {
 		return usagef("--listen %s is not a loopback address: plain HTTP is served only on this machine; give --tls-cert and --tls-key", o.listen)
 	}
+	// The certificate is read before anything starts, so a missing or
+	// mismatched file is one sentence, not a server that fails once up.
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("loading the TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	every, err := positiveDuration("sweep-every", o.sweepEvery)
 	if err != nil {
 		return err
@@ -169,7 +180,7 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
 	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), TLSConfig: tlsConfig}
 	scheme := "http"
 	if o.tlsCert != "" {
 		scheme = "https"
@@ -178,7 +189,7 @@ func runServe(ctx context.Context, o serveOptions, g *globals, e *env) error {
 	served := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {
-			served <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+			served <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
 		} else {
 			served <- srv.Serve(ln)
 		}
