@@ -623,11 +623,12 @@ func serveScript(t *testing.T, e *testscript.Env) error {
 	if err := identity.WriteFile(adminFile, admin, nil); err != nil {
 		return err
 	}
-	// No gate (vault.ServerGate): it decides on the server's clock, and
-	// the scripts move their laptops' clocks (NOTEVAULT_TEST_NOW) at will.
-	// The real serve of TestServerScripts has it (server/gate.txtar).
+	// The gate's writer check as serve has it; not its read decisions,
+	// which follow the server's clock while the scripts move their
+	// laptops' clocks (NOTEVAULT_TEST_NOW) at will. The real serve of
+	// TestServerScripts has them too (server/gate.txtar).
 	api := &remote.Server{Store: store, KEK: p, Keys: keys, Admin: admin.Public(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AppendOnly: vault.AppendOnly()}
+		AppendOnly: vault.AppendOnly(), Gate: writersOnly{vault.NewServerGate(store, nil)}}
 	hs := httptest.NewServer(api.Handler())
 	e.Defer(func() {
 		hs.Close()
@@ -640,6 +641,13 @@ func serveScript(t *testing.T, e *testscript.Env) error {
 	e.Setenv("NOTEVAULT_TEST_ENROL", hs.URL)
 	return nil
 }
+
+// writersOnly is the server gate's writer check alone: every read is
+// handed out.
+type writersOnly struct{ *vault.ServerGate }
+
+func (writersOnly) Key(context.Context, identity.PublicKey, []byte) (string, error)  { return "", nil }
+func (writersOnly) Copy(context.Context, identity.PublicKey, string) (string, error) { return "", nil }
 
 // freePort finds a TCP port on loopback that nothing listens on.
 func freePort() (string, error) {
